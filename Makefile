@@ -1,0 +1,71 @@
+# Budapest Process platform. `make run` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv from PATH, else the one pip installs (fresh machines have Python and pip, not uv).
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+RUN := $(UV) run --frozen
+PYTEST_TARGETS := libs/common/tests services/meetings-api/tests services/plan-api/tests \
+	services/indicators-api/tests services/gateway/tests tests
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+.PHONY: install
+install: ## install the locked dependencies into .venv (installs uv with pip if missing)
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet --disable-pip-version-check uv
+	@$(UV) sync --frozen --quiet
+
+.PHONY: run
+run: install ## run the whole platform in one process on http://127.0.0.1:8000 (SQLite, in-process bus)
+	$(RUN) bpctl run
+
+.PHONY: test
+test: install lint typecheck test-unit test-integration ## everything CI runs: lint, types, unit and integration tests
+
+.PHONY: lint
+lint: install ## ruff: lint and format check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+.PHONY: format
+format: install ## ruff: fix what can be fixed and format
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+.PHONY: typecheck
+typecheck: install ## mypy over the libraries and services
+	$(RUN) mypy libs/common/src services/meetings-api/src services/plan-api/src \
+		services/indicators-api/src services/gateway/src tools/bpctl/src
+
+.PHONY: test-unit
+test-unit: install ## unit tests: SQLite and the in-process bus, no server needed
+	$(RUN) pytest -m "not integration" $(PYTEST_TARGETS)
+
+.PHONY: test-integration
+test-integration: install ## integration tests against real PostgreSQL and Kafka (started and stopped here)
+	bash deploy/with-services.sh $(RUN) pytest -m integration tests
+
+.PHONY: services-up
+services-up: ## start PostgreSQL and Kafka as native processes (deploy/)
+	bash deploy/postgres.sh start
+	bash deploy/kafka.sh start
+
+.PHONY: services-down
+services-down: ## stop PostgreSQL and Kafka
+	-bash deploy/kafka.sh stop
+	-bash deploy/postgres.sh stop
+
+.PHONY: stack
+stack: install services-up ## distributed mode: each service and the gateway in its own process (8001-8003, 8000)
+	bash deploy/stack.sh start
+
+.PHONY: stack-stop
+stack-stop: ## stop the processes started by `make stack` (PostgreSQL and Kafka keep running)
+	bash deploy/stack.sh stop
+
+.PHONY: migration
+migration: install ## new Alembic revision from the models: make migration SERVICE=meetings_api MSG="..."
+	$(RUN) python -m bp_common.makemigration $(SERVICE) "$(MSG)"

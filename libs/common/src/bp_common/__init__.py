@@ -1,0 +1,1 @@
+"""Shared kit of the Budapest Process services."""

@@ -1,0 +1,216 @@
+"""What every service process is made of, and the FastAPI app around it.
+
+A service declares a :class:`ServiceSpec` (its routers, metadata, migrations, the events it
+consumes); :func:`create_service_app` turns it into an app whose lifespan opens the database,
+applies migrations where asked, subscribes the inbox dispatcher and starts the outbox relay."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import MetaData
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bp_common.db import Database, is_connection_problem
+from bp_common.errors import (
+    PROBLEM_RESPONSES,
+    Forbidden,
+    ServiceUnavailable,
+    Unauthenticated,
+    install_problem_handlers,
+)
+from bp_common.events.bus import EventBus, RetryPolicy
+from bp_common.events.inbox import InboxDispatcher, SessionHandler
+from bp_common.events.kafka_bus import KafkaBus, KafkaConfig
+from bp_common.events.memory_bus import InMemoryBus
+from bp_common.events.outbox import Outbox, OutboxRelay
+from bp_common.events.store import MessagingTables
+from bp_common.middleware import RequestIdMiddleware
+from bp_common.migrations import upgrade_to_head
+from bp_common.security import IDENTITY_HEADER, Identity, Role, verify_identity
+from bp_common.settings import BusKind, ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    title: str
+    metadata: MetaData
+    messaging: MessagingTables
+    migrations: Path
+    routers: Sequence[APIRouter]
+    # event type -> handler(session, event); the service's consumer group subscribes to their topics
+    handlers: Mapping[str, SessionHandler] = field(default_factory=dict)
+    publishes: Sequence[str] = ()
+
+
+class ServiceRuntime:
+    """The live parts of one service instance."""
+
+    def __init__(self, spec: ServiceSpec, settings: ServiceSettings, bus: EventBus) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.bus = bus
+        self.database = Database(settings.database_url, pool_size=settings.database_pool_size)
+        self.outbox = Outbox(spec.messaging.outbox, source=f"/{spec.name}")
+        self.relay = OutboxRelay(
+            self.database,
+            spec.messaging.outbox,
+            bus,
+            batch_size=settings.outbox_batch_size,
+            poll_interval_s=settings.outbox_poll_interval_s,
+            max_backoff_s=settings.outbox_max_backoff_s,
+        )
+        self.dispatcher = InboxDispatcher(
+            self.database, spec.messaging.inbox, group=f"{spec.name}", handlers=spec.handlers
+        )
+
+    async def start(self, *, migrate: bool) -> None:
+        if migrate:
+            await upgrade_to_head(self.database, self.spec.migrations)
+        if self.spec.handlers:
+            self.bus.subscribe(self.dispatcher.topics, self.dispatcher.group, self.dispatcher)
+        if isinstance(self.bus, KafkaBus):
+            self.bus.declare_topics(self.spec.publishes)
+        self.relay.start()
+
+    async def stop(self) -> None:
+        await self.relay.stop()
+        await self.database.dispose()
+
+
+def build_bus(settings: ServiceSettings) -> EventBus:
+    retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_retry_backoff_s)
+    if settings.bus is BusKind.KAFKA:
+        return KafkaBus(
+            KafkaConfig(
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                namespace=settings.kafka_namespace,
+                client_id=settings.service_name,
+                request_timeout_s=settings.kafka_request_timeout_s,
+            ),
+            retry,
+        )
+    return InMemoryBus(retry)
+
+
+def create_service_app(
+    spec: ServiceSpec,
+    settings: ServiceSettings,
+    *,
+    bus: EventBus | None = None,
+    migrate: bool | None = None,
+) -> FastAPI:
+    """The service's app. With ``bus`` given (embedded mode) the caller owns the bus's lifecycle;
+    otherwise the app builds one from the settings and starts and stops it itself."""
+    owns_bus = bus is None
+    runtime = ServiceRuntime(spec, settings, bus or build_bus(settings))
+    should_migrate = settings.is_sqlite if migrate is None else migrate
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start(migrate=should_migrate)
+        if owns_bus:
+            await runtime.bus.start()
+        try:
+            yield
+        finally:
+            if owns_bus:
+                await runtime.bus.stop()
+            await runtime.stop()
+
+    app = FastAPI(
+        title=spec.title,
+        version="1.0.0",
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+        openapi_url="/v1/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.add_middleware(RequestIdMiddleware)
+    install_problem_handlers(app)
+    for router in spec.routers:
+        app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        checks = {"database": await runtime.database.ping(), "bus": await runtime.bus.healthy()}
+        ready = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    return app
+
+
+# -- dependencies shared by every service's routers ----------------------------------------------
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    try:
+        async with runtime_of(request).database.transaction() as session:
+            yield session
+    except DBAPIError as exc:
+        if not is_connection_problem(exc):
+            raise
+        logger.warning("database unavailable: %r", exc.orig)
+        raise ServiceUnavailable(
+            "The database is unavailable; nothing was stored. Retry shortly.",
+            code="database_unavailable",
+            headers={"Retry-After": "1"},
+        ) from exc
+
+
+def _outbox(request: Request) -> Outbox:
+    return runtime_of(request).outbox
+
+
+def _identity(request: Request) -> Identity:
+    token = request.headers.get(IDENTITY_HEADER)
+    if not token:
+        raise Unauthenticated("This service is reached through the gateway only.")
+    secret = runtime_of(request).settings.identity_secret.get_secret_value()
+    return verify_identity(token, secret)
+
+
+def _writer(identity: Annotated[Identity, Depends(_identity)]) -> Identity:
+    if not identity.can_write:
+        raise Forbidden("This key is read-only.", code="read_only_key")
+    return identity
+
+
+def _secretariat(identity: Annotated[Identity, Depends(_identity)]) -> Identity:
+    if identity.role is not Role.SECRETARIAT:
+        raise Forbidden("Only the Secretariat may do this.", code="secretariat_only")
+    return identity
+
+
+# scope="function": the commit runs before the answer is sent, so nothing is acknowledged that
+# was not stored.
+SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+OutboxDep = Annotated[Outbox, Depends(_outbox)]
+IdentityDep = Annotated[Identity, Depends(_identity)]
+WriterDep = Annotated[Identity, Depends(_writer)]
+SecretariatDep = Annotated[Identity, Depends(_secretariat)]

@@ -1,0 +1,86 @@
+"""The bus interface, and the delivery rules both implementations share: bounded retries of a
+handler, then the dead-letter topic, so one poison message never blocks its partition."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bp_common.events.envelope import CloudEvent
+
+logger = logging.getLogger(__name__)
+
+EventHandler = Callable[[CloudEvent], Awaitable[None]]
+
+# Headers a dead letter carries beside the original message.
+DLQ_ERROR_HEADER = "dlq_error"
+DLQ_ERROR_DETAIL_HEADER = "dlq_error_detail"
+DLQ_ORIGIN_HEADER = "dlq_origin"
+DLQ_GROUP_HEADER = "dlq_group"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    topics: tuple[str, ...]
+    group: str
+    handler: EventHandler
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    backoff_s: float = 0.2
+
+
+class EventBus(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def publish(self, events: Sequence[CloudEvent]) -> None:
+        """Return once every event is acknowledged by the bus; raise if any is not."""
+        ...
+
+    def subscribe(self, topics: Sequence[str], group: str, handler: EventHandler) -> None: ...
+
+    async def healthy(self) -> bool: ...
+
+
+async def handle_with_retries(
+    handler: EventHandler, event: CloudEvent, policy: RetryPolicy
+) -> BaseException | None:
+    """Run ``handler``; return the last error once ``policy.max_attempts`` are spent, else None."""
+    for attempt in range(1, policy.max_attempts + 1):
+        try:
+            await handler(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.warning(
+                "handler failed for %s %s (attempt %d/%d): %r",
+                event.type,
+                event.id,
+                attempt,
+                policy.max_attempts,
+                exc,
+            )
+            if attempt == policy.max_attempts:
+                return exc
+            await asyncio.sleep(policy.backoff_s * 2 ** (attempt - 1))
+        else:
+            return None
+    return None
+
+
+def error_headers(error: BaseException, origin: str, group: str) -> list[tuple[str, bytes]]:
+    detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+    return [
+        (DLQ_ERROR_HEADER, type(error).__name__.encode()),
+        (DLQ_ERROR_DETAIL_HEADER, detail[:2000].encode()),
+        (DLQ_ORIGIN_HEADER, origin.encode()),
+        (DLQ_GROUP_HEADER, group.encode()),
+    ]

@@ -1,0 +1,58 @@
+"""Idempotent consumers: an event's effect and its inbox row commit together, so a redelivered
+or replayed event is recognised and skipped."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bp_common.db import Database, dialect_insert
+from bp_common.events.envelope import CloudEvent, topic_for_type
+
+logger = logging.getLogger(__name__)
+
+SessionHandler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+
+async def claim(session: AsyncSession, table: Table, group: str, event: CloudEvent) -> bool:
+    """Record ``event`` as processed by ``group``; False if it already was."""
+    statement = (
+        dialect_insert(session, table)
+        .values(consumer_group=group, event_id=event.id, event_type=event.type)
+        .on_conflict_do_nothing()
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class InboxDispatcher:
+    """Routes events by type to handlers, each run in one transaction with its inbox claim."""
+
+    def __init__(
+        self,
+        database: Database,
+        inbox: Table,
+        group: str,
+        handlers: Mapping[str, SessionHandler],
+    ) -> None:
+        self.database = database
+        self.inbox = inbox
+        self.group = group
+        self.handlers = dict(handlers)
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({topic_for_type(event_type) for event_type in self.handlers})
+
+    async def __call__(self, event: CloudEvent) -> None:
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            return
+        async with self.database.transaction() as session:
+            if not await claim(session, self.inbox, self.group, event):
+                logger.info("event %s already processed by %s; skipped", event.id, self.group)
+                return
+            await handler(session, event)

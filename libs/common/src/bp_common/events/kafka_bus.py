@@ -1,0 +1,275 @@
+"""Kafka bus on aiokafka: idempotent producer awaiting acks, one consumer per subscription with
+manual commits of explicit offsets after the handler's transaction, retries, then ``<topic>.dlq``.
+Every client call and ``stop()`` runs under a timeout, so a dead broker never hangs a service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from bp_common.events.bus import (
+    EventHandler,
+    RetryPolicy,
+    Subscription,
+    error_headers,
+    handle_with_retries,
+)
+from bp_common.events.envelope import CloudEvent, MalformedEvent, dead_letter_topic
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    bootstrap_servers: str
+    namespace: str = ""
+    client_id: str = "budapest-platform"
+    request_timeout_s: float = 10.0
+    partitions: int = 3
+    replication_factor: int = 1
+    # Small waits keep the calendar close behind the writes that feed it.
+    fetch_max_wait_ms: int = 50
+    linger_ms: int = 2
+
+
+class KafkaBus:
+    def __init__(self, config: KafkaConfig, retry: RetryPolicy | None = None) -> None:
+        self.config = config
+        self.retry = retry or RetryPolicy()
+        self._subscriptions: list[Subscription] = []
+        self._declared_topics: set[str] = set()
+        self._producer: AIOKafkaProducer | None = None
+        self._producer_lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+
+    # -- naming ---------------------------------------------------------------------------
+    def physical(self, topic: str) -> str:
+        return self.config.namespace + topic
+
+    def logical(self, physical_topic: str) -> str:
+        return physical_topic.removeprefix(self.config.namespace)
+
+    def declare_topics(self, topics: Sequence[str]) -> None:
+        """Topics this service publishes to; created at start so consumers can subscribe."""
+        self._declared_topics.update(topics)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def subscribe(self, topics: Sequence[str], group: str, handler: EventHandler) -> None:
+        self._subscriptions.append(Subscription(tuple(topics), group, handler))
+
+    async def start(self) -> None:
+        self._stopping.clear()
+        # Consumers connect in the background: a service must boot (and accept writes into its
+        # outbox) while the broker is down.
+        for subscription in self._subscriptions:
+            self._tasks.append(
+                asyncio.create_task(
+                    self._consume_forever(subscription), name=f"kafka:{subscription.group}"
+                )
+            )
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, self.config.request_timeout_s)
+        self._tasks.clear()
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._producer.stop(), self.config.request_timeout_s)
+            self._producer = None
+
+    async def healthy(self) -> bool:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.config.bootstrap_servers,
+            request_timeout_ms=int(self.config.request_timeout_s * 1000),
+        )
+        try:
+            await asyncio.wait_for(admin.start(), 3)
+            await asyncio.wait_for(admin.list_topics(), 3)
+        except (TimeoutError, KafkaError, OSError):
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(admin.close(), 3)
+        return True
+
+    # -- producing ------------------------------------------------------------------------
+    async def publish(self, events: Sequence[CloudEvent]) -> None:
+        if not events:
+            return
+        producer = await self._ensure_producer()
+        timeout = self.config.request_timeout_s
+        pending = []
+        async with asyncio.timeout(timeout):
+            for event in events:
+                key, value, headers = event.to_kafka()
+                pending.append(
+                    await producer.send(
+                        self.physical(event.topic), value=value, key=key, headers=headers
+                    )
+                )
+            await asyncio.gather(*pending)
+
+    async def send_raw(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: list[tuple[str, bytes]],
+    ) -> None:
+        """Publish a message as it is (dead letters, re-drives, tests of poison messages)."""
+        producer = await self._ensure_producer()
+        async with asyncio.timeout(self.config.request_timeout_s):
+            await (await producer.send(topic, value=value, key=key, headers=headers))
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        async with self._producer_lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self.config.bootstrap_servers,
+                    client_id=self.config.client_id,
+                    acks="all",
+                    enable_idempotence=True,
+                    linger_ms=self.config.linger_ms,
+                    request_timeout_ms=int(self.config.request_timeout_s * 1000),
+                )
+                try:
+                    await asyncio.wait_for(producer.start(), self.config.request_timeout_s)
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(producer.stop(), self.config.request_timeout_s)
+                    raise
+                self._producer = producer
+            return self._producer
+
+    async def ensure_topics(self, topics: Sequence[str]) -> None:
+        wanted = {self.physical(t) for t in topics} | {
+            self.physical(dead_letter_topic(t)) for t in topics
+        }
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.config.bootstrap_servers,
+            request_timeout_ms=int(self.config.request_timeout_s * 1000),
+        )
+        async with asyncio.timeout(self.config.request_timeout_s * 2):
+            await admin.start()
+            try:
+                existing = set(await admin.list_topics())
+                missing = sorted(wanted - existing)
+                if missing:
+                    with contextlib.suppress(TopicAlreadyExistsError):
+                        await admin.create_topics(
+                            [
+                                NewTopic(t, self.config.partitions, self.config.replication_factor)
+                                for t in missing
+                            ]
+                        )
+            finally:
+                await admin.close()
+
+    # -- consuming ------------------------------------------------------------------------
+    async def _consume_forever(self, subscription: Subscription) -> None:
+        backoff = 0.5
+        while not self._stopping.is_set():
+            try:
+                await self._consume(subscription)
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning(
+                    "consumer %s failed (%r); reconnecting in %.1fs",
+                    subscription.group,
+                    exc,
+                    backoff,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _consume(self, subscription: Subscription) -> None:
+        await self.ensure_topics([*subscription.topics, *self._declared_topics])
+        consumer = AIOKafkaConsumer(
+            *(self.physical(t) for t in subscription.topics),
+            bootstrap_servers=self.config.bootstrap_servers,
+            client_id=self.config.client_id,
+            group_id=self.physical(subscription.group),
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=self.config.fetch_max_wait_ms,
+            request_timeout_ms=int(self.config.request_timeout_s * 1000) + 30_000,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+        )
+        await asyncio.wait_for(consumer.start(), self.config.request_timeout_s)
+        try:
+            while not self._stopping.is_set():
+                batches = await consumer.getmany(timeout_ms=500, max_records=200)
+                for tp, records in batches.items():
+                    await self._process_partition(consumer, subscription, tp, records)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer.stop(), self.config.request_timeout_s)
+
+    async def _process_partition(
+        self,
+        consumer: AIOKafkaConsumer,
+        subscription: Subscription,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[bytes, bytes]],
+    ) -> None:
+        next_offset: int | None = None
+        try:
+            for record in records:
+                await self._process_record(subscription, record)
+                next_offset = record.offset + 1
+        finally:
+            # Commit what is done even if a later record failed: its redelivery starts there.
+            if next_offset is not None:
+                async with asyncio.timeout(self.config.request_timeout_s):
+                    await consumer.commit({tp: next_offset})
+
+    async def _process_record(
+        self, subscription: Subscription, record: ConsumerRecord[bytes, bytes]
+    ) -> None:
+        headers = list(record.headers or [])
+        try:
+            event = CloudEvent.from_kafka(record.value, headers)
+        except MalformedEvent as exc:
+            await self._dead_letter(subscription, record, exc)
+            return
+        error = await handle_with_retries(subscription.handler, event, self.retry)
+        if error is not None:
+            await self._dead_letter(subscription, record, error)
+
+    async def _dead_letter(
+        self,
+        subscription: Subscription,
+        record: ConsumerRecord[bytes, bytes],
+        error: BaseException,
+    ) -> None:
+        origin = self.logical(record.topic)
+        logger.error(
+            "dead-lettering %s[%d]@%d for %s: %r",
+            origin,
+            record.partition,
+            record.offset,
+            subscription.group,
+            error,
+        )
+        await self.send_raw(
+            record.topic + ".dlq",
+            record.value,
+            record.key,
+            list(record.headers or []) + error_headers(error, origin, subscription.group),
+        )

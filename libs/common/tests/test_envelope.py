@@ -1,0 +1,65 @@
+from datetime import UTC, datetime
+
+import pytest
+from bp_common.events.envelope import CloudEvent, MalformedEvent, dead_letter_topic
+
+
+def make_event() -> CloudEvent:
+    return CloudEvent(
+        type="plan.activity.hosted.v1",
+        source="/plan",
+        subject="a1b2",
+        data={"activity_id": "a1b2", "host_countries": ["BG"]},
+        time=datetime(2019, 12, 5, 10, 0, tzinfo=UTC),
+        requestid="req-1",
+    )
+
+
+def test_kafka_binary_mode_round_trip_keeps_every_attribute() -> None:
+    event = make_event()
+    key, value, headers = event.to_kafka()
+    names = {name for name, _ in headers}
+    assert key == b"a1b2"
+    assert {"ce_id", "ce_type", "ce_source", "ce_specversion", "ce_time", "ce_subject"} <= names
+    assert CloudEvent.from_kafka(value, headers) == event
+
+
+def test_structured_round_trip() -> None:
+    event = make_event()
+    assert CloudEvent.from_json(event.to_json()) == event
+
+
+def test_topic_is_derived_from_the_type() -> None:
+    assert make_event().topic == "plan.events"
+    assert dead_letter_topic("plan.events") == "plan.events.dlq"
+
+
+@pytest.mark.parametrize(
+    ("value", "headers"),
+    [
+        (b"{}", []),
+        (
+            b"not json",
+            [
+                ("ce_id", b"1"),
+                ("ce_type", b"t"),
+                ("ce_source", b"s"),
+                ("ce_specversion", b"1.0"),
+                ("ce_time", b"2020-01-01T00:00:00+00:00"),
+            ],
+        ),
+        (
+            b"[1, 2]",
+            [
+                ("ce_id", b"1"),
+                ("ce_type", b"t"),
+                ("ce_source", b"s"),
+                ("ce_specversion", b"1.0"),
+                ("ce_time", b"2020-01-01T00:00:00+00:00"),
+            ],
+        ),
+    ],
+)
+def test_malformed_messages_are_recognised(value: bytes, headers: list[tuple[str, bytes]]) -> None:
+    with pytest.raises(MalformedEvent):
+        CloudEvent.from_kafka(value, headers)

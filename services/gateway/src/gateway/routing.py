@@ -1,0 +1,36 @@
+"""Which service owns which part of ``/v1``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Upstream(StrEnum):
+    MEETINGS = "meetings"
+    PLAN = "plan"
+    INDICATORS = "indicators"
+
+
+ROUTES: dict[str, Upstream] = {
+    "meetings": Upstream.MEETINGS,
+    "calendar": Upstream.MEETINGS,
+    "calendar.ics": Upstream.MEETINGS,
+    "organisations": Upstream.MEETINGS,
+    "plans": Upstream.PLAN,
+    "activities": Upstream.PLAN,
+    "hosting-offers": Upstream.PLAN,
+    "amendments": Upstream.PLAN,
+    "projects": Upstream.INDICATORS,
+    "indicators": Upstream.INDICATORS,
+    "results": Upstream.INDICATORS,
+    "rollups": Upstream.INDICATORS,
+    "event-metrics": Upstream.INDICATORS,
+}
+
+
+def upstream_for(path: str) -> Upstream | None:
+    """``/v1/meetings/123/hold`` -> meetings; None if no service owns the path."""
+    parts = path.split("/", 3)
+    if len(parts) < 3 or parts[1] != "v1":
+        return None
+    return ROUTES.get(parts[2])

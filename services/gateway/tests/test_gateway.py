@@ -1,0 +1,121 @@
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from bp_common.security import verify_identity
+from bp_common.settings import DEV_IDENTITY_SECRET
+from bp_common.testing import running
+from fastapi import FastAPI, Request
+from gateway.app import create_gateway_app
+from gateway.routing import Upstream
+from gateway.settings import GatewaySettings
+from pydantic import SecretStr
+
+KEY = "bp_admin_test-key"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+def echo_service() -> FastAPI:
+    """Stands in for a service: answers with what it received."""
+    app = FastAPI()
+
+    @app.api_route("/{path:path}", methods=["GET", "POST"])
+    async def echo(request: Request, path: str) -> dict[str, object]:
+        if path == "readyz":
+            return {"status": "ready"}
+        if path == "v1/meetings/slow":
+            await asyncio.sleep(5)
+        identity = verify_identity(request.headers["x-bp-identity"], DEV_IDENTITY_SECRET)
+        return {
+            "path": request.url.path,
+            "query": str(request.url.query),
+            "body": (await request.body()).decode(),
+            "role": identity.role.value,
+            "request_id": request.headers.get("x-request-id"),
+            "saw_authorization": "authorization" in request.headers,
+        }
+
+    return app
+
+
+class Unreachable(httpx.AsyncBaseTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[httpx.AsyncClient]:
+    service = echo_service()
+    clients = {
+        Upstream.MEETINGS: httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=service), base_url="http://m"
+        ),
+        Upstream.PLAN: httpx.AsyncClient(transport=Unreachable(), base_url="http://p"),
+        Upstream.INDICATORS: httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=service), base_url="http://i"
+        ),
+    }
+    settings = GatewaySettings(
+        admin_api_key=SecretStr(KEY), max_body_bytes=1000, upstream_timeout_s=0.5
+    )
+    async with running(create_gateway_app(settings, clients=clients)) as client:
+        yield client
+
+
+async def test_requests_without_a_valid_key_are_401_problems(gateway: httpx.AsyncClient) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": KEY}):
+        response = await gateway.get("/v1/meetings", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_routes_to_the_owning_service_with_a_signed_identity(
+    gateway: httpx.AsyncClient,
+) -> None:
+    response = await gateway.post(
+        "/v1/results/import?dry_run=true",
+        content=b'{"results": []}',
+        headers=AUTH | {"x-request-id": "req-42"},
+    )
+    echoed = response.json()
+    assert echoed["path"] == "/v1/results/import"
+    assert echoed["query"] == "dry_run=true"
+    assert echoed["body"] == '{"results": []}'
+    assert echoed["role"] == "secretariat"
+    assert echoed["request_id"] == "req-42"
+    assert echoed["saw_authorization"] is False
+    assert response.headers["x-request-id"] == "req-42"
+
+
+async def test_unknown_paths_are_404_problems(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.get("/v1/nothing-here", headers=AUTH)
+    assert response.status_code == 404
+    assert response.json()["code"] == "no_such_route"
+
+
+async def test_a_service_down_is_a_502_problem(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.get("/v1/plans", headers=AUTH)
+    assert response.status_code == 502
+    assert response.json()["code"] == "upstream_unavailable"
+    assert "plan" in response.json()["detail"]
+
+
+async def test_a_slow_service_is_a_504_problem(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.get("/v1/meetings/slow", headers=AUTH)
+    assert response.status_code == 504
+    assert response.json()["code"] == "upstream_timeout"
+
+
+async def test_an_oversized_body_is_413(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.post("/v1/results/import", content=b"x" * 2000, headers=AUTH)
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+
+
+async def test_readiness_names_the_service_that_is_down(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["plan"] is False
+    assert (await gateway.get("/healthz")).status_code == 200

@@ -1,0 +1,9 @@
+from bp_common.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
+
+
+class IndicatorsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="INDICATORS_", env_file=".env", extra="ignore")
+
+    service_name: str = "indicators-api"
+    database_url: str = "sqlite+aiosqlite:///var/indicators.db"

@@ -1,0 +1,9 @@
+from bp_common.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
+
+
+class MeetingsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="MEETINGS_", env_file=".env", extra="ignore")
+
+    service_name: str = "meetings-api"
+    database_url: str = "sqlite+aiosqlite:///var/meetings.db"

@@ -1,0 +1,9 @@
+from bp_common.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
+
+
+class PlanSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="PLAN_", env_file=".env", extra="ignore")
+
+    service_name: str = "plan-api"
+    database_url: str = "sqlite+aiosqlite:///var/plan.db"

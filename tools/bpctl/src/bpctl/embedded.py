@@ -1,0 +1,84 @@
+"""The embedded mode: the gateway and the three services in one process, each service with its
+own SQLite file, all sharing the in-process bus. Outbox, inbox and migrations are still in use,
+so this runs the same code paths as the distributed mode."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+from bp_common.events.memory_bus import InMemoryBus
+from bp_common.settings import BusKind, Environment
+from fastapi import FastAPI
+from gateway.app import create_gateway_app
+from gateway.routing import Upstream
+from gateway.settings import GatewaySettings
+from indicators_api.app import create_app as create_indicators_app
+from indicators_api.settings import IndicatorsSettings
+from meetings_api.app import create_app as create_meetings_app
+from meetings_api.settings import MeetingsSettings
+from plan_api.app import create_app as create_plan_app
+from plan_api.settings import PlanSettings
+from pydantic import SecretStr
+
+ADMIN_KEY_FILE = "admin-api-key"
+
+
+def admin_key_for(var_dir: Path, configured: str | None) -> tuple[str, bool]:
+    """The configured key, else the one generated on an earlier start, else a new one.
+    Returns the key and whether it was generated now."""
+    if configured:
+        return configured, False
+    key_file = var_dir / ADMIN_KEY_FILE
+    if key_file.exists():
+        return key_file.read_text().strip(), False
+    key = "bp_admin_" + secrets.token_urlsafe(32)
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    return key, True
+
+
+class EmbeddedPlatform:
+    def __init__(self, var_dir: Path, admin_api_key: str) -> None:
+        self.var_dir = var_dir
+        self.bus = InMemoryBus()
+        common = {"environment": Environment.DEVELOPMENT, "bus": BusKind.MEMORY}
+
+        def sqlite(name: str) -> str:
+            return f"sqlite+aiosqlite:///{var_dir / name}.db"
+
+        self.services: dict[Upstream, FastAPI] = {
+            Upstream.MEETINGS: create_meetings_app(
+                MeetingsSettings(database_url=sqlite("meetings"), **common), bus=self.bus
+            ),
+            Upstream.PLAN: create_plan_app(
+                PlanSettings(database_url=sqlite("plan"), **common), bus=self.bus
+            ),
+            Upstream.INDICATORS: create_indicators_app(
+                IndicatorsSettings(database_url=sqlite("indicators"), **common), bus=self.bus
+            ),
+        }
+        clients = {
+            name: httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url=f"http://{name.value}"
+            )
+            for name, app in self.services.items()
+        }
+        self.gateway = create_gateway_app(
+            GatewaySettings(admin_api_key=SecretStr(admin_api_key), **common),
+            clients=clients,
+            around=self._services_running(),
+        )
+
+    @contextlib.asynccontextmanager
+    async def _services_running(self) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            for app in self.services.values():
+                await stack.enter_async_context(app.router.lifespan_context(app))
+            await self.bus.start()
+            stack.push_async_callback(self.bus.stop)
+            yield
