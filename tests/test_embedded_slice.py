@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from bp_common.testing import eventually, running
 from bpctl.embedded import EmbeddedPlatform
 

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 import pytest
+
 from bp_common.events.envelope import CloudEvent, MalformedEvent, dead_letter_topic
 
 

@@ -4,6 +4,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Column, Integer, String, Table, func, select
+
 from bp_common.db import Database
 from bp_common.events.bus import RetryPolicy
 from bp_common.events.envelope import CloudEvent
@@ -13,7 +15,6 @@ from bp_common.events.outbox import Outbox, OutboxRelay
 from bp_common.events.store import messaging_tables
 from bp_common.orm import new_metadata
 from bp_common.testing import eventually
-from sqlalchemy import Column, Integer, String, Table, func, select
 
 metadata = new_metadata()
 tables = messaging_tables(metadata)

@@ -1,6 +1,7 @@
 import time
 
 import pytest
+
 from bp_common.errors import Unauthenticated
 from bp_common.security import (
     Identity,

@@ -1,6 +1,7 @@
 import pytest
-from bp_common.settings import Environment, ServiceSettings
 from pydantic import SecretStr, ValidationError
+
+from bp_common.settings import Environment, ServiceSettings
 
 
 def test_development_accepts_the_default_secret() -> None:

@@ -3,14 +3,15 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
+from pydantic import SecretStr
+
 from bp_common.security import verify_identity
 from bp_common.settings import DEV_IDENTITY_SECRET
 from bp_common.testing import running
-from fastapi import FastAPI, Request
 from gateway.app import create_gateway_app
 from gateway.routing import Upstream
 from gateway.settings import GatewaySettings
-from pydantic import SecretStr
 
 KEY = "bp_admin_test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

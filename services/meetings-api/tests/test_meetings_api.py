@@ -3,6 +3,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.security import Role
 from bp_common.testing import eventually, identity_headers, running

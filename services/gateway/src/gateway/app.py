@@ -7,11 +7,11 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
-from bp_common.errors import NotFound, install_problem_handlers
-from bp_common.middleware import RequestIdMiddleware
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from bp_common.errors import NotFound, install_problem_handlers
+from bp_common.middleware import RequestIdMiddleware
 from gateway.auth import authenticate
 from gateway.proxy import Upstreams, read_body
 from gateway.routing import Upstream, upstream_for

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import hmac
 
-from bp_common.errors import Unauthenticated
-from bp_common.security import Identity, Role
 from fastapi import Request
 
+from bp_common.errors import Unauthenticated
+from bp_common.security import Identity, Role
 from gateway.settings import GatewaySettings
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="budapest-process"'}

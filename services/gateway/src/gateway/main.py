@@ -3,8 +3,8 @@ from __future__ import annotations
 import argparse
 
 import uvicorn
-from bp_common.logging import configure_logging
 
+from bp_common.logging import configure_logging
 from gateway.app import create_gateway_app
 from gateway.settings import GatewaySettings
 

@@ -7,12 +7,12 @@ import asyncio
 import logging
 
 import httpx
+from fastapi import Request, Response
+
 from bp_common.errors import DomainError, problem_response
 from bp_common.middleware import REQUEST_ID_HEADER
 from bp_common.request_context import current_request_id
 from bp_common.security import IDENTITY_HEADER, Identity, sign_identity
-from fastapi import Request, Response
-
 from gateway.routing import Upstream
 
 logger = logging.getLogger(__name__)

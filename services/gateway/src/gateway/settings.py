@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Self
 
-from bp_common.settings import Environment, ServiceSettings
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
+
+from bp_common.settings import Environment, ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):

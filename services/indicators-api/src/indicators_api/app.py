@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from bp_common.app import ServiceSpec, create_service_app
 from bp_common.events.bus import EventBus
 from bp_common.settings import ServiceSettings
-from fastapi import FastAPI
-
 from indicators_api.base import Base, messaging
 from indicators_api.event_metrics import api as event_metrics_api
 from indicators_api.event_metrics import handlers as event_metrics_handlers

@@ -1,5 +1,4 @@
 from bp_common.runner import service_main
-
 from indicators_api.app import MIGRATIONS, create_app
 from indicators_api.settings import IndicatorsSettings
 

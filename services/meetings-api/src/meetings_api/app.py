@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from bp_common.app import ServiceSpec, create_service_app
 from bp_common.events.bus import EventBus
 from bp_common.settings import ServiceSettings
-from fastapi import FastAPI
-
 from meetings_api.base import Base, messaging
 from meetings_api.meetings import api as meetings_api
 from meetings_api.meetings import events as meeting_events

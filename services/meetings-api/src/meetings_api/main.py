@@ -1,5 +1,4 @@
 from bp_common.runner import service_main
-
 from meetings_api.app import MIGRATIONS, create_app
 from meetings_api.settings import MeetingsSettings
 

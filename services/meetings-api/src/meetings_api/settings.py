@@ -1,5 +1,6 @@
-from bp_common.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from bp_common.settings import ServiceSettings
 
 
 class MeetingsSettings(ServiceSettings):

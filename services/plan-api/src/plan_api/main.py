@@ -1,5 +1,4 @@
 from bp_common.runner import service_main
-
 from plan_api.app import MIGRATIONS, create_app
 from plan_api.settings import PlanSettings
 

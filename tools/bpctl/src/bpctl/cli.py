@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from bp_common.logging import configure_logging
 
+from bp_common.logging import configure_logging
 from bpctl.embedded import EmbeddedPlatform, admin_key_for
 
 app = typer.Typer(no_args_is_help=True, help="Budapest Process platform: run and administer.")

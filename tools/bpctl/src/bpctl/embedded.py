@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
+from pydantic import SecretStr
+
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.settings import BusKind, Environment
-from fastapi import FastAPI
 from gateway.app import create_gateway_app
 from gateway.routing import Upstream
 from gateway.settings import GatewaySettings
@@ -22,7 +24,6 @@ from meetings_api.app import create_app as create_meetings_app
 from meetings_api.settings import MeetingsSettings
 from plan_api.app import create_app as create_plan_app
 from plan_api.settings import PlanSettings
-from pydantic import SecretStr
 
 ADMIN_KEY_FILE = "admin-api-key"
 

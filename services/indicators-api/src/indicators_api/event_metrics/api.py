@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from bp_common.app import IdentityDep, SessionDep
-from bp_common.types import CountryCode
 from fastapi import APIRouter, Query
 
+from bp_common.app import IdentityDep, SessionDep
+from bp_common.types import CountryCode
 from indicators_api.event_metrics.models import EventMetric
 from indicators_api.event_metrics.repository import EventMetricRepository
 from indicators_api.event_metrics.schemas import EventMetricOut, EventMetricTotal

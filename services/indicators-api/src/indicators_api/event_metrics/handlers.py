@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from bp_common.events.envelope import CloudEvent
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.events.envelope import CloudEvent
 from indicators_api.event_metrics.models import EventMetric
 from indicators_api.event_metrics.repository import EventMetricRepository
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bp_common.orm import enum_type
 from sqlalchemy import Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bp_common.orm import enum_type
 from indicators_api.base import Base
 
 ALL_COUNTRIES = "*"

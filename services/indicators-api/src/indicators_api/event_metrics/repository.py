@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from bp_common.db import dialect_insert
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.db import dialect_insert
 from indicators_api.event_metrics.models import EventMetric, EventMetricValue
 
 

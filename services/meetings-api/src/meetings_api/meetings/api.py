@@ -4,11 +4,11 @@ import uuid
 from datetime import date
 from typing import Annotated
 
+from fastapi import APIRouter, Depends, Query, status
+
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from bp_common.types import CountryCode
-from fastapi import APIRouter, Depends, Query, status
-
 from meetings_api.meetings.models import MeetingKind, MeetingStatus
 from meetings_api.meetings.schemas import MeetingCreate, MeetingFilters, MeetingOut
 from meetings_api.meetings.service import MeetingService

@@ -4,10 +4,10 @@ import uuid
 from datetime import date
 from enum import StrEnum
 
-from bp_common.orm import Timestamps, UUIDPrimaryKey, enum_type
 from sqlalchemy import CheckConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bp_common.orm import Timestamps, UUIDPrimaryKey, enum_type
 from meetings_api.base import Base
 
 

@@ -4,9 +4,9 @@ import uuid
 from datetime import date, datetime
 from typing import Self
 
-from bp_common.types import CountryCode
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bp_common.types import CountryCode
 from meetings_api.meetings.models import MeetingKind, MeetingStatus
 
 

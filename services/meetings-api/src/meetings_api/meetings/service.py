@@ -7,11 +7,11 @@ import uuid
 from datetime import date
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bp_common.errors import Conflict, NotFound
 from bp_common.events.outbox import Outbox
 from bp_common.pagination import Page, decode_cursor, encode_cursor
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from meetings_api.meetings import events
 from meetings_api.meetings.models import Meeting, MeetingStatus
 from meetings_api.meetings.repository import MeetingRepository

@@ -1,0 +1,67 @@
+"""Fixtures for tests against the real PostgreSQL and Kafka that `make test` starts (deploy/).
+
+Each test gets fresh databases and its own Kafka namespace (topic and group prefix), so runs
+never see each other's data. If a server is unreachable the tests fail, never skip."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import pytest
+
+from bp_common.settings import BusKind, Environment, ServiceSettings
+
+PG_URL = os.environ.get("BP_TEST_PG_URL", "postgresql://budapest:budapest@127.0.0.1:5432")
+KAFKA = os.environ.get("BP_TEST_KAFKA", "127.0.0.1:9092")
+
+pytestmark = pytest.mark.integration
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"t{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture
+async def fresh_database() -> AsyncIterator[Callable[[str], Awaitable[str]]]:
+    """Creates throwaway PostgreSQL databases; returns their SQLAlchemy URLs."""
+    created: list[str] = []
+    try:
+        admin = await asyncpg.connect(f"{PG_URL}/postgres", timeout=10)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_URL} ({exc!r}); run deploy/postgres.sh")
+
+    async def create(name: str) -> str:
+        database = f"t_{name}_{uuid.uuid4().hex[:10]}"
+        await admin.execute(f'CREATE DATABASE "{database}"')
+        created.append(database)
+        return f"{PG_URL.replace('postgresql://', 'postgresql+asyncpg://')}/{database}"
+
+    yield create
+    for database in created:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    await admin.close()
+
+
+def kafka_settings(
+    settings_cls: type[ServiceSettings], database_url: str, namespace: str
+) -> ServiceSettings:
+    return settings_cls(
+        environment=Environment.TEST,
+        database_url=database_url,
+        bus=BusKind.KAFKA,
+        kafka_bootstrap_servers=KAFKA,
+        kafka_namespace=namespace,
+        kafka_request_timeout_s=5,
+        outbox_poll_interval_s=0.5,
+        outbox_max_backoff_s=2,
+        consumer_retry_backoff_s=0.05,
+    )

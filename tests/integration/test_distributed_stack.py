@@ -1,0 +1,89 @@
+"""The distributed mode as users run it: `deploy/stack.sh` starts each service and the gateway
+as its own process, on PostgreSQL and Kafka; the slice works through the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bp_common.testing import eventually
+
+from .conftest import KAFKA
+
+REPO = Path(__file__).resolve().parents[2]
+ADMIN_KEY = "bp_admin_stack-test-key"
+PORTS = {
+    "GATEWAY_PORT": 18000,
+    "MEETINGS_PORT": 18001,
+    "PLAN_PORT": 18002,
+    "INDICATORS_PORT": 18003,
+}
+
+
+@pytest.fixture
+async def gateway(
+    fresh_database: Callable[[str], Awaitable[str]], namespace: str, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    env = (
+        os.environ
+        | {k: str(v) for k, v in PORTS.items()}
+        | {
+            "BP_VAR_DIR": str(tmp_path),
+            "KAFKA_NAMESPACE": namespace,
+            "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
+            "ADMIN_API_KEY": ADMIN_KEY,
+            "MEETINGS_DATABASE_URL": await fresh_database("meetings"),
+            "PLAN_DATABASE_URL": await fresh_database("plan"),
+            "INDICATORS_DATABASE_URL": await fresh_database("indicators"),
+        }
+    )
+    stack = ["bash", str(REPO / "deploy" / "stack.sh")]
+    await asyncio.to_thread(subprocess.run, [*stack, "start"], check=True, env=env, timeout=180)
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{PORTS['GATEWAY_PORT']}",
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+            timeout=15,
+        ) as client:
+            yield client
+    finally:
+        await asyncio.to_thread(subprocess.run, [*stack, "stop"], check=False, env=env, timeout=120)
+
+
+async def test_the_slice_works_across_processes(gateway: httpx.AsyncClient) -> None:
+    async def ready() -> bool:
+        return (await gateway.get("/readyz")).status_code == 200
+
+    await eventually(ready, within_s=30, every_s=0.25)
+    created = await gateway.post(
+        "/v1/meetings",
+        json={
+            "title": "Working group meeting",
+            "kind": "working_group_meeting",
+            "starts_on": "2020-04-01",
+            "ends_on": "2020-04-02",
+            "city": "Sofia",
+            "country": "BG",
+        },
+    )
+    assert created.status_code == 201, created.text
+    held = await gateway.post(f"/v1/meetings/{created.json()['id']}/hold")
+    assert held.status_code == 200
+    assert held.headers["x-request-id"]
+
+    async def counted() -> bool:
+        response = await gateway.get("/v1/event-metrics/meetings_held")
+        return float(response.json()["value"]) == 1
+
+    await eventually(counted, within_s=30, every_s=0.1)
+    unauthenticated = await gateway.get("/v1/meetings", headers={"Authorization": ""})
+    assert unauthenticated.status_code == 401
+    async with httpx.AsyncClient(timeout=5) as client:
+        direct = await client.get(f"http://127.0.0.1:{PORTS['MEETINGS_PORT']}/v1/meetings")
+    assert direct.status_code == 401

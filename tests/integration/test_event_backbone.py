@@ -1,0 +1,211 @@
+"""The event backbone against the real PostgreSQL and Kafka: outbox -> Kafka -> inbox, exactly
+once; duplicates ignored; poison messages dead-lettered without blocking; nothing lost while
+the broker is down. The broker-outage test stops Kafka, so it runs last in this module."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import func, select
+
+from bp_common.events.envelope import CloudEvent
+from bp_common.events.kafka_bus import KafkaBus, KafkaConfig
+from bp_common.security import Role
+from bp_common.testing import eventually, identity_headers, running
+from indicators_api.app import create_app as create_indicators_app
+from indicators_api.base import messaging as indicators_messaging
+from indicators_api.settings import IndicatorsSettings
+from meetings_api.app import create_app as create_meetings_app
+from meetings_api.base import messaging as meetings_messaging
+from meetings_api.settings import MeetingsSettings
+
+from .conftest import KAFKA, kafka_settings
+
+REPO = Path(__file__).resolve().parents[2]
+SECRETARIAT = identity_headers(Role.SECRETARIAT)
+MEETING = {
+    "title": "Senior Officials Meeting",
+    "kind": "senior_officials_meeting",
+    "starts_on": "2019-12-04",
+    "ends_on": "2019-12-05",
+    "city": "Istanbul",
+    "country": "TR",
+}
+
+
+class Platform:
+    def __init__(self, meetings: httpx.AsyncClient, indicators: httpx.AsyncClient) -> None:
+        self.meetings = meetings
+        self.indicators = indicators
+        self.meetings_app = meetings._transport.app  # type: ignore[attr-defined]
+        self.indicators_app = indicators._transport.app  # type: ignore[attr-defined]
+
+    async def hold_new_meeting(self, **overrides: str) -> str:
+        created = await self.meetings.post(
+            "/v1/meetings", json=MEETING | overrides, headers=SECRETARIAT
+        )
+        assert created.status_code == 201, created.text
+        meeting_id = str(created.json()["id"])
+        held = await self.meetings.post(f"/v1/meetings/{meeting_id}/hold", headers=SECRETARIAT)
+        assert held.status_code == 200, held.text
+        return meeting_id
+
+    async def meetings_held(self, country: str | None = None) -> float:
+        params = {"country": country} if country else {}
+        response = await self.indicators.get(
+            "/v1/event-metrics/meetings_held", params=params, headers=SECRETARIAT
+        )
+        assert response.status_code == 200, response.text
+        return float(response.json()["value"])
+
+    async def wait_for_held(self, expected: float, country: str | None = None, within_s=30.0):  # type: ignore[no-untyped-def]
+        async def reached() -> bool:
+            return await self.meetings_held(country) >= expected
+
+        await eventually(reached, within_s=within_s, every_s=0.05)
+
+
+@pytest.fixture
+async def platform(
+    fresh_database: Callable[[str], Awaitable[str]], namespace: str
+) -> AsyncIterator[Platform]:
+    meetings = create_meetings_app(
+        kafka_settings(MeetingsSettings, await fresh_database("meetings"), namespace), migrate=True
+    )
+    indicators = create_indicators_app(
+        kafka_settings(IndicatorsSettings, await fresh_database("indicators"), namespace),
+        migrate=True,
+    )
+    async with running(meetings) as meetings_client, running(indicators) as indicators_client:
+        yield Platform(meetings_client, indicators_client)
+
+
+def raw_bus(namespace: str) -> KafkaBus:
+    return KafkaBus(KafkaConfig(bootstrap_servers=KAFKA, namespace=namespace))
+
+
+async def inbox_rows(platform: Platform, event_id: str) -> int:
+    database = platform.indicators_app.state.runtime.database
+    async with database.sessionmaker() as session:
+        table = indicators_messaging.inbox
+        return int(
+            await session.scalar(
+                select(func.count()).select_from(table).where(table.c.event_id == event_id)
+            )
+            or 0
+        )
+
+
+async def held_event_of(platform: Platform, meeting_id: str) -> CloudEvent:
+    database = platform.meetings_app.state.runtime.database
+    outbox = meetings_messaging.outbox
+    async with database.sessionmaker() as session:
+        envelope = await session.scalar(
+            select(outbox.c.envelope).where(
+                outbox.c.event_type == "meetings.meeting.held.v1",
+                outbox.c.envelope["subject"].as_string() == meeting_id,
+            )
+        )
+    return CloudEvent.from_json(envelope)
+
+
+async def test_an_event_reaches_the_other_service_exactly_once(platform: Platform) -> None:
+    meeting_id = await platform.hold_new_meeting()
+    await platform.wait_for_held(1)
+    held = await held_event_of(platform, meeting_id)
+    assert await inbox_rows(platform, held.id) == 1
+
+    # Redeliver the very same event, then a marker on the same key (so the same partition,
+    # behind the duplicate): once the marker is counted, the duplicate has been seen.
+    bus = raw_bus(platform.meetings_app.state.runtime.settings.kafka_namespace)
+    marker = CloudEvent(
+        type=held.type,
+        source=held.source,
+        subject=held.subject,
+        data=held.data | {"country": "HU"},
+        time=datetime.now(UTC),
+    )
+    try:
+        await bus.publish([held, marker])
+    finally:
+        await bus.stop()
+    await platform.wait_for_held(1, country="HU")
+    assert await platform.meetings_held("TR") == 1
+    assert await inbox_rows(platform, held.id) == 1
+
+
+async def test_a_poison_message_is_dead_lettered_and_the_partition_keeps_flowing(
+    platform: Platform, namespace: str
+) -> None:
+    bus = raw_bus(namespace)
+    key = b"poisoned-aggregate"
+    follower = CloudEvent(
+        type="meetings.meeting.held.v1",
+        source="/meetings",
+        subject=key.decode(),
+        data={"meeting_id": key.decode(), "starts_on": "2020-05-01", "country": "AT"},
+    )
+    _, follower_value, follower_headers = follower.to_kafka()
+    try:
+        await bus.send_raw(f"{namespace}meetings.events", b"\x00not a cloudevent", key, [])
+        await bus.send_raw(f"{namespace}meetings.events", follower_value, key, follower_headers)
+    finally:
+        await bus.stop()
+    await platform.wait_for_held(1, country="AT")
+
+    consumer = AIOKafkaConsumer(
+        f"{namespace}meetings.events.dlq",
+        bootstrap_servers=KAFKA,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        batches = await consumer.getmany(timeout_ms=10_000)
+        letters = [record for records in batches.values() for record in records]
+    finally:
+        await consumer.stop()
+    assert len(letters) == 1
+    headers = dict(letters[0].headers)
+    assert letters[0].value == b"\x00not a cloudevent"
+    assert headers["dlq_error"] == b"MalformedEvent"
+    assert headers["dlq_origin"] == b"meetings.events"
+
+
+async def unsent_outbox_rows(platform: Platform) -> int:
+    database = platform.meetings_app.state.runtime.database
+    outbox = meetings_messaging.outbox
+    async with database.sessionmaker() as session:
+        statement = select(func.count()).where(outbox.c.sent_at.is_(None))
+        return int(await session.scalar(statement) or 0)
+
+
+def kafka(command: str) -> None:
+    subprocess.run(["bash", str(REPO / "deploy" / "kafka.sh"), command], check=True, timeout=180)
+
+
+async def test_writes_succeed_while_kafka_is_down_and_their_events_arrive_later(
+    platform: Platform,
+) -> None:
+    await platform.hold_new_meeting(country="BG")
+    await platform.wait_for_held(1)
+
+    await asyncio.to_thread(kafka, "stop")
+    try:
+        await platform.hold_new_meeting(country="LV")
+        await platform.hold_new_meeting(country="AZ")
+        assert await unsent_outbox_rows(platform) >= 2
+        assert await platform.meetings_held() == 1
+    finally:
+        await asyncio.to_thread(kafka, "start")
+    await platform.wait_for_held(3, within_s=90)
+    assert await platform.meetings_held("LV") == 1
+    assert await platform.meetings_held("AZ") == 1
+    assert await unsent_outbox_rows(platform) == 0
