@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
@@ -17,12 +18,12 @@ from bp_common.settings import BusKind, Environment, ServiceSettings
 PG_URL = os.environ.get("BP_TEST_PG_URL", "postgresql://budapest:budapest@127.0.0.1:5432")
 KAFKA = os.environ.get("BP_TEST_KAFKA", "127.0.0.1:9092")
 
-pytestmark = pytest.mark.integration
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The hook sees the whole session's items: mark only this folder's.
+    here = Path(__file__).parent
     for item in items:
-        item.add_marker(pytest.mark.integration)
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture
