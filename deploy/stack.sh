@@ -15,6 +15,7 @@ PG=${BP_PG_URL:-postgresql+asyncpg://budapest:budapest@127.0.0.1:${PGPORT:-5432}
 export MEETINGS_DATABASE_URL=${MEETINGS_DATABASE_URL:-$PG/meetings}
 export PLAN_DATABASE_URL=${PLAN_DATABASE_URL:-$PG/plan}
 export INDICATORS_DATABASE_URL=${INDICATORS_DATABASE_URL:-$PG/indicators}
+export GATEWAY_DATABASE_URL=${GATEWAY_DATABASE_URL:-$PG/gateway}
 for prefix in MEETINGS PLAN INDICATORS GATEWAY; do
   export "${prefix}_BUS=${BUS:-kafka}"
   export "${prefix}_KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
@@ -57,7 +58,7 @@ wait_healthy() {
 start() {
   mkdir -p "$run_dir"
   cd "$repo"
-  for service in meetings-api plan-api indicators-api; do
+  for service in "${services[@]}"; do
     echo "stack: migrating $service" >&2
     $uv_bin run --frozen "$service" migrate
   done
@@ -68,12 +69,7 @@ start() {
     fi
     local port
     port=$(port_of "$service")
-    if [ "$service" = gateway ]; then
-      args=(--port "$port")
-    else
-      args=(serve --port "$port")
-    fi
-    setsid nohup $uv_bin run --frozen "$service" "${args[@]}" >>"$run_dir/$service.log" 2>&1 &
+    setsid nohup $uv_bin run --frozen "$service" serve --port "$port" >>"$run_dir/$service.log" 2>&1 &
     echo $! >"$run_dir/$service.pid"
   done
   for service in "${services[@]}"; do

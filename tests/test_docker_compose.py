@@ -32,6 +32,7 @@ def test_services_wait_for_migrations_and_the_broker_and_have_healthchecks() -> 
         assert depends["kafka"]["condition"] == "service_healthy"
         assert "healthcheck" in services[name]
     gateway_depends = services["gateway"]["depends_on"]
+    assert gateway_depends.pop("migrate")["condition"] == "service_completed_successfully"
     assert all(c["condition"] == "service_healthy" for c in gateway_depends.values())
 
 
@@ -43,8 +44,9 @@ def test_each_service_gets_its_own_database_and_the_kafka_bus() -> None:
             ("meetings-api", "MEETINGS"),
             ("plan-api", "PLAN"),
             ("indicators-api", "INDICATORS"),
+            ("gateway", "GATEWAY"),
         )
     }
-    assert len({url.rsplit("/", 1)[1] for url in urls.values()}) == 3
+    assert len({url.rsplit("/", 1)[1] for url in urls.values()}) == 4
     for name, prefix in (("meetings-api", "MEETINGS"), ("plan-api", "PLAN")):
         assert services[name]["environment"][f"{prefix}_BUS"] == "kafka"

@@ -2,3 +2,4 @@
 CREATE DATABASE meetings OWNER budapest;
 CREATE DATABASE plan OWNER budapest;
 CREATE DATABASE indicators OWNER budapest;
+CREATE DATABASE gateway OWNER budapest;

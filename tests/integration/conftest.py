@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -17,6 +17,7 @@ from bp_common.settings import BusKind, Environment, ServiceSettings
 
 PG_URL = os.environ.get("BP_TEST_PG_URL", "postgresql://budapest:budapest@127.0.0.1:5432")
 KAFKA = os.environ.get("BP_TEST_KAFKA", "127.0.0.1:9092")
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The hook sees the whole session's items: mark only this folder's.

@@ -41,6 +41,7 @@ async def gateway(
             "MEETINGS_DATABASE_URL": await fresh_database("meetings"),
             "PLAN_DATABASE_URL": await fresh_database("plan"),
             "INDICATORS_DATABASE_URL": await fresh_database("indicators"),
+            "GATEWAY_DATABASE_URL": await fresh_database("gateway"),
         }
     )
     stack = ["bash", str(REPO / "deploy" / "stack.sh")]

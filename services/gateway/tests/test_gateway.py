@@ -1,67 +1,6 @@
-import asyncio
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
-from fastapi import FastAPI, Request
-from pydantic import SecretStr
 
-from bp_common.security import verify_identity
-from bp_common.settings import DEV_IDENTITY_SECRET
-from bp_common.testing import running
-from gateway.app import create_gateway_app
-from gateway.routing import Upstream
-from gateway.settings import GatewaySettings
-
-KEY = "bp_admin_test-key"
-AUTH = {"Authorization": f"Bearer {KEY}"}
-
-
-def echo_service() -> FastAPI:
-    """Stands in for a service: answers with what it received."""
-    app = FastAPI()
-
-    @app.api_route("/{path:path}", methods=["GET", "POST"])
-    async def echo(request: Request, path: str) -> dict[str, object]:
-        if path == "readyz":
-            return {"status": "ready"}
-        if path == "v1/meetings/slow":
-            await asyncio.sleep(5)
-        identity = verify_identity(request.headers["x-bp-identity"], DEV_IDENTITY_SECRET)
-        return {
-            "path": request.url.path,
-            "query": str(request.url.query),
-            "body": (await request.body()).decode(),
-            "role": identity.role.value,
-            "request_id": request.headers.get("x-request-id"),
-            "saw_authorization": "authorization" in request.headers,
-        }
-
-    return app
-
-
-class Unreachable(httpx.AsyncBaseTransport):
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
-
-
-@pytest.fixture
-async def gateway() -> AsyncIterator[httpx.AsyncClient]:
-    service = echo_service()
-    clients = {
-        Upstream.MEETINGS: httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=service), base_url="http://m"
-        ),
-        Upstream.PLAN: httpx.AsyncClient(transport=Unreachable(), base_url="http://p"),
-        Upstream.INDICATORS: httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=service), base_url="http://i"
-        ),
-    }
-    settings = GatewaySettings(
-        admin_api_key=SecretStr(KEY), max_body_bytes=1000, upstream_timeout_s=0.5
-    )
-    async with running(create_gateway_app(settings, clients=clients)) as client:
-        yield client
+from .conftest import AUTH, KEY
 
 
 async def test_requests_without_a_valid_key_are_401_problems(gateway: httpx.AsyncClient) -> None:

@@ -139,6 +139,7 @@ def create_service_app(
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.database = runtime.database
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
     for router in spec.routers:
@@ -169,8 +170,9 @@ def runtime_of(request: Request) -> ServiceRuntime:
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    database: Database = request.app.state.database
     try:
-        async with runtime_of(request).database.transaction() as session:
+        async with database.transaction() as session:
             yield session
     except DBAPIError as exc:
         if not is_connection_problem(exc):

@@ -26,12 +26,12 @@ async def _upgrade(url: str, migrations: Path) -> None:
 
 def main() -> None:
     package, message = sys.argv[1], sys.argv[2]
-    spec = importlib.import_module(f"{package}.app").SPEC
+    migrations: Path = importlib.import_module(f"{package}.app").MIGRATIONS
     with tempfile.TemporaryDirectory() as scratch:
         url = f"sqlite+aiosqlite:///{scratch}/scratch.db"
-        asyncio.run(_upgrade(url, spec.migrations))
-        config = alembic_config(spec.migrations, url)
-        count = len(list((spec.migrations / "versions").glob("*.py")))
+        asyncio.run(_upgrade(url, migrations))
+        config = alembic_config(migrations, url)
+        count = len(list((migrations / "versions").glob("*.py")))
         command.revision(config, message=message, autogenerate=True, rev_id=f"{count + 1:04d}")
 
 

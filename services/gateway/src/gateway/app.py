@@ -1,23 +1,35 @@
-"""The gateway: the only public door. Authenticates, routes ``/v1/...`` to the owning service,
-and answers health and readiness for the whole platform."""
+"""The gateway: the only public door. Authenticates, rate-limits, routes ``/v1/...`` to the
+owning service, serves API keys, the merged OpenAPI and the cross-service views."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
 
 import httpx
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
+from bp_common.db import Database
 from bp_common.errors import NotFound, install_problem_handlers
-from bp_common.middleware import RequestIdMiddleware
-from gateway.auth import authenticate
+from bp_common.middleware import REQUEST_ID_HEADER, RequestIdMiddleware
+from bp_common.migrations import upgrade_to_head
+from bp_common.security import Identity
+from gateway.auth import authenticated
+from gateway.keys import api as keys_api
+from gateway.openapi import merged_openapi
 from gateway.proxy import Upstreams, read_body
+from gateway.ratelimit import RateLimiter
 from gateway.routing import Upstream, upstream_for
 from gateway.settings import GatewaySettings
 
+MIGRATIONS = Path(__file__).parent / "migrations"
 PROXIED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+IdentityDep = Annotated[Identity, Depends(authenticated)]
 
 
 def network_clients(settings: GatewaySettings) -> dict[Upstream, httpx.AsyncClient]:
@@ -27,7 +39,11 @@ def network_clients(settings: GatewaySettings) -> dict[Upstream, httpx.AsyncClie
         Upstream.INDICATORS: settings.indicators_url,
     }
     timeout = httpx.Timeout(settings.upstream_timeout_s, connect=2.0)
-    return {name: httpx.AsyncClient(base_url=url, timeout=timeout) for name, url in urls.items()}
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    return {
+        name: httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
+        for name, url in urls.items()
+    }
 
 
 def create_gateway_app(
@@ -35,28 +51,52 @@ def create_gateway_app(
     *,
     clients: dict[Upstream, httpx.AsyncClient] | None = None,
     around: contextlib.AbstractAsyncContextManager[None] | None = None,
+    migrate: bool | None = None,
 ) -> FastAPI:
     """``around`` is entered for the app's whole life: the embedded mode runs the services in it."""
     settings = settings or GatewaySettings()
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
     upstreams = Upstreams(
         clients or network_clients(settings),
         settings.identity_secret.get_secret_value(),
         settings.upstream_timeout_s,
     )
+    should_migrate = settings.is_sqlite if migrate is None else migrate
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            if should_migrate:
+                await upgrade_to_head(database, MIGRATIONS)
+            stack.push_async_callback(database.dispose)
             if around is not None:
                 await stack.enter_async_context(around)
             stack.push_async_callback(upstreams.aclose)
             yield
 
-    app = FastAPI(title="Budapest Process platform", version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Budapest Process platform",
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
+    app.state.database = database
     app.state.upstreams = upstreams
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=PROXIED_METHODS,
+        allow_headers=["authorization", "content-type", "idempotency-key", REQUEST_ID_HEADER],
+        expose_headers=[REQUEST_ID_HEADER, "retry-after", "location"],
+        max_age=600,
+    )
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
+    app.include_router(keys_api.router, dependencies=[Depends(authenticated)])
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -64,19 +104,29 @@ def create_gateway_app(
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        checks = {upstream.value: await upstreams.ready(upstream) for upstream in Upstream}
+        checks = {"database": await database.ping()} | {
+            upstream.value: await upstreams.ready(upstream) for upstream in Upstream
+        }
         ready = all(checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "unavailable", "checks": checks},
             status_code=200 if ready else 503,
         )
 
+    @app.get("/v1/openapi.json", include_in_schema=False)
+    async def openapi_document() -> dict[str, Any]:
+        """One document for the whole API, usable to generate a client."""
+        return await merged_openapi(app, upstreams)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/v1/openapi.json", title="Budapest Process API")
+
     @app.api_route("/v1/{path:path}", methods=PROXIED_METHODS, include_in_schema=False)
-    async def proxy(request: Request, path: str) -> Response:
+    async def proxy(request: Request, path: str, identity: IdentityDep) -> Response:
         upstream = upstream_for(request.url.path)
         if upstream is None:
             raise NotFound(f"No resource at {request.url.path}.", code="no_such_route")
-        identity = authenticate(request, settings)
         body = await read_body(request, settings.max_body_bytes)
         return await upstreams.forward(upstream, request, identity, body)
 

@@ -3,12 +3,13 @@ signs and forwards, so the services never see keys."""
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import Request
 
+from bp_common.db import Database
 from bp_common.errors import Unauthenticated
-from bp_common.security import Identity, Role
+from bp_common.security import Identity
+from gateway.keys.service import ApiKeyService
+from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="budapest-process"'}
@@ -26,9 +27,17 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def authenticate(request: Request, settings: GatewaySettings) -> Identity:
+async def authenticated(request: Request) -> Identity:
+    """Dependency of every ``/v1`` route: who is calling, within their rate limit."""
+    settings: GatewaySettings = request.app.state.settings
+    database: Database = request.app.state.database
+    limiter: RateLimiter = request.app.state.rate_limiter
     token = bearer_token(request)
-    admin = settings.admin_api_key
-    if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
-        return Identity(principal="admin", role=Role.SECRETARIAT)
-    raise Unauthenticated("The API key is not valid.", code="invalid_api_key", headers=_CHALLENGE)
+    admin = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
+    # Its own short transaction: the key lookup must not hold a connection while proxying.
+    async with database.transaction() as session:
+        service = ApiKeyService(session, settings.api_key_pepper.get_secret_value(), admin)
+        identity = await service.authenticate(token)
+    limiter.check(identity.principal)
+    request.state.identity = identity
+    return identity

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import httpx
 from fastapi import Request, Response
@@ -119,6 +120,17 @@ class Upstreams:
             if name.lower() not in _DROPPED_RESPONSE_HEADERS
         }
         return Response(answer.content, status_code=answer.status_code, headers=response_headers)
+
+    async def fetch_openapi(self, upstream: Upstream) -> dict[str, Any] | None:
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                answer = await self.clients[upstream].get("/v1/openapi.json")
+        except (httpx.HTTPError, TimeoutError):
+            return None
+        if answer.status_code != 200:
+            return None
+        document: dict[str, Any] = answer.json()
+        return document
 
     async def ready(self, upstream: Upstream) -> bool:
         try:

@@ -7,6 +7,8 @@ from pydantic_settings import SettingsConfigDict
 
 from bp_common.settings import Environment, ServiceSettings
 
+DEV_API_KEY_PEPPER = "dev-api-key-pepper-change-me"
+
 
 class GatewaySettings(ServiceSettings):
     """The gateway reads ``ADMIN_API_KEY`` unprefixed (the contract names it so); the rest is
@@ -15,14 +17,24 @@ class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
 
     service_name: str = "gateway"
+    database_url: str = "sqlite+aiosqlite:///var/gateway.db"
     admin_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("ADMIN_API_KEY", "GATEWAY_ADMIN_API_KEY")
     )
+    # Keyed hash of API keys: a copy of the key table is useless without it.
+    api_key_pepper: SecretStr = SecretStr(DEV_API_KEY_PEPPER)
     meetings_url: str = "http://127.0.0.1:8001"
     plan_url: str = "http://127.0.0.1:8002"
     indicators_url: str = "http://127.0.0.1:8003"
     upstream_timeout_s: float = 10.0
     max_body_bytes: int = 32 * 1024 * 1024
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
+    # Token bucket per key: a sustained rate and a burst.
+    rate_limit_per_minute: int = Field(default=1200, ge=1)
+    rate_limit_burst: int = Field(default=200, ge=1)
+
+    def _default_secrets(self) -> dict[str, str]:
+        return super()._default_secrets() | {"api_key_pepper": DEV_API_KEY_PEPPER}
 
     @model_validator(mode="after")
     def _admin_key_required_in_production(self) -> Self:

@@ -70,7 +70,9 @@ class EmbeddedPlatform:
             for name, app in self.services.items()
         }
         self.gateway = create_gateway_app(
-            GatewaySettings(admin_api_key=SecretStr(admin_api_key), **common),
+            GatewaySettings(
+                database_url=sqlite("gateway"), admin_api_key=SecretStr(admin_api_key), **common
+            ),
             clients=clients,
             around=self._services_running(),
         )

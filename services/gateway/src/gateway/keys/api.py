@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from bp_common.app import SessionDep
+from bp_common.errors import PROBLEM_RESPONSES, Forbidden
+from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from bp_common.security import Identity, Role
+from gateway.keys.schemas import ApiKeyCreate, ApiKeyOut, IssuedApiKey
+from gateway.keys.service import ApiKeyService
+from gateway.settings import GatewaySettings
+
+router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], responses=PROBLEM_RESPONSES)
+
+
+def key_service(request: Request, session: SessionDep) -> ApiKeyService:
+    settings: GatewaySettings = request.app.state.settings
+    admin = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
+    return ApiKeyService(session, settings.api_key_pepper.get_secret_value(), admin)
+
+
+ServiceDep = Annotated[ApiKeyService, Depends(key_service)]
+
+
+def secretariat(request: Request) -> Identity:
+    identity: Identity = request.state.identity
+    if identity.role is not Role.SECRETARIAT:
+        raise Forbidden("Only the Secretariat manages API keys.", code="secretariat_only")
+    return identity
+
+
+SecretariatDep = Annotated[Identity, Depends(secretariat)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=IssuedApiKey)
+async def issue_api_key(body: ApiKeyCreate, service: ServiceDep, _: SecretariatDep) -> IssuedApiKey:
+    """Issue a key bound to a role (and an organisation or a country). The secret is in this
+    answer only."""
+    return await service.issue(body)
+
+
+@router.get("", response_model=Page[ApiKeyOut])
+async def list_api_keys(
+    service: ServiceDep,
+    _: SecretariatDep,
+    include_revoked: bool = False,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[ApiKeyOut]:
+    return await service.list(limit, cursor, include_revoked)
+
+
+@router.get("/{key_id}", response_model=ApiKeyOut)
+async def get_api_key(key_id: uuid.UUID, service: ServiceDep, _: SecretariatDep) -> ApiKeyOut:
+    return ApiKeyOut.model_validate(await service.get(key_id))
+
+
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_api_key(key_id: uuid.UUID, service: ServiceDep, _: SecretariatDep) -> Response:
+    """Revoke a key; its next request is refused."""
+    await service.revoke(key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

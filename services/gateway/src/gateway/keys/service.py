@@ -1,0 +1,109 @@
+"""Issuing, listing, revoking and checking API keys. Revocation is immediate: every request
+looks its key up (a primary-key read), nothing is cached."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bp_common.errors import NotFound, Unauthenticated
+from bp_common.pagination import Page, decode_cursor, encode_cursor
+from bp_common.security import (
+    Identity,
+    Role,
+    api_key_matches,
+    generate_api_key,
+    hash_api_key,
+    parse_key_id,
+)
+from gateway.keys.models import ApiKey
+from gateway.keys.repository import ApiKeyRepository
+from gateway.keys.schemas import ApiKeyCreate, ApiKeyOut, IssuedApiKey
+
+ADMIN_PRINCIPAL = "admin"
+# last_used_at is written at most this often per key, not on every request.
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="budapest-process"'}
+
+
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
+
+
+def _invalid_key() -> Unauthenticated:
+    return Unauthenticated("The API key is not valid.", code="invalid_api_key", headers=_CHALLENGE)
+
+
+class ApiKeyService:
+    def __init__(self, session: AsyncSession, pepper: str, admin_key: str | None) -> None:
+        self.keys = ApiKeyRepository(session)
+        self.session = session
+        self.pepper = pepper
+        self.admin_key = admin_key
+
+    async def issue(self, data: ApiKeyCreate) -> IssuedApiKey:
+        issued = generate_api_key()
+        key = ApiKey(
+            key_id=issued.key_id,
+            key_hash=hash_api_key(issued.secret, self.pepper),
+            **data.model_dump(),
+        )
+        self.keys.add(key)
+        await self.session.flush()
+        return IssuedApiKey.model_validate(
+            ApiKeyOut.model_validate(key).model_dump() | {"key": issued.secret}
+        )
+
+    async def list(self, limit: int, cursor: str | None, include_revoked: bool) -> Page[ApiKeyOut]:
+        after = None
+        if cursor:
+            created_at, key_uuid = decode_cursor(cursor, 2)
+            after = (datetime.fromisoformat(created_at), uuid.UUID(key_uuid))
+        rows = await self.keys.page(limit=limit + 1, after=after, include_revoked=include_revoked)
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor(last.created_at.isoformat(), str(last.id))
+        return Page[ApiKeyOut](
+            items=[ApiKeyOut.model_validate(row) for row in rows[:limit]], next_cursor=next_cursor
+        )
+
+    async def get(self, key_uuid: uuid.UUID) -> ApiKey:
+        key = await self.keys.get(key_uuid)
+        if key is None:
+            raise ApiKeyNotFound(f"No API key with id {key_uuid}.")
+        return key
+
+    async def revoke(self, key_uuid: uuid.UUID) -> None:
+        key = await self.get(key_uuid)
+        if key.revoked_at is None:
+            key.revoked_at = datetime.now(UTC)
+
+    async def authenticate(self, token: str) -> Identity:
+        if self.admin_key is not None and hmac.compare_digest(
+            token.encode(), self.admin_key.encode()
+        ):
+            return Identity(principal=ADMIN_PRINCIPAL, role=Role.SECRETARIAT)
+        key_id = parse_key_id(token)
+        if key_id is None:
+            raise _invalid_key()
+        key = await self.keys.by_key_id(key_id)
+        if key is None or not api_key_matches(token, key.key_hash, self.pepper):
+            raise _invalid_key()
+        now = datetime.now(UTC)
+        if key.revoked_at is not None:
+            raise Unauthenticated(
+                "The API key has been revoked.", code="api_key_revoked", headers=_CHALLENGE
+            )
+        if key.expires_at is not None and key.expires_at <= now:
+            raise Unauthenticated(
+                "The API key has expired.", code="api_key_expired", headers=_CHALLENGE
+            )
+        if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
+            await self.keys.touch(key.id, now)
+        return Identity(
+            principal=key.key_id, role=key.role, organisation=key.organisation, country=key.country
+        )
