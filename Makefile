@@ -5,8 +5,7 @@ SHELL := /bin/bash
 # uv from PATH, else the one pip installs (fresh machines have Python and pip, not uv).
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
-PYTEST_TARGETS := libs/common/tests services/meetings-api/tests services/plan-api/tests \
-	services/indicators-api/tests services/gateway/tests tests
+PYTEST_TARGETS := libs/common/tests $(wildcard services/*/tests) tests
 
 .PHONY: help
 help: ## list the targets
