@@ -59,3 +59,9 @@ async def test_readiness_names_the_service_that_is_down(gateway: httpx.AsyncClie
     assert response.status_code == 503
     assert response.json()["checks"]["plan"] is False
     assert (await gateway.get("/healthz")).status_code == 200
+
+
+async def test_paths_are_forwarded_as_the_caller_encoded_them(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.get("/v1/meetings/%1C%C3%B5%2Fx", headers=AUTH)
+    assert response.status_code == 200
+    assert response.json()["path"] == "/v1/meetings/\x1cõ/x"

@@ -174,10 +174,10 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     try:
         async with database.transaction() as session:
             yield session
-    except DBAPIError as exc:
+    except (DBAPIError, OSError) as exc:
         if not is_connection_problem(exc):
             raise
-        logger.warning("database unavailable: %r", exc.orig)
+        logger.warning("database unavailable: %r", exc)
         raise ServiceUnavailable(
             "The database is unavailable; nothing was stored. Retry shortly.",
             code="database_unavailable",

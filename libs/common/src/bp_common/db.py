@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -78,9 +79,33 @@ class Database:
         await self.engine.dispose()
 
 
-def is_connection_problem(exc: DBAPIError) -> bool:
-    """True when the database could not be reached, as opposed to a statement it refused."""
-    return bool(exc.connection_invalidated) or isinstance(exc, OperationalError)
+# SQLite's transient conditions; its other OperationalErrors ("no such table") are bugs.
+_SQLITE_TRANSIENT = ("database is locked", "unable to open database", "disk i/o error")
+_UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.AdminShutdownError,
+)
+
+
+def is_connection_problem(exc: BaseException) -> bool:
+    """True when the database could not be reached or dropped the connection, as opposed to a
+    statement it refused: the first is a 503 worth retrying, the second a bug."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if isinstance(exc, OperationalError) and any(
+            marker in str(exc.orig).lower() for marker in _SQLITE_TRANSIENT
+        ):
+            return True
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _UNREACHABLE):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _ensure_sqlite_dir(url: str) -> None:

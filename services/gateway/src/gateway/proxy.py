@@ -92,7 +92,8 @@ class Upstreams:
             async with asyncio.timeout(self.timeout_s):
                 answer = await client.request(
                     request.method,
-                    request.url.path,
+                    # The path exactly as the caller encoded it.
+                    request.scope.get("raw_path", b"").decode("latin-1") or request.url.path,
                     params=list(request.query_params.multi_items()),
                     headers=headers,
                     content=body,

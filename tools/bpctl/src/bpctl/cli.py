@@ -39,3 +39,7 @@ def run(
 @app.callback()
 def main() -> None:
     """Budapest Process platform: run and administer."""
+
+
+if __name__ == "__main__":
+    app()
