@@ -22,10 +22,6 @@ def test_only_unreachable_databases_count_as_unavailable(
 
 
 def test_a_wrapped_connection_error_is_found_in_the_chain() -> None:
-    try:
-        try:
-            raise ConnectionResetError("reset by peer")
-        except ConnectionResetError as inner:
-            raise RuntimeError("query failed") from inner
-    except RuntimeError as outer:
-        assert is_connection_problem(outer)
+    outer = RuntimeError("query failed")
+    outer.__cause__ = ConnectionResetError("reset by peer")
+    assert is_connection_problem(outer)
