@@ -1,18 +1,67 @@
-"""``bpctl``: run the platform in one process, and the admin commands."""
+"""``bpctl``: run the platform in one process, and the commands people otherwise do by hand.
+Every admin command goes through the gateway's public API with an API key."""
 
 from __future__ import annotations
 
+import csv
+import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
 
 from bp_common.logging import configure_logging
+from bpctl.client import ApiError, PlatformClient
 from bpctl.embedded import EmbeddedPlatform, admin_key_for
 
 app = typer.Typer(no_args_is_help=True, help="Budapest Process platform: run and administer.")
+keys_app = typer.Typer(no_args_is_help=True, help="Issue, list and revoke API keys.")
+results_app = typer.Typer(no_args_is_help=True, help="Import and export partner results.")
+rollups_app = typer.Typer(no_args_is_help=True, help="Export indicator rollups.")
+app.add_typer(keys_app, name="keys")
+app.add_typer(results_app, name="results")
+app.add_typer(rollups_app, name="rollups")
+console = Console()
+
+UrlOption = Annotated[str, typer.Option("--url", envvar="BP_URL", help="The gateway's address.")]
+KeyOption = Annotated[
+    str,
+    typer.Option(
+        "--key", envvar=["BP_API_KEY", "ADMIN_API_KEY"], help="API key (secretariat for keys)."
+    ),
+]
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def _client(url: str, key: str) -> PlatformClient:
+    return PlatformClient(url, key)
+
+
+def _fail(error: ApiError) -> typer.Exit:
+    console.print(f"[red]refused:[/red] {error}")
+    for item in error.errors[:20]:
+        console.print(f"  {item}")
+    return typer.Exit(code=1)
+
+
+def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Table:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    return table
+
+
+@app.callback()
+def main() -> None:
+    """Budapest Process platform: run and administer."""
 
 
 @app.command()
@@ -36,9 +85,192 @@ def run(
     uvicorn.run(platform.gateway, host=host, port=port, log_config=None, access_log=False)
 
 
-@app.callback()
-def main() -> None:
-    """Budapest Process platform: run and administer."""
+# -- keys -------------------------------------------------------------------------------------
+
+KEY_COLUMNS = ["id", "name", "role", "organisation", "country", "expires_at", "revoked_at"]
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who or what the key is for.")],
+    role: Annotated[str, typer.Option(help="secretariat | partner | member | viewer")],
+    organisation: Annotated[str | None, typer.Option(help="Partner keys: e.g. IOM.")] = None,
+    country: Annotated[str | None, typer.Option(help="Member keys: e.g. BG.")] = None,
+    expires_at: Annotated[str | None, typer.Option(help="ISO 8601 with a time zone.")] = None,
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = "",
+) -> None:
+    """Issue a key. Its secret is printed once and cannot be read again."""
+    body = {
+        "name": name,
+        "role": role,
+        "organisation": organisation,
+        "country": country,
+        "expires_at": expires_at,
+    }
+    try:
+        with _client(url, key) as client:
+            issued = client.post("/v1/api-keys", {k: v for k, v in body.items() if v is not None})
+    except ApiError as error:
+        raise _fail(error) from error
+    console.print(_table("API key issued", [issued], KEY_COLUMNS))
+    console.print(f"secret (shown once): [bold]{issued['key']}[/bold]")
+
+
+@keys_app.command("list")
+def keys_list(
+    include_revoked: Annotated[bool, typer.Option(help="Also list revoked keys.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = "",
+) -> None:
+    """List the issued keys (never their secrets)."""
+    try:
+        with _client(url, key) as client:
+            rows = list(client.pages("/v1/api-keys", include_revoked=include_revoked))
+    except ApiError as error:
+        raise _fail(error) from error
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row))
+    else:
+        console.print(_table("API keys", rows, KEY_COLUMNS))
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `keys list`).")],
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = "",
+) -> None:
+    """Revoke a key: its next request is refused."""
+    try:
+        with _client(url, key) as client:
+            client.request("DELETE", f"/v1/api-keys/{key_id}")
+    except ApiError as error:
+        raise _fail(error) from error
+    console.print(f"revoked {key_id}")
+
+
+# -- results ------------------------------------------------------------------------------------
+
+IMPORT_COUNTS = ["created", "updated", "unchanged", "rejected"]
+
+
+def _read_with_progress(path: Path, progress: Progress) -> Iterator[bytes]:
+    task = progress.add_task(f"uploading {path.name}", total=path.stat().st_size)
+    with path.open("rb") as handle:
+        while chunk := handle.read(64 * 1024):
+            progress.advance(task, len(chunk))
+            yield chunk
+
+
+@results_app.command("import")
+def results_import(
+    csv_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    organisation: Annotated[
+        str | None, typer.Option(help="Reporting organisation (secretariat keys).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Validate only; store nothing.")] = False,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Replays return the first answer.")
+    ] = None,
+    show_errors: Annotated[int, typer.Option(help="How many rejected rows to print.")] = 20,
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = "",
+) -> None:
+    """Import a CSV of results in one request (the API's own counts are printed)."""
+    headers = {"idempotency-key": idempotency_key} if idempotency_key else {}
+    columns = [BarColumn(), DownloadColumn(), TimeRemainingColumn()]
+    try:
+        with _client(url, key) as client, Progress(*columns, console=console) as progress:
+            report = client.upload(
+                "/v1/results/import",
+                _read_with_progress(csv_file, progress),
+                content_type="text/csv",
+                params={"dry_run": str(dry_run).lower(), "organisation": organisation},
+                headers=headers,
+            )
+    except ApiError as error:
+        raise _fail(error) from error
+    console.print(
+        _table("import report" + (" (dry run)" if dry_run else ""), [report], IMPORT_COUNTS)
+    )
+    errors = report.get("errors", [])
+    if errors:
+        console.print(
+            _table(
+                f"rejected rows (first {min(show_errors, len(errors))} of {len(errors)})",
+                errors[:show_errors],
+                ["index", "external_id", "code", "loc", "message"],
+            )
+        )
+
+
+def _write_csv(path: Path, rows: Iterator[dict[str, Any]]) -> int:
+    count = 0
+    with path.open("w", newline="") as handle:
+        writer: csv.DictWriter[str] | None = None
+        for row in rows:
+            flat = {k: _cell(v) for k, v in row.items()}
+            if writer is None:
+                writer = csv.DictWriter(handle, fieldnames=list(flat))
+                writer.writeheader()
+            writer.writerow(flat)
+            count += 1
+    return count
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ";".join(f"{k}={v}" for k, v in sorted(value.items()))
+    return value
+
+
+@results_app.command("export")
+def results_export(
+    out: Annotated[Path, typer.Option(help="CSV file to write.")],
+    project: str | None = None,
+    indicator: str | None = None,
+    country: str | None = None,
+    organisation: str | None = None,
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = "",
+) -> None:
+    """Export stored results as CSV."""
+    filters = {
+        "project": project,
+        "indicator": indicator,
+        "country": country,
+        "organisation": organisation,
+    }
+    try:
+        with _client(url, key) as client:
+            count = _write_csv(out, client.pages("/v1/results", **filters))
+    except ApiError as error:
+        raise _fail(error) from error
+    console.print(f"{count} results written to {out}")
+
+
+@rollups_app.command("export")
+def rollups_export(
+    out: Annotated[Path, typer.Option(help="CSV file to write.")],
+    by: Annotated[
+        str, typer.Option(help="Grouping, e.g. goal,country,year.")
+    ] = "goal,country,year",
+    indicator: str | None = None,
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = "",
+) -> None:
+    """Export rollups as CSV."""
+    try:
+        with _client(url, key) as client:
+            rows = client.get("/v1/rollups", by=by, indicator=indicator)
+    except ApiError as error:
+        raise _fail(error) from error
+    items = rows["items"] if isinstance(rows, dict) else rows
+    count = _write_csv(out, iter(items))
+    console.print(f"{count} rollup rows written to {out}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,44 @@
+"""schemathesis against the merged OpenAPI of the embedded platform, as the Secretariat: every
+operation, a fixed example budget, no randomness; no server error, no answer that violates its
+schema or its documented content type."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from .conftest import Server
+
+EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance"
+
+
+def test_no_operation_answers_a_server_error_or_breaks_its_schema(
+    embedded_server: Server,
+) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            f"{embedded_server.url}/v1/openapi.json",
+            "--url",
+            embedded_server.url,
+            "--header",
+            f"Authorization: Bearer {embedded_server.admin_key}",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            str(EXAMPLES_PER_OPERATION),
+            "--generation-deterministic",
+            "--request-timeout",
+            "20",
+            "--no-color",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
