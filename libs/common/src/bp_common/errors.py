@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bp_common.request_context import current_request_id
@@ -180,6 +181,25 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail,
             instance=request.url.path,
             headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    # Safety nets: the services validate before writing, but if the database still refuses a
+    # value or a duplicate, that is the caller's input, not a server error.
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        logger.warning("database refused a value on %s: %s", request.url.path, exc.orig)
+        return problem_response(
+            422, "invalid_value", "A value cannot be stored as given.", instance=request.url.path
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        logger.warning("integrity conflict on %s: %s", request.url.path, exc.orig)
+        return problem_response(
+            409,
+            "conflict",
+            "The request conflicts with data already stored.",
+            instance=request.url.path,
         )
 
     @app.exception_handler(Exception)
