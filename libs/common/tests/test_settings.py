@@ -27,3 +27,12 @@ def test_each_service_reads_its_own_prefix(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("MEETINGS_DATABASE_URL", "sqlite+aiosqlite:///x.db")
     assert MeetingsSettings().database_url == "sqlite+aiosqlite:///x.db"
     assert PlanSettings().database_url != "sqlite+aiosqlite:///x.db"
+
+
+def test_production_refuses_fault_test_crash_hooks() -> None:
+    with pytest.raises(ValidationError, match="crash hooks"):
+        ServiceSettings(
+            environment=Environment.PRODUCTION,
+            identity_secret=SecretStr("s3cr3t-from-vault"),
+            crash_before_offset_commit_after=10,
+        )

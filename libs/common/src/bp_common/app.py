@@ -70,6 +70,7 @@ class ServiceRuntime:
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,
             max_backoff_s=settings.outbox_max_backoff_s,
+            crash_before_publish_after=settings.crash_before_outbox_publish_after,
         )
         self.dispatcher = InboxDispatcher(
             self.database, spec.messaging.inbox, group=f"{spec.name}", handlers=spec.handlers
@@ -98,6 +99,7 @@ def build_bus(settings: ServiceSettings) -> EventBus:
                 namespace=settings.kafka_namespace,
                 client_id=settings.service_name,
                 request_timeout_s=settings.kafka_request_timeout_s,
+                crash_before_offset_commit_after=settings.crash_before_offset_commit_after,
             ),
             retry,
         )

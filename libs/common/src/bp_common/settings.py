@@ -45,12 +45,18 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = 1.0
     outbox_max_backoff_s: float = 10.0
     identity_secret: SecretStr = SecretStr(DEV_IDENTITY_SECRET)
+    # Fault-test hooks (make chaos): the process exits abruptly at the named point after that many
+    # occurrences. Refused outside development and test.
+    crash_before_offset_commit_after: int | None = None
+    crash_before_outbox_publish_after: int | None = None
     log_level: str = "INFO"
     log_json: bool = True
 
     @model_validator(mode="after")
     def _refuse_default_secrets_outside_development(self) -> Self:
         if self.environment is Environment.PRODUCTION:
+            if self.crash_before_offset_commit_after or self.crash_before_outbox_publish_after:
+                raise ValueError("fault-test crash hooks are refused in production")
             for name, default in self._default_secrets().items():
                 if getattr(self, name).get_secret_value() == default:
                     raise ValueError(

@@ -22,6 +22,7 @@ from bp_common.events.bus import (
     handle_with_retries,
 )
 from bp_common.events.envelope import CloudEvent, MalformedEvent, dead_letter_topic
+from bp_common.faults import CrashPoint
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ class KafkaConfig:
     # Small waits keep the calendar close behind the writes that feed it.
     fetch_max_wait_ms: int = 50
     linger_ms: int = 2
+    # Fault tests: exit after handling this many records, before committing their offsets.
+    crash_before_offset_commit_after: int | None = None
 
 
 class KafkaBus:
@@ -49,6 +52,9 @@ class KafkaBus:
         self._producer_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self._crash_before_commit = CrashPoint(
+            "before offset commit", config.crash_before_offset_commit_after
+        )
 
     # -- naming ---------------------------------------------------------------------------
     def physical(self, topic: str) -> str:
@@ -233,6 +239,7 @@ class KafkaBus:
             for record in records:
                 await self._process_record(subscription, record)
                 next_offset = record.offset + 1
+                self._crash_before_commit.reached()
         finally:
             # Commit what is done even if a later record failed: its redelivery starts there.
             if next_offset is not None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bp_common.db import OUTBOX_WRITTEN, Database
 from bp_common.events.bus import EventBus
 from bp_common.events.envelope import CloudEvent
+from bp_common.faults import CrashPoint
 from bp_common.request_context import current_request_id
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval_s: float = 1.0,
         max_backoff_s: float = 10.0,
+        crash_before_publish_after: int | None = None,
     ) -> None:
         self.database = database
         self.table = table
@@ -83,6 +85,7 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._crash_before_publish = CrashPoint("before outbox publish", crash_before_publish_after)
         database.on_outbox_commit(self.wake)
 
     def wake(self) -> None:
@@ -144,6 +147,7 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
+            self._crash_before_publish.reached(len(rows))
             await self.bus.publish([CloudEvent.from_json(row.envelope) for row in rows])
             await session.execute(
                 update(self.table)
