@@ -7,21 +7,33 @@ from fastapi import FastAPI
 from bp_common.app import ServiceSpec, create_service_app
 from bp_common.events.bus import EventBus
 from bp_common.settings import ServiceSettings
-from plan_api.base import Base, messaging
+from plan_api.activities import api as activities_api
+from plan_api.amendments import api as amendments_api
+from plan_api.base import SERVICE_NAME, Base, messaging
+from plan_api.handlers import HANDLERS
+from plan_api.hosting import api as hosting_api
+from plan_api.plans import api as plans_api
+from plan_api.plans.events import TOPIC
 from plan_api.settings import PlanSettings
+from plan_api.versions import api as versions_api
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-# The plan's bounded contexts (plans, activities, hosting, versions, amendments) arrive with
-# their issue; the service already runs with its database, outbox, inbox and migrations.
 SPEC = ServiceSpec(
-    name="plan",
+    name=SERVICE_NAME,
     title="Budapest Process — plan-api",
     metadata=Base.metadata,
     messaging=messaging,
     migrations=MIGRATIONS,
-    routers=[],
-    publishes=["plan.events"],
+    routers=[
+        plans_api.router,
+        activities_api.router,
+        hosting_api.router,
+        versions_api.router,
+        amendments_api.router,
+    ],
+    handlers=HANDLERS,
+    publishes=[TOPIC],
 )
 
 

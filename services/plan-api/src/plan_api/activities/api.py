@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
+from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from bp_common.types import CountryCode
+from plan_api.activities.models import ActivityKind, ActivityStatus
+from plan_api.activities.schemas import (
+    ActivityCreate,
+    ActivityFilters,
+    ActivityOut,
+    ActivityUpdate,
+)
+from plan_api.activities.service import ActivityService
+from plan_api.fields import GoalNumber, Year
+
+router = APIRouter(tags=["activities"])
+
+
+def _service(session: SessionDep, outbox: OutboxDep) -> ActivityService:
+    return ActivityService(session, outbox)
+
+
+ServiceDep = Annotated[ActivityService, Depends(_service)]
+
+
+@router.post(
+    "/v1/plans/{plan_id}/activities",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ActivityOut,
+)
+async def create_activity(
+    plan_id: uuid.UUID, body: ActivityCreate, service: ServiceDep, _: SecretariatDep
+) -> ActivityOut:
+    return ActivityOut.model_validate(await service.create(plan_id, body))
+
+
+@router.get("/v1/plans/{plan_id}/activities", response_model=Page[ActivityOut])
+async def list_activities(
+    plan_id: uuid.UUID,
+    service: ServiceDep,
+    _: IdentityDep,
+    goal: GoalNumber | None = None,
+    year: Year | None = None,
+    status_: Annotated[ActivityStatus | None, Query(alias="status")] = None,
+    host: Annotated[CountryCode | None, Query(description="An accepted host country.")] = None,
+    kind: ActivityKind | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[ActivityOut]:
+    filters = ActivityFilters(goal=goal, year=year, status=status_, host=host, kind=kind)
+    return await service.page(plan_id, filters, limit, cursor)
+
+
+@router.get("/v1/activities/{activity_id}", response_model=ActivityOut)
+async def get_activity(activity_id: uuid.UUID, service: ServiceDep, _: IdentityDep) -> ActivityOut:
+    return ActivityOut.model_validate(await service.get(activity_id))
+
+
+@router.patch("/v1/activities/{activity_id}", response_model=ActivityOut)
+async def update_activity(
+    activity_id: uuid.UUID, body: ActivityUpdate, service: ServiceDep, _: SecretariatDep
+) -> ActivityOut:
+    return ActivityOut.model_validate(await service.update(activity_id, body))
+
+
+@router.post("/v1/activities/{activity_id}/cancel", response_model=ActivityOut)
+async def cancel_activity(
+    activity_id: uuid.UUID, service: ServiceDep, _: SecretariatDep
+) -> ActivityOut:
+    return ActivityOut.model_validate(await service.cancel(activity_id))

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, exists, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plan_api.activities.models import Activity, ActivityStatus
+from plan_api.activities.schemas import ActivityFilters
+from plan_api.hosting.models import HostingOffer, OfferStatus
+
+
+class ActivityRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, activity: Activity) -> None:
+        self.session.add(activity)
+
+    async def get(self, activity_id: uuid.UUID, *, for_update: bool = False) -> Activity | None:
+        statement = select(Activity).where(Activity.id == activity_id)
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def page(
+        self,
+        plan_id: uuid.UUID,
+        filters: ActivityFilters,
+        *,
+        limit: int,
+        after: tuple[int, uuid.UUID] | None = None,
+    ) -> list[Activity]:
+        statement = self._filtered(select(Activity).where(Activity.plan_id == plan_id), filters)
+        if after is not None:
+            statement = statement.where(tuple_(Activity.year, Activity.id) > after)
+        statement = statement.order_by(Activity.year, Activity.id).limit(limit)
+        return list((await self.session.scalars(statement)).all())
+
+    async def in_plan(self, plan_id: uuid.UUID) -> list[Activity]:
+        """The plan's content: every activity that is not cancelled."""
+        statement = select(Activity).where(
+            Activity.plan_id == plan_id, Activity.status != ActivityStatus.CANCELLED
+        )
+        return list((await self.session.scalars(statement)).all())
+
+    async def any_under_goal(self, plan_id: uuid.UUID, goal: int) -> bool:
+        statement = select(exists().where(Activity.plan_id == plan_id, Activity.goal == goal))
+        return bool((await self.session.execute(statement)).scalar())
+
+    @staticmethod
+    def _filtered(statement: Select[Any], filters: ActivityFilters) -> Select[Any]:
+        if filters.goal is not None:
+            statement = statement.where(Activity.goal == filters.goal)
+        if filters.year is not None:
+            statement = statement.where(Activity.year == filters.year)
+        if filters.status is not None:
+            statement = statement.where(Activity.status == filters.status)
+        if filters.kind is not None:
+            statement = statement.where(Activity.kind == filters.kind)
+        if filters.host is not None:
+            # The accepted offers are the record behind host_countries.
+            statement = statement.where(
+                exists().where(
+                    HostingOffer.activity_id == Activity.id,
+                    HostingOffer.country == filters.host,
+                    HostingOffer.status == OfferStatus.ACCEPTED,
+                )
+            )
+        return statement

@@ -1,0 +1,299 @@
+"""Activities under a plan's goals and their lifecycle
+``proposed -> host_offered -> hosted -> scheduled -> held | cancelled``. Every status change goes
+through :meth:`ActivityService._move`, which refuses what the transition table does not allow, and
+is checked before anything is changed, so a refusal stores nothing."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bp_common.errors import Conflict, InvalidInput, NotFound
+from bp_common.events.outbox import Outbox
+from bp_common.pagination import Page, encode_cursor
+from plan_api import paging
+from plan_api.activities import events
+from plan_api.activities.models import CLOSED, TRANSITIONS, Activity, ActivityStatus
+from plan_api.activities.repository import ActivityRepository
+from plan_api.activities.schemas import ActivityCreate, ActivityFilters, ActivityOut, ActivityUpdate
+from plan_api.plans.models import Plan
+from plan_api.plans.repository import PlanRepository
+from plan_api.plans.service import PlanNotFound
+
+logger = logging.getLogger(__name__)
+
+
+class ActivityNotFound(NotFound):
+    code = "activity_not_found"
+
+
+class UnknownGoal(InvalidInput):
+    code = "unknown_goal"
+
+
+class YearOutsidePlan(InvalidInput):
+    code = "year_outside_plan_period"
+
+
+class InvalidSchedule(InvalidInput):
+    code = "invalid_schedule"
+
+
+class ActivityClosed(Conflict):
+    code = "activity_closed"
+
+
+class ActivityTransitionNotAllowed(Conflict):
+    code = "activity_transition_not_allowed"
+
+
+@dataclass(frozen=True)
+class MeetingNews:
+    """What a meetings-api event says about the meeting that carries out an activity."""
+
+    meeting_id: uuid.UUID
+    revision: int
+    starts_on: date
+    ends_on: date
+
+
+def activity_event_data(activity: Activity) -> dict[str, Any]:
+    """The activity as docs/events.md defines it."""
+    return {
+        "activity_id": str(activity.id),
+        "plan_id": str(activity.plan_id),
+        "title": activity.title,
+        "goal": activity.goal,
+        "kind": activity.kind.value,
+        "working_group": activity.working_group,
+        "year": activity.year,
+        "quarter": activity.quarter,
+        "starts_on": activity.starts_on.isoformat() if activity.starts_on else None,
+        "ends_on": activity.ends_on.isoformat() if activity.ends_on else None,
+        "status": activity.status.value,
+        "host_countries": list(activity.host_countries),
+        "revision": activity.revision,
+    }
+
+
+def quarter_of(day: date) -> int:
+    return (day.month - 1) // 3 + 1
+
+
+class ActivityService:
+    def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
+        self.session = session
+        self.activities = ActivityRepository(session)
+        self.plans = PlanRepository(session)
+        self.outbox = outbox
+
+    # -- reading ---------------------------------------------------------------------------
+    async def get(self, activity_id: uuid.UUID) -> Activity:
+        activity = await self.activities.get(activity_id)
+        if activity is None:
+            raise ActivityNotFound(f"No activity with id {activity_id}.")
+        return activity
+
+    async def locked(self, activity_id: uuid.UUID) -> Activity:
+        activity = await self.activities.get(activity_id, for_update=True)
+        if activity is None:
+            raise ActivityNotFound(f"No activity with id {activity_id}.")
+        return activity
+
+    async def page(
+        self, plan_id: uuid.UUID, filters: ActivityFilters, limit: int, cursor: str | None
+    ) -> Page[ActivityOut]:
+        await self._plan(plan_id)
+        after = paging.decode(cursor, paging.as_int, paging.as_uuid)
+        rows = await self.activities.page(plan_id, filters, limit=limit + 1, after=after)
+        items = [ActivityOut.model_validate(a) for a in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor(last.year, str(last.id))
+        return Page[ActivityOut](items=items, next_cursor=next_cursor)
+
+    # -- the Secretariat's edits -------------------------------------------------------------
+    async def create(self, plan_id: uuid.UUID, data: ActivityCreate) -> Activity:
+        plan = await self._plan(plan_id)
+        await self._ensure_goal(plan.id, data.goal)
+        _ensure_in_period(plan, data.year)
+        activity = Activity(
+            plan_id=plan.id,
+            **data.model_dump(),
+            status=ActivityStatus.PROPOSED,
+            host_countries=[],
+            revision=0,
+        )
+        self.activities.add(activity)
+        await self.session.flush()
+        await self._emit(events.ACTIVITY_PROPOSED, activity)
+        return activity
+
+    async def update(self, activity_id: uuid.UUID, patch: ActivityUpdate) -> Activity:
+        activity = await self.locked(activity_id)
+        self.ensure_open(activity)
+        changes = patch.model_dump(exclude_unset=True)
+        dated = "starts_on" in changes or "ends_on" in changes
+        starts_on: date | None = changes.pop("starts_on", activity.starts_on)
+        ends_on: date | None = changes.pop("ends_on", activity.ends_on)
+        if "goal" in changes:
+            await self._ensure_goal(activity.plan_id, changes["goal"])
+        if dated:
+            starts_on, ends_on = _schedule_dates(starts_on, ends_on)
+        if starts_on is not None:
+            # A dated activity's year and quarter are those of its dates.
+            derived = {"year": starts_on.year, "quarter": quarter_of(starts_on)}
+            for name, value in derived.items():
+                if name in changes and changes[name] != value:
+                    raise InvalidSchedule(
+                        f"{name} must match the dates ({value}); change starts_on instead."
+                    )
+            changes |= derived
+        if changes.get("year", activity.year) != activity.year:
+            _ensure_in_period(await self._plan(activity.plan_id), changes["year"])
+        rescheduled = dated and (
+            (starts_on, ends_on) != (activity.starts_on, activity.ends_on)
+            or activity.status is not ActivityStatus.SCHEDULED
+        )
+        if rescheduled and activity.status is not ActivityStatus.SCHEDULED:
+            self._ensure_transition(activity, ActivityStatus.SCHEDULED)
+        changes |= {"starts_on": starts_on, "ends_on": ends_on}
+        changed = {k: v for k, v in changes.items() if getattr(activity, k) != v}
+        if not changed and not rescheduled:
+            return activity
+        for name, value in changed.items():
+            setattr(activity, name, value)
+        if rescheduled:
+            activity.status = ActivityStatus.SCHEDULED
+        activity.revision += 1
+        await self.session.flush()
+        if rescheduled:
+            await self._emit(events.ACTIVITY_SCHEDULED, activity)
+        return activity
+
+    async def cancel(self, activity_id: uuid.UUID) -> Activity:
+        activity = await self.locked(activity_id)
+        await self.cancel_activity(activity)
+        return activity
+
+    async def cancel_activity(self, activity: Activity) -> None:
+        await self._move(activity, ActivityStatus.CANCELLED)
+        await self._emit(events.ACTIVITY_CANCELLED, activity)
+
+    async def describe(self, activity: Activity, description: str) -> None:
+        self.ensure_open(activity)
+        activity.description = description
+        activity.revision += 1
+        await self.session.flush()
+
+    # -- hosting (driven by the hosting context) ---------------------------------------------
+    def ensure_open(self, activity: Activity) -> None:
+        if activity.status in CLOSED:
+            raise ActivityClosed(f"The activity is {activity.status.value}; it cannot change.")
+
+    async def offered(self, activity: Activity) -> None:
+        """A host was offered: a proposed activity now has an offer to decide on."""
+        self.ensure_open(activity)
+        if activity.status is ActivityStatus.PROPOSED:
+            await self._move(activity, ActivityStatus.HOST_OFFERED)
+
+    async def offers_withdrawn(self, activity: Activity, *, pending: bool) -> None:
+        """An offer was declined: without any other pending offer, no host is on offer any more."""
+        if activity.status is ActivityStatus.HOST_OFFERED and not pending:
+            await self._move(activity, ActivityStatus.PROPOSED)
+
+    async def host(self, activity: Activity, country: str, offer_id: uuid.UUID) -> None:
+        self.ensure_open(activity)
+        if country not in activity.host_countries:
+            # A new list, so the JSON column is seen as changed.
+            activity.host_countries = [*activity.host_countries, country]
+        if activity.status in (ActivityStatus.PROPOSED, ActivityStatus.HOST_OFFERED):
+            activity.status = ActivityStatus.HOSTED
+        activity.revision += 1
+        await self.session.flush()
+        await self._emit(events.ACTIVITY_HOSTED, activity, offer_id=str(offer_id))
+
+    # -- meetings (driven by meetings-api's events) --------------------------------------------
+    async def schedule_for_meeting(self, activity_id: uuid.UUID, news: MeetingNews) -> None:
+        activity = await self.locked(activity_id)
+        if activity.status in CLOSED:
+            logger.info("activity %s is %s; meeting news ignored", activity.id, activity.status)
+            return
+        seen = activity.meeting_revision if activity.meeting_id == news.meeting_id else None
+        if seen is not None and seen >= news.revision:
+            return  # already applied (a replay), or older than what was applied
+        if activity.status is not ActivityStatus.SCHEDULED:
+            self._ensure_transition(activity, ActivityStatus.SCHEDULED)
+        self._take_meeting(activity, news)
+        activity.status = ActivityStatus.SCHEDULED
+        activity.revision += 1
+        await self.session.flush()
+        await self._emit(events.ACTIVITY_SCHEDULED, activity)
+
+    async def hold_for_meeting(self, activity_id: uuid.UUID, news: MeetingNews) -> None:
+        activity = await self.locked(activity_id)
+        if activity.status is ActivityStatus.HELD:
+            return  # a replay, or a second meeting for the same activity
+        self._ensure_transition(activity, ActivityStatus.HELD)
+        self._take_meeting(activity, news)
+        await self._move(activity, ActivityStatus.HELD)
+        await self._emit(events.ACTIVITY_HELD, activity, meeting_id=str(news.meeting_id))
+
+    # -- internals --------------------------------------------------------------------------
+    @staticmethod
+    def _take_meeting(activity: Activity, news: MeetingNews) -> None:
+        activity.starts_on, activity.ends_on = news.starts_on, news.ends_on
+        activity.year, activity.quarter = news.starts_on.year, quarter_of(news.starts_on)
+        activity.meeting_id, activity.meeting_revision = news.meeting_id, news.revision
+
+    @staticmethod
+    def _ensure_transition(activity: Activity, target: ActivityStatus) -> None:
+        if target not in TRANSITIONS[activity.status]:
+            raise ActivityTransitionNotAllowed(
+                f"The activity is {activity.status.value}; it cannot become {target.value}."
+            )
+
+    async def _move(self, activity: Activity, target: ActivityStatus) -> None:
+        self._ensure_transition(activity, target)
+        activity.status = target
+        activity.revision += 1
+        await self.session.flush()
+
+    async def _emit(self, event_type: str, activity: Activity, **extra: str) -> None:
+        await self.outbox.emit(
+            self.session, event_type, activity.id, activity_event_data(activity) | extra
+        )
+
+    async def _plan(self, plan_id: uuid.UUID) -> Plan:
+        plan = await self.plans.get(plan_id)
+        if plan is None:
+            raise PlanNotFound(f"No plan with id {plan_id}.")
+        return plan
+
+    async def _ensure_goal(self, plan_id: uuid.UUID, goal: int) -> None:
+        if await self.plans.goal(plan_id, goal) is None:
+            raise UnknownGoal(f"The plan has no goal {goal}.")
+
+
+def _ensure_in_period(plan: Plan, year: int) -> None:
+    if not plan.period_start <= year <= plan.period_end:
+        raise YearOutsidePlan(
+            f"{year} is outside the plan's period {plan.period_start}-{plan.period_end}."
+        )
+
+
+def _schedule_dates(starts_on: date | None, ends_on: date | None) -> tuple[date, date]:
+    """The dates a PATCH schedules; an undated activity given only starts_on lasts one day."""
+    if starts_on is None:
+        raise InvalidSchedule("Give starts_on to schedule the activity.")
+    if ends_on is None:
+        ends_on = starts_on
+    if ends_on < starts_on:
+        raise InvalidSchedule("ends_on is before starts_on; give both dates.")
+    return starts_on, ends_on

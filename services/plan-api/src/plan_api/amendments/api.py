@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep, WriterDep
+from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from plan_api.access import ensure_speaks_for
+from plan_api.amendments.models import AmendmentStatus
+from plan_api.amendments.schemas import AmendmentCreate, AmendmentFilters, AmendmentOut
+from plan_api.amendments.service import AmendmentService, amendment_out
+from plan_api.fields import Proposer, VersionNumber
+
+router = APIRouter(tags=["amendments"])
+
+
+def _service(session: SessionDep, outbox: OutboxDep) -> AmendmentService:
+    return AmendmentService(session, outbox)
+
+
+ServiceDep = Annotated[AmendmentService, Depends(_service)]
+
+
+@router.post(
+    "/v1/plans/{plan_id}/amendments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AmendmentOut,
+)
+async def propose_amendment(
+    plan_id: uuid.UUID, body: AmendmentCreate, service: ServiceDep, identity: WriterDep
+) -> AmendmentOut:
+    ensure_speaks_for(identity, body.proposer)
+    return amendment_out(await service.propose(plan_id, body))
+
+
+@router.get("/v1/plans/{plan_id}/amendments", response_model=Page[AmendmentOut])
+async def list_amendments(
+    plan_id: uuid.UUID,
+    service: ServiceDep,
+    _: IdentityDep,
+    status_: Annotated[AmendmentStatus | None, Query(alias="status")] = None,
+    version: VersionNumber | None = None,
+    proposer: Proposer | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[AmendmentOut]:
+    filters = AmendmentFilters(status=status_, version=version, proposer=proposer)
+    return await service.page(plan_id, filters, limit, cursor)
+
+
+@router.get("/v1/amendments/{amendment_id}", response_model=AmendmentOut)
+async def get_amendment(
+    amendment_id: uuid.UUID, service: ServiceDep, _: IdentityDep
+) -> AmendmentOut:
+    return amendment_out(await service.get(amendment_id))
+
+
+@router.post("/v1/amendments/{amendment_id}/accept", response_model=AmendmentOut)
+async def accept_amendment(
+    amendment_id: uuid.UUID, service: ServiceDep, _: SecretariatDep
+) -> AmendmentOut:
+    return amendment_out(await service.accept(amendment_id))
+
+
+@router.post("/v1/amendments/{amendment_id}/reject", response_model=AmendmentOut)
+async def reject_amendment(
+    amendment_id: uuid.UUID, service: ServiceDep, _: SecretariatDep
+) -> AmendmentOut:
+    return amendment_out(await service.reject(amendment_id))

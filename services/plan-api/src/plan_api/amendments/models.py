@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bp_common.orm import Timestamps, UUIDPrimaryKey, enum_type
+from plan_api.base import Base
+
+
+class AmendmentStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class TargetType(StrEnum):
+    PLAN = "plan"
+    GOAL = "goal"
+    ACTION_POINT = "action_point"
+    ACTIVITY = "activity"
+
+
+class AmendmentAction(StrEnum):
+    ADD = "add"
+    MODIFY = "modify"
+    DELETE = "delete"
+
+
+class Amendment(UUIDPrimaryKey, Timestamps, Base):
+    """A change proposed by a delegation against a circulated version. Once accepted it is applied
+    to the plan's working content and listed in the next version's changelog."""
+
+    __tablename__ = "amendment"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "number"),
+        # The same proposal twice (an API retry, the same request heard again) is one amendment.
+        UniqueConstraint("plan_id", "fingerprint"),
+        ForeignKeyConstraint(
+            ["plan_id", "version"], ["plan_version.plan_id", "plan_version.number"]
+        ),
+    )
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plan.id"))
+    # 1, 2, 3... within the plan: how the Secretariat and delegations refer to it.
+    number: Mapped[int]
+    version: Mapped[int]
+    proposer: Mapped[str] = mapped_column(String(20))
+    target_type: Mapped[TargetType] = mapped_column(enum_type(TargetType, 20))
+    # The goal number, or the id of the action point or activity; None for a plan-level addition.
+    target_ref: Mapped[str | None] = mapped_column(String(36))
+    action: Mapped[AmendmentAction] = mapped_column(enum_type(AmendmentAction, 20))
+    text: Mapped[str] = mapped_column(Text)
+    rationale: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[AmendmentStatus] = mapped_column(enum_type(AmendmentStatus, 20))
+    decided_at: Mapped[datetime | None]
+    # The version whose changelog lists it, once circulated.
+    included_in_version: Mapped[int | None]
+    meeting_id: Mapped[uuid.UUID | None]
+    intervention_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plan_api.amendments.models import Amendment, AmendmentStatus
+from plan_api.amendments.schemas import AmendmentFilters
+
+
+class AmendmentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, amendment: Amendment) -> None:
+        self.session.add(amendment)
+
+    async def get(self, amendment_id: uuid.UUID, *, for_update: bool = False) -> Amendment | None:
+        statement = select(Amendment).where(Amendment.id == amendment_id)
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def by_intervention(self, intervention_id: uuid.UUID) -> Amendment | None:
+        statement = select(Amendment).where(Amendment.intervention_id == intervention_id)
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def by_fingerprint(self, plan_id: uuid.UUID, fingerprint: str) -> Amendment | None:
+        statement = select(Amendment).where(
+            Amendment.plan_id == plan_id, Amendment.fingerprint == fingerprint
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def last_number(self, plan_id: uuid.UUID) -> int:
+        statement = select(func.coalesce(func.max(Amendment.number), 0)).where(
+            Amendment.plan_id == plan_id
+        )
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def accepted_not_yet_circulated(self, plan_id: uuid.UUID) -> list[Amendment]:
+        statement = (
+            select(Amendment)
+            .where(
+                Amendment.plan_id == plan_id,
+                Amendment.status == AmendmentStatus.ACCEPTED,
+                Amendment.included_in_version.is_(None),
+            )
+            .order_by(Amendment.number)
+        )
+        return list((await self.session.scalars(statement)).all())
+
+    async def page(
+        self, plan_id: uuid.UUID, filters: AmendmentFilters, *, limit: int, after: int | None
+    ) -> list[Amendment]:
+        statement = select(Amendment).where(Amendment.plan_id == plan_id)
+        if filters.status is not None:
+            statement = statement.where(Amendment.status == filters.status)
+        if filters.version is not None:
+            statement = statement.where(Amendment.version == filters.version)
+        if filters.proposer is not None:
+            statement = statement.where(Amendment.proposer == filters.proposer)
+        if after is not None:
+            statement = statement.where(Amendment.number > after)
+        statement = statement.order_by(Amendment.number).limit(limit)
+        return list((await self.session.scalars(statement)).all())

@@ -1,0 +1,371 @@
+"""Amendments: proposed against a version that was never endorsed, decided once by the
+Secretariat, and when accepted applied to the plan's working content (see
+:class:`AmendmentProposal` for what each target and action does), to be listed in the next
+version's changelog."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bp_common.errors import Conflict, InvalidInput, NotFound
+from bp_common.events.outbox import Outbox
+from bp_common.orm import utcnow
+from bp_common.pagination import Page, encode_cursor
+from plan_api import paging
+from plan_api.activities.models import Activity, ActivityStatus
+from plan_api.activities.repository import ActivityRepository
+from plan_api.activities.service import ActivityService
+from plan_api.amendments import events
+from plan_api.amendments.models import (
+    Amendment,
+    AmendmentAction,
+    AmendmentStatus,
+    TargetType,
+)
+from plan_api.amendments.repository import AmendmentRepository
+from plan_api.amendments.schemas import (
+    AmendmentCreate,
+    AmendmentFilters,
+    AmendmentOut,
+    AmendmentProposal,
+    AmendmentTarget,
+)
+from plan_api.plans.models import ActionPoint, Goal, Plan
+from plan_api.plans.repository import PlanRepository
+from plan_api.plans.service import PlanNotFound
+from plan_api.versions.repository import VersionRepository
+
+
+class AmendmentNotFound(NotFound):
+    code = "amendment_not_found"
+
+
+class UnknownVersion(InvalidInput):
+    code = "unknown_version"
+
+
+class UnknownTarget(InvalidInput):
+    code = "unknown_amendment_target"
+
+
+class NotApplicable(InvalidInput):
+    code = "amendment_not_applicable"
+
+
+class VersionEndorsed(Conflict):
+    code = "version_endorsed"
+
+
+class NoCirculatedVersion(Conflict):
+    code = "no_circulated_version"
+
+
+class DuplicateAmendment(Conflict):
+    code = "duplicate_amendment"
+
+
+class AmendmentAlreadyDecided(Conflict):
+    code = "amendment_already_decided"
+
+
+class AmendmentTargetGone(Conflict):
+    code = "amendment_target_gone"
+
+
+class GoalHasActivities(Conflict):
+    code = "goal_has_activities"
+
+
+def target_of(amendment: Amendment) -> dict[str, Any]:
+    ref: int | str | None = amendment.target_ref
+    if amendment.target_type is TargetType.GOAL and ref is not None:
+        ref = int(ref)
+    return {"type": amendment.target_type.value, "ref": ref}
+
+
+def changelog_entry(amendment: Amendment) -> dict[str, Any]:
+    return {
+        "amendment_id": str(amendment.id),
+        "proposer": amendment.proposer,
+        "target": target_of(amendment),
+        "action": amendment.action.value,
+        "text": amendment.text,
+    }
+
+
+def amendment_out(amendment: Amendment) -> AmendmentOut:
+    return AmendmentOut(
+        id=amendment.id,
+        plan_id=amendment.plan_id,
+        number=amendment.number,
+        version=amendment.version,
+        proposer=amendment.proposer,
+        target=AmendmentTarget.model_validate(target_of(amendment)),
+        action=amendment.action,
+        text=amendment.text,
+        rationale=amendment.rationale,
+        status=amendment.status,
+        decided_at=amendment.decided_at,
+        included_in_version=amendment.included_in_version,
+        meeting_id=amendment.meeting_id,
+        intervention_id=amendment.intervention_id,
+        created_at=amendment.created_at,
+    )
+
+
+def _fingerprint(version: int, proposer: str, proposal: AmendmentProposal) -> str:
+    """The proposal's identity: same version, proposer, target, action and text (whitespace
+    aside) is the same amendment however often it arrives."""
+    key = [
+        version,
+        proposer,
+        proposal.target.type.value,
+        proposal.target.ref,
+        proposal.action.value,
+        " ".join(proposal.text.split()),
+    ]
+    return hashlib.sha256(orjson.dumps(key)).hexdigest()
+
+
+Target = Goal | ActionPoint | Activity | None
+
+PLAN_TITLE_MAX = 300
+
+
+def _ensure_applicable(proposal: AmendmentProposal) -> None:
+    target, action = proposal.target.type, proposal.action
+    if target is TargetType.PLAN and action is AmendmentAction.DELETE:
+        raise NotApplicable("A plan cannot be deleted by amendment.")
+    if target is TargetType.ACTIVITY and action is AmendmentAction.ADD:
+        raise NotApplicable(
+            "A new activity needs a kind and a year: the Secretariat adds it with "
+            "POST /v1/plans/{id}/activities."
+        )
+    if (
+        target is TargetType.PLAN
+        and action is AmendmentAction.MODIFY
+        and len(proposal.text) > PLAN_TITLE_MAX
+    ):
+        raise NotApplicable(f"The text replaces the plan's title: at most {PLAN_TITLE_MAX} chars.")
+
+
+class AmendmentService:
+    def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
+        self.session = session
+        self.amendments = AmendmentRepository(session)
+        self.plans = PlanRepository(session)
+        self.versions = VersionRepository(session)
+        self.activity_rows = ActivityRepository(session)
+        self.activities = ActivityService(session, outbox)
+        self.outbox = outbox
+
+    # -- reading ---------------------------------------------------------------------------
+    async def get(self, amendment_id: uuid.UUID) -> Amendment:
+        amendment = await self.amendments.get(amendment_id)
+        if amendment is None:
+            raise AmendmentNotFound(f"No amendment with id {amendment_id}.")
+        return amendment
+
+    async def page(
+        self, plan_id: uuid.UUID, filters: AmendmentFilters, limit: int, cursor: str | None
+    ) -> Page[AmendmentOut]:
+        await self._plan(plan_id)
+        after = paging.decode(cursor, paging.as_int)
+        rows = await self.amendments.page(
+            plan_id, filters, limit=limit + 1, after=after[0] if after else None
+        )
+        items = [amendment_out(a) for a in rows[:limit]]
+        next_cursor = encode_cursor(rows[limit - 1].number) if len(rows) > limit else None
+        return Page[AmendmentOut](items=items, next_cursor=next_cursor)
+
+    # -- proposing -------------------------------------------------------------------------
+    async def propose(self, plan_id: uuid.UUID, data: AmendmentCreate) -> Amendment:
+        plan = await self._plan(plan_id, for_update=True)
+        fingerprint = _fingerprint(data.version, data.proposer, data)
+        if await self.amendments.by_fingerprint(plan.id, fingerprint) is not None:
+            raise DuplicateAmendment(f"{data.proposer} has already proposed this amendment.")
+        return await self._record(plan, data.version, data.proposer, data, fingerprint)
+
+    async def propose_from_meeting(
+        self,
+        plan_id: uuid.UUID,
+        version: int | None,
+        proposer: str,
+        proposal: AmendmentProposal,
+        *,
+        meeting_id: uuid.UUID,
+        intervention_id: uuid.UUID,
+    ) -> None:
+        """An amendment requested at a meeting, against ``version`` or else the latest circulated
+        one; a replay (same intervention, or the same proposal already recorded) changes nothing."""
+        plan = await self._plan(plan_id, for_update=True)
+        if await self.amendments.by_intervention(intervention_id) is not None:
+            return
+        if version is None:
+            latest = await self.versions.latest_circulated(plan.id)
+            if latest is None:
+                raise NoCirculatedVersion("The plan has no circulated version to amend.")
+            version = latest.number
+        fingerprint = _fingerprint(version, proposer, proposal)
+        if await self.amendments.by_fingerprint(plan.id, fingerprint) is not None:
+            return
+        await self._record(
+            plan,
+            version,
+            proposer,
+            proposal,
+            fingerprint,
+            meeting_id=meeting_id,
+            intervention_id=intervention_id,
+        )
+
+    async def _record(
+        self,
+        plan: Plan,
+        version_number: int,
+        proposer: str,
+        proposal: AmendmentProposal,
+        fingerprint: str,
+        *,
+        meeting_id: uuid.UUID | None = None,
+        intervention_id: uuid.UUID | None = None,
+    ) -> Amendment:
+        version = await self.versions.get(plan.id, version_number)
+        if version is None:
+            raise UnknownVersion(f"The plan has no version {version_number}.")
+        # A superseded draft still takes comments (they may arrive after the next version was
+        # circulated); a version once endorsed never changes.
+        if version.endorsed_at is not None:
+            raise VersionEndorsed(
+                f"Version {version_number} was endorsed and never changes; circulate a new "
+                "version to amend the plan."
+            )
+        _ensure_applicable(proposal)
+        target = proposal.target
+        ref = None if target.ref is None else str(target.ref)
+        if ref is not None and await self._target(plan.id, target.type, ref) is None:
+            raise UnknownTarget(f"The plan has no {target.type.value} {ref} to amend.")
+        amendment = Amendment(
+            plan_id=plan.id,
+            number=await self.amendments.last_number(plan.id) + 1,
+            version=version_number,
+            proposer=proposer,
+            target_type=target.type,
+            target_ref=ref,
+            action=proposal.action,
+            text=proposal.text,
+            rationale=proposal.rationale,
+            status=AmendmentStatus.PROPOSED,
+            meeting_id=meeting_id,
+            intervention_id=intervention_id,
+            fingerprint=fingerprint,
+        )
+        self.amendments.add(amendment)
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:  # a concurrent identical proposal won the race
+            raise DuplicateAmendment("This amendment was proposed concurrently.") from exc
+        return amendment
+
+    # -- deciding --------------------------------------------------------------------------
+    async def accept(self, amendment_id: uuid.UUID) -> Amendment:
+        amendment = await self._undecided(amendment_id)
+        await self._apply(amendment)
+        return await self._decide(amendment, AmendmentStatus.ACCEPTED)
+
+    async def reject(self, amendment_id: uuid.UUID) -> Amendment:
+        amendment = await self._undecided(amendment_id)
+        return await self._decide(amendment, AmendmentStatus.REJECTED)
+
+    async def _decide(self, amendment: Amendment, status: AmendmentStatus) -> Amendment:
+        amendment.status, amendment.decided_at = status, utcnow()
+        await self.session.flush()
+        await self.outbox.emit(
+            self.session,
+            events.AMENDMENT_DECIDED,
+            amendment.plan_id,
+            changelog_entry(amendment)
+            | {
+                "plan_id": str(amendment.plan_id),
+                "version": amendment.version,
+                "status": amendment.status.value,
+            },
+        )
+        return amendment
+
+    async def _undecided(self, amendment_id: uuid.UUID) -> Amendment:
+        amendment = await self.amendments.get(amendment_id, for_update=True)
+        if amendment is None:
+            raise AmendmentNotFound(f"No amendment with id {amendment_id}.")
+        if amendment.status is not AmendmentStatus.PROPOSED:
+            raise AmendmentAlreadyDecided(f"The amendment was already {amendment.status.value}.")
+        return amendment
+
+    async def _apply(self, amendment: Amendment) -> None:
+        """Change the working content; every refusal comes before the first change."""
+        plan_id, action, text = amendment.plan_id, amendment.action, amendment.text
+        if amendment.target_type is TargetType.PLAN:
+            if action is AmendmentAction.ADD:
+                await self._add_point(plan_id, None, text)
+            else:
+                (await self._plan(plan_id, for_update=True)).title = text
+            await self.session.flush()
+            return
+        target = await self._target(plan_id, amendment.target_type, amendment.target_ref)
+        if target is None:
+            raise AmendmentTargetGone(
+                f"The {amendment.target_type.value} {amendment.target_ref} is no longer in the "
+                "plan; reject this amendment."
+            )
+        if isinstance(target, Activity):
+            if action is AmendmentAction.MODIFY:
+                await self.activities.describe(target, text)
+            else:
+                await self.activities.cancel_activity(target)
+        elif isinstance(target, Goal):
+            if action is AmendmentAction.ADD:
+                await self._add_point(plan_id, target.number, text)
+            elif action is AmendmentAction.MODIFY:
+                target.title = text
+            else:
+                if await self.activity_rows.any_under_goal(plan_id, target.number):
+                    raise GoalHasActivities(
+                        f"Goal {target.number} has activities; it cannot be deleted."
+                    )
+                await self.plans.delete_goal(target)
+        elif action is AmendmentAction.ADD:
+            await self._add_point(plan_id, target.goal, text)
+        elif action is AmendmentAction.MODIFY:
+            target.text = text
+        else:
+            await self.plans.delete_action_point(target)
+        await self.session.flush()
+
+    async def _add_point(self, plan_id: uuid.UUID, goal: int | None, text: str) -> None:
+        position = await self.plans.next_position(plan_id, goal)
+        self.plans.add(ActionPoint(plan_id=plan_id, goal=goal, text=text, position=position))
+
+    async def _target(self, plan_id: uuid.UUID, kind: TargetType, ref: str | None) -> Target:
+        """The goal, action point or activity ``ref`` names in the working content, if there."""
+        if ref is None or kind is TargetType.PLAN:
+            return None
+        if kind is TargetType.GOAL:
+            return await self.plans.goal(plan_id, int(ref))
+        if kind is TargetType.ACTIVITY:
+            activity = await self.activity_rows.get(uuid.UUID(ref), for_update=True)
+            if activity is None or activity.plan_id != plan_id:
+                return None
+            return None if activity.status is ActivityStatus.CANCELLED else activity
+        return await self.plans.action_point(plan_id, uuid.UUID(ref))
+
+    async def _plan(self, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
+        plan = await self.plans.get(plan_id, for_update=for_update)
+        if plan is None:
+            raise PlanNotFound(f"No plan with id {plan_id}.")
+        return plan

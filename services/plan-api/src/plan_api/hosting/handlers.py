@@ -1,0 +1,59 @@
+"""An ``offer_to_host`` intervention at a meeting becomes a hosting offer by the delegation's
+country for the intervention's year (else the activity's)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, field_validator
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bp_common.events.envelope import CloudEvent
+from bp_common.types import CountryCode
+from plan_api.base import handler_outbox
+from plan_api.fields import LongText, Year
+from plan_api.hosting.service import HostingService
+
+logger = logging.getLogger(__name__)
+
+_COUNTRY: TypeAdapter[str] = TypeAdapter(CountryCode)
+
+
+class OfferToHostPayload(BaseModel):
+    """The fields of meetings-api's intervention (docs/events.md) an offer needs."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    intervention_id: uuid.UUID
+    meeting_id: uuid.UUID
+    delegation: str
+    delegation_type: Literal["state", "organisation"]
+    activity_id: uuid.UUID
+    year: Year | None = None
+    text: LongText | None = None
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+async def on_offer_to_host(session: AsyncSession, event: CloudEvent) -> None:
+    if event.data.get("activity_id") is None:
+        return  # an offer to host something that is not a plan activity
+    payload = OfferToHostPayload.model_validate(event.data)
+    if payload.delegation_type != "state":
+        logger.info(
+            "offer to host by organisation %s ignored: hosts are states", payload.delegation
+        )
+        return
+    await HostingService(session, handler_outbox).offer_from_meeting(
+        payload.activity_id,
+        _COUNTRY.validate_python(payload.delegation),
+        payload.year,
+        payload.text,
+        meeting_id=payload.meeting_id,
+        intervention_id=payload.intervention_id,
+    )

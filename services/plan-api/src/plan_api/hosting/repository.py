@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import exists, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plan_api.hosting.models import HostingOffer, OfferStatus
+
+
+class OfferRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, offer: HostingOffer) -> None:
+        self.session.add(offer)
+
+    async def get(self, offer_id: uuid.UUID, *, for_update: bool = False) -> HostingOffer | None:
+        statement = select(HostingOffer).where(HostingOffer.id == offer_id)
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def find(self, activity_id: uuid.UUID, country: str, year: int) -> HostingOffer | None:
+        statement = select(HostingOffer).where(
+            HostingOffer.activity_id == activity_id,
+            HostingOffer.country == country,
+            HostingOffer.year == year,
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def by_intervention(self, intervention_id: uuid.UUID) -> HostingOffer | None:
+        statement = select(HostingOffer).where(HostingOffer.intervention_id == intervention_id)
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def any_pending(self, activity_id: uuid.UUID) -> bool:
+        statement = select(
+            exists().where(
+                HostingOffer.activity_id == activity_id,
+                HostingOffer.status == OfferStatus.OFFERED,
+            )
+        )
+        return bool((await self.session.execute(statement)).scalar())
+
+    async def page(
+        self, activity_id: uuid.UUID, *, limit: int, after: tuple[int, str] | None
+    ) -> list[HostingOffer]:
+        statement = select(HostingOffer).where(HostingOffer.activity_id == activity_id)
+        if after is not None:
+            statement = statement.where(tuple_(HostingOffer.year, HostingOffer.country) > after)
+        statement = statement.order_by(HostingOffer.year, HostingOffer.country).limit(limit)
+        return list((await self.session.scalars(statement)).all())

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from bp_common.app import IdentityDep, SecretariatDep, SessionDep
+from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from plan_api.plans.schemas import PlanCreate, PlanOut
+from plan_api.plans.service import PlanService
+
+router = APIRouter(prefix="/v1/plans", tags=["plans"])
+
+
+def _service(session: SessionDep) -> PlanService:
+    return PlanService(session)
+
+
+ServiceDep = Annotated[PlanService, Depends(_service)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanOut)
+async def create_plan(body: PlanCreate, service: ServiceDep, _: SecretariatDep) -> PlanOut:
+    return await service.create(body)
+
+
+@router.get("", response_model=Page[PlanOut])
+async def list_plans(
+    service: ServiceDep,
+    _: IdentityDep,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[PlanOut]:
+    return await service.page(limit, cursor)
+
+
+@router.get("/{plan_id}", response_model=PlanOut)
+async def get_plan(plan_id: uuid.UUID, service: ServiceDep, _: IdentityDep) -> PlanOut:
+    return await service.get(plan_id)

@@ -1,0 +1,114 @@
+"""Plans and their priority goals. Goals and action points change afterwards only through accepted
+amendments (amendments context), so every change to the text is traceable to a proposer."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bp_common.errors import NotFound
+from bp_common.pagination import Page, encode_cursor
+from plan_api import paging
+from plan_api.plans.models import ActionPoint, Goal, Plan
+from plan_api.plans.repository import PlanRepository
+from plan_api.plans.schemas import (
+    ActionPointOut,
+    EndorsementOut,
+    GoalOut,
+    PlanCreate,
+    PlanOut,
+    VersionRef,
+)
+from plan_api.versions.models import VersionStatus
+from plan_api.versions.repository import VersionRepository
+
+
+class PlanNotFound(NotFound):
+    code = "plan_not_found"
+
+
+class PlanService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.plans = PlanRepository(session)
+        self.versions = VersionRepository(session)
+
+    async def create(self, data: PlanCreate) -> PlanOut:
+        plan = Plan(title=data.title, period_start=data.period_start, period_end=data.period_end)
+        self.plans.add(plan)
+        await self.session.flush()
+        for goal in data.goals:
+            self.plans.add(Goal(plan_id=plan.id, number=goal.number, title=goal.title))
+        await self.session.flush()
+        for goal in data.goals:
+            self.plans.add(
+                *(
+                    ActionPoint(plan_id=plan.id, goal=goal.number, text=text, position=position)
+                    for position, text in enumerate(goal.action_points, start=1)
+                )
+            )
+        await self.session.flush()
+        return (await self._views([plan]))[0]
+
+    async def get(self, plan_id: uuid.UUID) -> PlanOut:
+        return (await self._views([await self.existing(plan_id)]))[0]
+
+    async def existing(self, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
+        plan = await self.plans.get(plan_id, for_update=for_update)
+        if plan is None:
+            raise PlanNotFound(f"No plan with id {plan_id}.")
+        return plan
+
+    async def page(self, limit: int, cursor: str | None) -> Page[PlanOut]:
+        after = paging.decode(cursor, paging.as_int, paging.as_uuid)
+        rows = await self.plans.page(limit=limit + 1, after=after)
+        items = await self._views(rows[:limit])
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor(last.period_start, str(last.id))
+        return Page[PlanOut](items=items, next_cursor=next_cursor)
+
+    async def _views(self, plans: list[Plan]) -> list[PlanOut]:
+        """The plans with goals, points and version state, in three queries for the whole page."""
+        ids = [plan.id for plan in plans]
+        goals: dict[uuid.UUID, list[Goal]] = defaultdict(list)
+        for goal in await self.plans.goals(ids):
+            goals[goal.plan_id].append(goal)
+        points: dict[tuple[uuid.UUID, int | None], list[ActionPointOut]] = defaultdict(list)
+        for point in await self.plans.action_points(ids):
+            points[point.plan_id, point.goal].append(ActionPointOut.model_validate(point))
+        current: dict[uuid.UUID, VersionRef] = {}
+        endorsed: dict[uuid.UUID, EndorsementOut] = {}
+        for header in sorted(await self.versions.headers(ids), key=lambda h: h.number):
+            current[header.plan_id] = VersionRef(number=header.number, status=header.status)
+            if header.status is VersionStatus.ENDORSED and header.endorsed_at is not None:
+                endorsed[header.plan_id] = EndorsementOut(
+                    version=header.number,
+                    meeting_id=header.endorsed_by_meeting_id,
+                    endorsed_at=header.endorsed_at,
+                )
+        return [
+            PlanOut(
+                id=plan.id,
+                title=plan.title,
+                period_start=plan.period_start,
+                period_end=plan.period_end,
+                goals=[
+                    GoalOut(
+                        number=goal.number,
+                        title=goal.title,
+                        action_points=points[plan.id, goal.number],
+                    )
+                    for goal in goals[plan.id]
+                ],
+                action_points=points[plan.id, None],
+                current_version=current.get(plan.id),
+                endorsement=endorsed.get(plan.id),
+                created_at=plan.created_at,
+                updated_at=plan.updated_at,
+            )
+            for plan in plans
+        ]

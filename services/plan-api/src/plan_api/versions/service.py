@@ -1,0 +1,223 @@
+"""Versions of a plan: circulated as immutable snapshots with the amendments they took in,
+compared item by item, and endorsed once. Circulating version n supersedes the earlier drafts
+still circulating; endorsing it supersedes every earlier version, including endorsed ones."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bp_common.errors import Conflict, InvalidInput, NotFound
+from bp_common.events.outbox import Outbox
+from bp_common.orm import utcnow
+from bp_common.pagination import Page, encode_cursor
+from plan_api import paging
+from plan_api.activities.repository import ActivityRepository
+from plan_api.amendments.repository import AmendmentRepository
+from plan_api.amendments.service import changelog_entry
+from plan_api.plans.models import Plan
+from plan_api.plans.repository import PlanRepository
+from plan_api.plans.service import PlanNotFound
+from plan_api.versions import events
+from plan_api.versions.models import PlanVersion, VersionStatus
+from plan_api.versions.repository import VersionRepository
+from plan_api.versions.schemas import PlanContent, VersionDiff, VersionOut, VersionSummary
+from plan_api.versions.snapshot import diff, plan_content
+
+
+class VersionNotFound(NotFound):
+    code = "version_not_found"
+
+
+class VersionAlreadyEndorsed(Conflict):
+    code = "version_already_endorsed"
+
+
+class VersionSuperseded(Conflict):
+    code = "version_superseded"
+
+
+class ConcurrentCirculation(Conflict):
+    code = "version_conflict"
+
+
+class DiffBaseRequired(InvalidInput):
+    code = "diff_base_required"
+
+
+def version_out(version: PlanVersion) -> VersionOut:
+    return VersionOut.model_validate(_version_fields(version) | {"content": version.content})
+
+
+def version_summary(version: PlanVersion) -> VersionSummary:
+    return VersionSummary.model_validate(_version_fields(version))
+
+
+def _version_fields(version: PlanVersion) -> dict[str, Any]:
+    return {
+        "plan_id": version.plan_id,
+        "number": version.number,
+        "status": version.status,
+        "circulated_at": version.circulated_at,
+        "endorsed_at": version.endorsed_at,
+        "endorsed_by_meeting_id": version.endorsed_by_meeting_id,
+        "changelog": version.changelog,
+    }
+
+
+class VersionService:
+    def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
+        self.session = session
+        self.versions = VersionRepository(session)
+        self.plans = PlanRepository(session)
+        self.activities = ActivityRepository(session)
+        self.amendments = AmendmentRepository(session)
+        self.outbox = outbox
+
+    # -- reading ---------------------------------------------------------------------------
+    async def get(self, plan_id: uuid.UUID, number: int) -> PlanVersion:
+        await self._plan(plan_id)
+        return await self._version(plan_id, number)
+
+    async def page(
+        self, plan_id: uuid.UUID, limit: int, cursor: str | None
+    ) -> Page[VersionSummary]:
+        await self._plan(plan_id)
+        after = paging.decode(cursor, paging.as_int)
+        rows = await self.versions.page(plan_id, limit=limit + 1, after=after[0] if after else None)
+        items = [version_summary(v) for v in rows[:limit]]
+        next_cursor = encode_cursor(rows[limit - 1].number) if len(rows) > limit else None
+        return Page[VersionSummary](items=items, next_cursor=next_cursor)
+
+    async def diff(self, plan_id: uuid.UUID, number: int, against: int | None) -> VersionDiff:
+        """What changed from version ``against`` (by default the previous one) to ``number``."""
+        await self._plan(plan_id)
+        base_number = number - 1 if against is None else against
+        if base_number < 1:
+            raise DiffBaseRequired("Version 1 has no previous version; give against=.")
+        target = await self._version(plan_id, number)
+        base = await self._version(plan_id, base_number)
+        changes = diff(
+            PlanContent.model_validate(base.content), PlanContent.model_validate(target.content)
+        )
+        return VersionDiff(plan_id=plan_id, version=number, against=base_number, changes=changes)
+
+    # -- circulating -----------------------------------------------------------------------
+    async def circulate(self, plan_id: uuid.UUID) -> PlanVersion:
+        plan = await self._plan(plan_id, for_update=True)
+        content = await self._working_content(plan)
+        accepted = await self.amendments.accepted_not_yet_circulated(plan.id)
+        number = await self.versions.last_number(plan.id) + 1
+        await self.versions.supersede_before(plan.id, number, [VersionStatus.CIRCULATED])
+        version = PlanVersion(
+            plan_id=plan.id,
+            number=number,
+            status=VersionStatus.CIRCULATED,
+            content=content.model_dump(mode="json"),
+            changelog=[changelog_entry(a) for a in accepted],
+            circulated_at=utcnow(),
+        )
+        for amendment in accepted:
+            amendment.included_in_version = number
+        self.versions.add(version)
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            raise ConcurrentCirculation("Another version was circulated meanwhile.") from exc
+        await self.outbox.emit(
+            self.session,
+            events.VERSION_CIRCULATED,
+            plan.id,
+            {
+                "plan_id": str(plan.id),
+                "version": number,
+                "status": version.status.value,
+                "changelog": version.changelog,
+            },
+        )
+        return version
+
+    async def _working_content(self, plan: Plan) -> PlanContent:
+        return plan_content(
+            plan,
+            await self.plans.goals([plan.id]),
+            await self.plans.action_points([plan.id]),
+            await self.activities.in_plan(plan.id),
+        )
+
+    # -- endorsing -------------------------------------------------------------------------
+    async def endorse(
+        self, plan_id: uuid.UUID, number: int, meeting_id: uuid.UUID | None
+    ) -> PlanVersion:
+        plan = await self._plan(plan_id, for_update=True)
+        version = await self._version(plan.id, number, for_update=True)
+        if version.status is VersionStatus.ENDORSED:
+            raise VersionAlreadyEndorsed(
+                f"Version {number} is already endorsed; an endorsed version never changes."
+            )
+        if version.status is VersionStatus.SUPERSEDED:
+            raise VersionSuperseded(f"Version {number} is superseded by a later version.")
+        await self.versions.supersede_before(
+            plan.id, number, [VersionStatus.CIRCULATED, VersionStatus.ENDORSED]
+        )
+        version.status = VersionStatus.ENDORSED
+        version.endorsed_at, version.endorsed_by_meeting_id = utcnow(), meeting_id
+        await self.session.flush()
+        content = PlanContent.model_validate(version.content)
+        await self.outbox.emit(
+            self.session,
+            events.PLAN_ENDORSED,
+            plan.id,
+            {
+                "plan_id": str(plan.id),
+                "title": content.title,
+                "version": number,
+                "meeting_id": str(meeting_id) if meeting_id else None,
+                "period_start": content.period_start,
+                "period_end": content.period_end,
+                "goals": [{"number": g.number, "title": g.title} for g in content.goals],
+                "activities": [
+                    a.model_dump(mode="json", exclude={"description", "lead"})
+                    for a in content.activities
+                ],
+            },
+        )
+        return version
+
+    async def endorse_from_decision(
+        self, plan_id: uuid.UUID, number: int | None, meeting_id: uuid.UUID
+    ) -> None:
+        """A meeting's endorsement of ``number`` (else the plan's latest version); the same
+        decision heard again changes nothing."""
+        plan = await self._plan(plan_id)
+        version = (
+            await self.versions.latest(plan.id)
+            if number is None
+            else await self.versions.get(plan.id, number)
+        )
+        if version is None:
+            raise VersionNotFound(f"The plan has no version {number or ''} to endorse.")
+        if (
+            version.status is VersionStatus.ENDORSED
+            and version.endorsed_by_meeting_id == meeting_id
+        ):
+            return
+        await self.endorse(plan.id, version.number, meeting_id)
+
+    # -- internals --------------------------------------------------------------------------
+    async def _plan(self, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
+        plan = await self.plans.get(plan_id, for_update=for_update)
+        if plan is None:
+            raise PlanNotFound(f"No plan with id {plan_id}.")
+        return plan
+
+    async def _version(
+        self, plan_id: uuid.UUID, number: int, *, for_update: bool = False
+    ) -> PlanVersion:
+        version = await self.versions.get(plan_id, number, for_update=for_update)
+        if version is None:
+            raise VersionNotFound(f"The plan has no version {number}.")
+        return version
