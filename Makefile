@@ -68,3 +68,7 @@ stack-stop: ## stop the processes started by `make stack` (PostgreSQL and Kafka 
 .PHONY: migration
 migration: install ## new Alembic revision from the models: make migration SERVICE=meetings_api MSG="..."
 	$(RUN) python -m bp_common.makemigration $(SERVICE) "$(MSG)"
+
+.PHONY: bench
+bench: install ## benchmarks in the distributed mode, each against its baseline (var/bench/*.json)
+	bash deploy/with-services.sh $(RUN) python -m bench

@@ -1,0 +1,172 @@
+"""``make bench``: the distributed mode on this machine, each figure beside its baseline measured
+in the same run. Prints a table and writes ``var/bench/report-<time>.json``.
+
+    uv run python -m bench [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import subprocess
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+from bench import baselines, scenarios
+from bench.stack import REPO, infrastructure_peaks, peak_rss_mib, running_stack
+
+console = Console()
+
+
+def machine() -> dict[str, Any]:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
+    ).stdout.strip()
+    return {
+        "commit": commit,
+        "cpus": psutil.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "cpu": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+async def run(quick: bool) -> dict[str, Any]:
+    sizes = {
+        "large": 100_000 if quick else 1_000_000,
+        "offers": 100 if quick else 500,
+        "batches": 3,
+        "rows": 10_000,
+    }
+    report: dict[str, Any] = {"machine": machine(), "sizes": sizes}
+    run_dir = REPO / "var" / "bench" / "stack"
+    async with running_stack(run_dir) as stack:
+        async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=300) as client:
+            console.log("results framework and a partner key")
+            await scenarios.setup_results_framework(client)
+            key = await scenarios.partner_key(client, "IOM")
+            console.log("rollups with 10,000 results")
+            stored, _ = await scenarios.fill_results(client, key, 0, 10_000)
+            rollups_small = await scenarios.rollup_latency(client)
+            console.log("import throughput")
+            imports = await scenarios.timed_imports(
+                client, key, sizes["batches"], sizes["rows"], first_seed=1
+            )
+            stored += sizes["batches"] * sizes["rows"]
+            console.log(f"filling to {sizes['large']:,} results")
+            stored, fill_rate = await scenarios.fill_results(client, key, stored, sizes["large"])
+            imports["sustained_rows_per_s_to_large"] = round(fill_rate)
+            rollups_large = await scenarios.rollup_latency(client)
+        console.log("baseline: COPY into a bare table")
+        copy_rate = await baselines.copy_rows_per_second(
+            stack.databases["indicators"], scenarios.bare_records(sizes["rows"])
+        )
+        console.log("event propagation")
+        propagation = await scenarios.propagation_latency(stack, sizes["offers"])
+        console.log("baseline: Kafka round trips")
+        kafka = await baselines.kafka_round_trips(sizes["offers"])
+        console.log("gateway overhead")
+        gateway = await scenarios.gateway_overhead(stack)
+        memory = {
+            service: round(peak_rss_mib(procs), 1) for service, procs in stack.processes().items()
+        }
+        memory |= infrastructure_peaks()
+    report["import"] = imports | {"baseline_copy_rows_per_s": round(copy_rate)}
+    report["propagation"] = {"calendar_after_accept": propagation, "kafka_round_trip": kafka}
+    report["gateway"] = gateway
+    report["rollups"] = {"10000_results": rollups_small, f"{sizes['large']}_results": rollups_large}
+    report["peak_rss_mib"] = memory
+    report["ratios"] = {
+        "import: copy rows/s / API rows/s": round(copy_rate / imports["median_rows_per_s"], 1),
+        "propagation: calendar p50 / kafka round trip p50": round(
+            propagation["p50_ms"] / kafka["p50_ms"], 1
+        ),
+        "gateway: direct rps / gateway rps": round(
+            gateway["direct"]["rps"] / gateway["gateway"]["rps"], 2
+        ),
+        f"rollups: p50 at {sizes['large']:,} / p50 at 10,000": round(
+            rollups_large["p50_ms"] / rollups_small["p50_ms"], 2
+        ),
+    }
+    return report
+
+
+def _percentiles(figures: dict[str, float]) -> str:
+    return f"{figures['p50_ms']}/{figures['p95_ms']}/{figures['p99_ms']}"
+
+
+def print_report(report: dict[str, Any]) -> None:
+    table = Table(
+        title=f"benchmarks at {report['machine']['commit']} ({report['machine']['cpus']} cores)"
+    )
+    table.add_column("measure")
+    table.add_column("figure", justify="right")
+    table.add_column("baseline", justify="right")
+    table.add_column("ratio", justify="right")
+    imp, prop, gw, roll = (
+        report["import"],
+        report["propagation"],
+        report["gateway"],
+        report["rollups"],
+    )
+    ratios = list(report["ratios"].values())
+    large = next(k for k in roll if k != "10000_results")
+    table.add_row(
+        "import rows/s (10k-row requests)",
+        f"{imp['median_rows_per_s']:,}",
+        f"{imp['baseline_copy_rows_per_s']:,} (COPY)",
+        f"{ratios[0]}x",
+    )
+    table.add_row(
+        "calendar after accept p50/p95/p99 ms",
+        _percentiles(prop["calendar_after_accept"]),
+        _percentiles(prop["kafka_round_trip"]) + " (Kafka)",
+        f"{ratios[1]}x",
+    )
+    table.add_row(
+        "read rps via gateway (p50/p99 ms)",
+        f"{gw['gateway']['rps']} ({gw['gateway']['p50_ms']}/{gw['gateway']['p99_ms']})",
+        f"{gw['direct']['rps']} ({gw['direct']['p50_ms']}/{gw['direct']['p99_ms']}) direct",
+        f"{ratios[2]}x",
+    )
+    table.add_row(
+        "GET /v1/rollups p50 ms",
+        f"{roll[large]['p50_ms']} at {large.split('_')[0]}",
+        f"{roll['10000_results']['p50_ms']} at 10000",
+        f"{ratios[3]}x",
+    )
+    console.print(table)
+    memory = Table(title="peak resident memory (MiB)")
+    memory.add_column("process")
+    memory.add_column("MiB", justify="right")
+    for name, mib in report["peak_rss_mib"].items():
+        memory.add_row(name, str(mib))
+    console.print(memory)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args()
+    started = time.monotonic()
+    report = asyncio.run(run(args.quick))
+    report["duration_s"] = round(time.monotonic() - started, 1)
+    out_dir = REPO / "var" / "bench"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"report-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print_report(report)
+    console.print(f"report: {out} ({report['duration_s']} s)")
+
+
+if __name__ == "__main__":
+    main()

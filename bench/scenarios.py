@@ -1,0 +1,294 @@
+"""The four measurements, each through the public API of a running distributed stack."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from bench.load import closed_loop, summary
+from bench.stack import ADMIN_KEY, Stack
+from bp_common.security import Identity, Role, sign_identity
+from bp_common.settings import DEV_IDENTITY_SECRET
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+COUNTRIES = ["AF", "PK", "IQ", "TR", "BG", "HU", "RS", "MK", "AZ", "LV", "GE", "AM"]
+GOALS = [
+    "Irregular migration, return, readmission and reintegration, smuggling networks",
+    "Legal migration and mobility",
+    "Integration of migrants, counteracting discrimination, racism and xenophobia",
+    "Migration and development",
+    "Trafficking in persons",
+    "International protection",
+]
+
+
+def _ok(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        raise RuntimeError(f"{response.request.method} {response.request.url}: {response.text}")
+    return response.json() if response.content else None
+
+
+# -- 1. result import throughput ------------------------------------------------------------------
+
+
+async def setup_results_framework(
+    client: httpx.AsyncClient, projects: int = 4
+) -> list[dict[str, Any]]:
+    """Projects implemented by IOM in the Silk Routes countries, and one indicator per goal."""
+    created = []
+    for number in range(projects):
+        project = {
+            "code": f"BENCH-{number}",
+            "title": f"Benchmark project {number}",
+            "donor": "EU",
+            "budget": {"amount": 12_000_000, "currency": "EUR"},
+            "implementing_organisations": ["IOM", "ICMPD"],
+            "countries": COUNTRIES,
+            "goals": [1, 2, 3, 4, 5, 6],
+            "starts_on": "2019-01-01",
+            "ends_on": "2024-12-31",
+        }
+        created.append(_ok(await client.post("/v1/projects", json=project, headers=ADMIN)))
+    for goal in range(1, 7):
+        indicator = {
+            "code": f"BENCH-IND-{goal}",
+            "title": f"People reached under goal {goal}",
+            "level": "output",
+            "goal": goal,
+            "measure": "unit",
+            "ascending": True,
+            "aggregation": ["sum", "mean", "max", "latest", "sum", "sum"][goal - 1],
+            "cumulative": False,
+            "baseline": {"year": 2019, "value": 0},
+            "targets": [{"year": year, "value": 10_000} for year in range(2019, 2025)],
+            "source": "reported",
+        }
+        _ok(await client.post("/v1/indicators", json=indicator, headers=ADMIN))
+    return created
+
+
+def result_rows(count: int, *, seed: int, prefix: str) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    rows = []
+    for index in range(count):
+        year = rng.randint(2019, 2024)
+        rows.append(
+            {
+                "external_id": f"{prefix}-{index}",
+                "project": f"BENCH-{rng.randrange(4)}",
+                "indicator": f"BENCH-IND-{rng.randint(1, 6)}",
+                "period": f"{year}-Q{rng.randint(1, 4)}",
+                "country": rng.choice(COUNTRIES),
+                "value": rng.randint(0, 500),
+            }
+        )
+    return rows
+
+
+async def import_rows(
+    client: httpx.AsyncClient, key: str, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/results/import",
+        json={"results": rows},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=300,
+    )
+    report: dict[str, Any] = _ok(response)
+    return report
+
+
+async def partner_key(client: httpx.AsyncClient, organisation: str) -> str:
+    issued = await client.post(
+        "/v1/api-keys",
+        json={"name": f"{organisation} bench", "role": "partner", "organisation": organisation},
+        headers=ADMIN,
+    )
+    key: str = _ok(issued)["key"]
+    return key
+
+
+async def timed_imports(
+    client: httpx.AsyncClient, key: str, batches: int, rows_per_batch: int, *, first_seed: int
+) -> dict[str, Any]:
+    """``batches`` imports of fresh rows (all created), then one re-push (all unchanged)."""
+    timings = []
+    for batch in range(batches):
+        rows = result_rows(rows_per_batch, seed=first_seed + batch, prefix=f"t{first_seed + batch}")
+        started = time.perf_counter()
+        report = await import_rows(client, key, rows)
+        timings.append(time.perf_counter() - started)
+        if report["created"] != rows_per_batch:
+            raise RuntimeError(f"import rejected rows: {report['errors'][:3]}")
+    repush_started = time.perf_counter()
+    rows = result_rows(rows_per_batch, seed=first_seed, prefix=f"t{first_seed}")
+    repush = await import_rows(client, key, rows)
+    repush_s = time.perf_counter() - repush_started
+    median = sorted(timings)[len(timings) // 2]
+    return {
+        "rows_per_request": rows_per_batch,
+        "requests": batches,
+        "median_rows_per_s": round(rows_per_batch / median),
+        "best_rows_per_s": round(rows_per_batch / min(timings)),
+        "repush_unchanged": repush["unchanged"],
+        "repush_rows_per_s": round(rows_per_batch / repush_s),
+    }
+
+
+async def fill_results(
+    client: httpx.AsyncClient, key: str, stored: int, target: int
+) -> tuple[int, float]:
+    """Import until ``target`` results are stored; returns the count and the rows/s achieved."""
+    started = time.perf_counter()
+    added = 0
+    while stored + added < target:
+        batch = min(10_000, target - stored - added)
+        rows = result_rows(batch, seed=10_000 + stored + added, prefix=f"f{stored + added}")
+        added += (await import_rows(client, key, rows))["created"]
+    elapsed = time.perf_counter() - started
+    return stored + added, (added / elapsed if added else 0.0)
+
+
+def bare_records(rows_per_batch: int) -> list[tuple[object, ...]]:
+    return [
+        (
+            "IOM",
+            r["external_id"],
+            r["project"],
+            r["indicator"],
+            r["period"],
+            r["country"],
+            float(r["value"]),
+        )
+        for r in result_rows(rows_per_batch, seed=99, prefix="bare")
+    ]
+
+
+# -- 2. event propagation latency -----------------------------------------------------------------
+
+
+async def propagation_latency(stack: Stack, offers: int = 500) -> dict[str, Any]:
+    """From the answer to accepting a hosting offer to the hosted activity in the calendar."""
+    async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=30) as client:
+        plan = _ok(
+            await client.post(
+                "/v1/plans",
+                json={
+                    "title": "Benchmark plan",
+                    "period_start": 2020,
+                    "period_end": 2024,
+                    "goals": [{"number": n, "title": t} for n, t in enumerate(GOALS, 1)],
+                },
+                headers=ADMIN,
+            )
+        )
+        latencies: list[float] = []
+        for index in range(offers):
+            activity = _ok(
+                await client.post(
+                    f"/v1/plans/{plan['id']}/activities",
+                    json={
+                        "title": f"Thematic meeting {index}",
+                        "goal": index % 6 + 1,
+                        "kind": "meeting",
+                        "year": 2020 + index % 5,
+                        "quarter": index % 4 + 1,
+                    },
+                    headers=ADMIN,
+                )
+            )
+            country = COUNTRIES[index % len(COUNTRIES)]
+            offer = _ok(
+                await client.post(
+                    f"/v1/activities/{activity['id']}/hosting-offers",
+                    json={"country": country},
+                    headers=ADMIN,
+                )
+            )
+            accepted = await client.post(f"/v1/hosting-offers/{offer['id']}/accept", headers=ADMIN)
+            _ok(accepted)
+            answered = time.perf_counter()
+            await _until_hosted_in_calendar(client, activity, country)
+            latencies.append((time.perf_counter() - answered) * 1000)
+    return summary(latencies) | {"offers": offers}
+
+
+async def _until_hosted_in_calendar(
+    client: httpx.AsyncClient, activity: dict[str, Any], country: str
+) -> None:
+    params = {
+        "source": "activity",
+        "country": country,
+        "from": f"{activity['year']}-01-01",
+        "to": f"{activity['year']}-12-31",
+        "limit": 500,
+    }
+    deadline = time.perf_counter() + 30
+    while time.perf_counter() < deadline:
+        page = _ok(await client.get("/v1/calendar", params=params, headers=ADMIN))
+        entries = page["items"] if isinstance(page, dict) else page
+        if any(e["id"] == activity["id"] and e["status"] == "hosted" for e in entries):
+            return
+        await asyncio.sleep(0.002)
+    raise RuntimeError(f"activity {activity['id']} not hosted in the calendar after 30 s")
+
+
+# -- 3. gateway overhead --------------------------------------------------------------------------
+
+
+async def gateway_overhead(
+    stack: Stack, concurrency: int = 16, duration_s: float = 8
+) -> dict[str, Any]:
+    """The same read, through the gateway and straight to meetings-api (with a signed identity,
+    as the gateway would send), same concurrency and duration, alternated to share drift."""
+    identity = sign_identity(
+        Identity(principal="bench", role=Role.SECRETARIAT, request_id=uuid.uuid4().hex),
+        DEV_IDENTITY_SECRET,
+    )
+    path = "/v1/meetings?limit=20"
+    via_gateway = f"{stack.url('gateway')}{path}"
+    direct = f"{stack.url('meetings-api')}{path}"
+
+    async def through_gateway(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get(via_gateway, headers=ADMIN)
+
+    async def straight(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.get(direct, headers={"x-bp-identity": identity})
+
+    runs: dict[str, list[Any]] = {"gateway": [], "direct": []}
+    for _ in range(2):
+        runs["direct"].append(
+            await closed_loop(straight, concurrency=concurrency, duration_s=duration_s / 2)
+        )
+        runs["gateway"].append(
+            await closed_loop(through_gateway, concurrency=concurrency, duration_s=duration_s / 2)
+        )
+    result: dict[str, Any] = {}
+    for name, loads in runs.items():
+        latencies = [v for load in loads for v in load.latencies_ms]
+        requests = sum(load.requests for load in loads)
+        seconds = sum(load.duration_s for load in loads)
+        result[name] = {
+            "rps": round(requests / seconds, 1),
+            "errors": sum(load.errors for load in loads),
+        } | summary(latencies)
+    result["concurrency"] = concurrency
+    return result
+
+
+# -- 4. rollup read scaling -----------------------------------------------------------------------
+
+
+async def rollup_latency(client: httpx.AsyncClient, requests: int = 200) -> dict[str, float]:
+    latencies = []
+    for index in range(requests):
+        params = {"indicator": f"BENCH-IND-{index % 6 + 1}", "by": "goal,country,year"}
+        started = time.perf_counter()
+        _ok(await client.get("/v1/rollups", params=params, headers=ADMIN))
+        latencies.append((time.perf_counter() - started) * 1000)
+    return summary(latencies)
