@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import func, select
 
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.kafka_bus import KafkaBus, KafkaConfig
+from bp_common.events.redrive import redrive
 from bp_common.security import Role
 from bp_common.testing import eventually, identity_headers, running
 from indicators_api.app import create_app as create_indicators_app
@@ -146,11 +148,26 @@ async def test_a_poison_message_is_dead_lettered_and_the_partition_keeps_flowing
 ) -> None:
     bus = raw_bus(namespace)
     key = b"poisoned-aggregate"
+    meeting_id = str(uuid.uuid4())
     follower = CloudEvent(
         type="meetings.meeting.held.v1",
         source="/meetings",
-        subject=key.decode(),
-        data={"meeting_id": key.decode(), "starts_on": "2020-05-01", "country": "AT"},
+        subject=meeting_id,
+        data={
+            "meeting_id": meeting_id,
+            "title": "Thematic meeting on return and reintegration",
+            "kind": "thematic_meeting",
+            "status": "held",
+            "starts_on": "2020-05-01",
+            "ends_on": "2020-05-02",
+            "city": "Vienna",
+            "country": "AT",
+            "working_group": None,
+            "activity_id": None,
+            "revision": 1,
+            "attendance": {"participants": 40, "countries": 12, "organisations": 3},
+            "goals": [1],
+        },
     )
     _, follower_value, follower_headers = follower.to_kafka()
     try:
@@ -160,23 +177,51 @@ async def test_a_poison_message_is_dead_lettered_and_the_partition_keeps_flowing
         await bus.stop()
     await platform.wait_for_held(1, country="AT")
 
-    consumer = AIOKafkaConsumer(
-        f"{namespace}meetings.events.dlq",
-        bootstrap_servers=KAFKA,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        batches = await consumer.getmany(timeout_ms=10_000)
-        letters = [record for records in batches.values() for record in records]
-    finally:
-        await consumer.stop()
+    # Every consumer group of the topic dead-letters the poison on its own; look at indicators'.
+    letters = await _dead_letters(f"{namespace}meetings.events.dlq", expected=1)
     assert len(letters) == 1
     headers = dict(letters[0].headers)
     assert letters[0].value == b"\x00not a cloudevent"
     assert headers["dlq_error"] == b"MalformedEvent"
     assert headers["dlq_origin"] == b"meetings.events"
+
+    # Re-driving puts the original back on its topic once, though two groups dead-lettered it;
+    # still malformed, it is dead-lettered again (once per group) rather than blocking anything.
+    dlq = f"{namespace}meetings.events.dlq"
+    assert await redrive(KAFKA, dlq) == 1
+    assert len(await _dead_letters(dlq, expected=2)) == 2
+    # The next re-drive moves only what was dead-lettered since: that second failure.
+    assert await redrive(KAFKA, dlq) == 1
+
+
+async def _dead_letters(
+    topic: str, expected: int, group: bytes = b"indicators"
+) -> list[ConsumerRecord[bytes, bytes]]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=KAFKA, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    letters: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + 20
+        while len(letters) < expected and asyncio.get_running_loop().time() < deadline:
+            letters += _of_group(await consumer.getmany(timeout_ms=1000), group)
+        # Anything beyond the expected count would be a duplicate: look a little longer.
+        letters += _of_group(await consumer.getmany(timeout_ms=1000), group)
+    finally:
+        await consumer.stop()
+    return letters
+
+
+def _of_group(
+    batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]], group: bytes
+) -> list[ConsumerRecord[bytes, bytes]]:
+    return [
+        record
+        for records in batches.values()
+        for record in records
+        if dict(record.headers).get("dlq_group") == group
+    ]
 
 
 async def unsent_outbox_rows(platform: Platform) -> int:

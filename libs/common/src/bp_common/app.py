@@ -73,7 +73,10 @@ class ServiceRuntime:
             crash_before_publish_after=settings.crash_before_outbox_publish_after,
         )
         self.dispatcher = InboxDispatcher(
-            self.database, spec.messaging.inbox, group=f"{spec.name}", handlers=spec.handlers
+            self.database,
+            spec.messaging.inbox,
+            group=settings.consumer_group or spec.name,
+            handlers=spec.handlers,
         )
 
     async def start(self, *, migrate: bool) -> None:

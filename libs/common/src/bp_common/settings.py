@@ -39,6 +39,9 @@ class ServiceSettings(BaseSettings):
     # Prepended to every topic and consumer group: lets test runs share one broker in isolation.
     kafka_namespace: str = ""
     kafka_request_timeout_s: float = 10.0
+    # Defaults to the service's name; another name rebuilds the read models from offset 0
+    # (replays) without disturbing the live group.
+    consumer_group: str | None = None
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_s: float = 0.2
     outbox_batch_size: int = Field(default=200, ge=1)

@@ -21,6 +21,9 @@ DLQ_ERROR_HEADER = "dlq_error"
 DLQ_ERROR_DETAIL_HEADER = "dlq_error_detail"
 DLQ_ORIGIN_HEADER = "dlq_origin"
 DLQ_GROUP_HEADER = "dlq_group"
+# Where the original message was, so a re-drive sends each original once even when several
+# consumer groups dead-lettered it.
+DLQ_POSITION_HEADER = "dlq_position"
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,14 @@ async def handle_with_retries(
     return None
 
 
-def error_headers(error: BaseException, origin: str, group: str) -> list[tuple[str, bytes]]:
+def error_headers(
+    error: BaseException, origin: str, group: str, position: str = ""
+) -> list[tuple[str, bytes]]:
     detail = "".join(traceback.format_exception_only(type(error), error)).strip()
     return [
         (DLQ_ERROR_HEADER, type(error).__name__.encode()),
         (DLQ_ERROR_DETAIL_HEADER, detail[:2000].encode()),
         (DLQ_ORIGIN_HEADER, origin.encode()),
         (DLQ_GROUP_HEADER, group.encode()),
+        (DLQ_POSITION_HEADER, position.encode()),
     ]

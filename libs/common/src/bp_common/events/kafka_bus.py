@@ -278,5 +278,8 @@ class KafkaBus:
             record.topic + ".dlq",
             record.value,
             record.key,
-            list(record.headers or []) + error_headers(error, origin, subscription.group),
+            list(record.headers or [])
+            + error_headers(
+                error, origin, subscription.group, f"{record.partition}:{record.offset}"
+            ),
         )
