@@ -1,14 +1,10 @@
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
 
 from bp_common.events.memory_bus import InMemoryBus
+from bp_common.pagination import encode_cursor
 from bp_common.security import Role
-from bp_common.testing import eventually, identity_headers, running
-from meetings_api.app import create_app
-from meetings_api.settings import MeetingsSettings
+from bp_common.testing import eventually, identity_headers
 
 SECRETARIAT = identity_headers(Role.SECRETARIAT)
 VIEWER = identity_headers(Role.VIEWER)
@@ -23,21 +19,6 @@ ISTANBUL = {
     "chair": "Turkey",
     "co_chair": "Hungary",
 }
-
-
-@pytest.fixture
-def bus() -> InMemoryBus:
-    return InMemoryBus()
-
-
-@pytest.fixture
-async def client(tmp_path: Path, bus: InMemoryBus) -> AsyncIterator[httpx.AsyncClient]:
-    settings = MeetingsSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/meetings.db")
-    app = create_app(settings, bus=bus)
-    async with running(app) as client:
-        await bus.start()
-        yield client
-        await bus.stop()
 
 
 async def create(client: httpx.AsyncClient, **overrides: object) -> dict[str, object]:
@@ -163,3 +144,143 @@ async def _wait_for_events(bus: InMemoryBus, count: int) -> None:
         return len(bus.log["meetings.events"]) >= count
 
     await eventually(published, within_s=3)
+
+
+# -- changes and rescheduling ------------------------------------------------------------------
+
+
+async def test_new_dates_reschedule_and_keep_the_previous_ones(
+    client: httpx.AsyncClient, bus: InMemoryBus
+) -> None:
+    meeting = await create(client)
+    path = f"/v1/meetings/{meeting['id']}"
+    moved = await client.patch(
+        path, json={"starts_on": "2019-12-10", "ends_on": "2019-12-11"}, headers=SECRETARIAT
+    )
+    assert moved.status_code == 200, moved.text
+    body = moved.json()
+    assert (body["starts_on"], body["ends_on"], body["status"]) == (
+        "2019-12-10",
+        "2019-12-11",
+        "planned",
+    )
+    assert body["revision"] == meeting["revision"] + 1
+    assert [(p["starts_on"], p["ends_on"]) for p in body["previous_dates"]] == [
+        ("2019-12-04", "2019-12-05")
+    ]
+    again = await client.patch(
+        path, json={"starts_on": "2019-12-10", "ends_on": "2019-12-11"}, headers=SECRETARIAT
+    )
+    assert again.json() == body  # a repeated request changes nothing
+    await _wait_for_events(bus, 2)
+    rescheduled = bus.log["meetings.events"][1]
+    assert rescheduled.type == "meetings.meeting.rescheduled.v1"
+    assert rescheduled.data["previous"] == {"starts_on": "2019-12-04", "ends_on": "2019-12-05"}
+    assert rescheduled.data["starts_on"] == "2019-12-10"
+    assert len(bus.log["meetings.events"]) == 2
+
+
+async def test_other_changes_are_published_as_an_update(
+    client: httpx.AsyncClient, bus: InMemoryBus
+) -> None:
+    meeting = await create(client, working_group="Silk Routes")
+    changed = await client.patch(
+        f"/v1/meetings/{meeting['id']}",
+        json={"city": "Ankara", "working_group": None},
+        headers=SECRETARIAT,
+    )
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["city"], changed.json()["working_group"]) == ("Ankara", None)
+    assert changed.json()["previous_dates"] == []
+    await _wait_for_events(bus, 2)
+    updated = bus.log["meetings.events"][1]
+    assert updated.type == "meetings.meeting.updated.v1"
+    assert updated.data["changed"] == ["city", "working_group"]
+    assert updated.data["revision"] == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"ends_on": "2019-12-01"}, 422, "dates_out_of_order"),
+        ({"starts_on": "2019-12-06"}, 422, "dates_out_of_order"),
+        ({"title": None}, 422, "validation_failed"),
+        ({"country": "XX"}, 422, "validation_failed"),
+        ({"status": "held"}, 422, "validation_failed"),
+        ({"starts_on": "2019-12-05"}, 409, "agenda_beyond_dates"),
+    ],
+)
+async def test_refused_changes_store_nothing(
+    client: httpx.AsyncClient, change: dict[str, object], status: int, code: str
+) -> None:
+    meeting = await create(client)
+    path = f"/v1/meetings/{meeting['id']}"
+    item = {"position": 1, "title": "Endorsement", "day": 2}
+    assert (await client.post(f"{path}/agenda-items", json=item, headers=SECRETARIAT)).is_success
+    refused = await client.patch(path, json=change, headers=SECRETARIAT)
+    assert refused.status_code == status
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["code"] == code
+    unchanged = (await client.get(path, headers=VIEWER)).json()
+    assert unchanged | {"goals": []} == meeting | {"goals": []}
+
+
+async def test_only_a_planned_meeting_changes(client: httpx.AsyncClient) -> None:
+    meeting = await create(client)
+    await client.post(f"/v1/meetings/{meeting['id']}/hold", headers=SECRETARIAT)
+    refused = await client.patch(
+        f"/v1/meetings/{meeting['id']}", json={"city": "Ankara"}, headers=SECRETARIAT
+    )
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "meeting_state_conflict"
+
+
+async def test_the_held_event_carries_attendance_and_goals(
+    client: httpx.AsyncClient, bus: InMemoryBus
+) -> None:
+    meeting = await create(client)
+    path = f"/v1/meetings/{meeting['id']}"
+    delegations = [{"participant": "TR", "headcount": 5}, {"participant": "IOM", "headcount": 2}]
+    await client.put(f"{path}/delegations", json=delegations, headers=SECRETARIAT)
+    for position, goal in ((1, 5), (2, 1), (3, 5)):
+        item = {"position": position, "title": f"Item {position}", "goal": goal}
+        await client.post(f"{path}/agenda-items", json=item, headers=SECRETARIAT)
+    held = await client.post(f"{path}/hold", headers=SECRETARIAT)
+    assert held.json()["attendance"] == {"participants": 7, "countries": 1, "organisations": 1}
+    await _wait_for_events(bus, 2)
+    event = bus.log["meetings.events"][1]
+    assert event.type == "meetings.meeting.held.v1"
+    assert event.data["attendance"] == {"participants": 7, "countries": 1, "organisations": 1}
+    assert event.data["goals"] == [1, 5]
+    assert event.data["status"] == "held"
+
+
+async def test_lists_sort_both_ways_and_refuse_a_reversed_period(
+    client: httpx.AsyncClient,
+) -> None:
+    first = await create(client, starts_on="2020-01-01", ends_on="2020-01-01")
+    last = await create(client, starts_on="2020-02-01", ends_on="2020-02-01")
+    newest_first = await client.get("/v1/meetings", params={"order": "desc"}, headers=VIEWER)
+    assert [m["id"] for m in newest_first.json()["items"]] == [last["id"], first["id"]]
+    page = await client.get("/v1/meetings", params={"order": "desc", "limit": 1}, headers=VIEWER)
+    cursor = page.json()["next_cursor"]
+    rest = await client.get(
+        "/v1/meetings", params={"order": "desc", "limit": 1, "cursor": cursor}, headers=VIEWER
+    )
+    assert [m["id"] for m in rest.json()["items"]] == [first["id"]]
+    reversed_period = {"from": "2020-02-01", "to": "2020-01-01"}
+    refused = await client.get("/v1/meetings", params=reversed_period, headers=VIEWER)
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "invalid_period"
+
+
+@pytest.mark.parametrize(
+    "values", [[1, 2], ["2020-01-01", "not-a-uuid"], [None, None], ["x"], [[], {}]]
+)
+async def test_a_forged_cursor_is_a_client_error(
+    client: httpx.AsyncClient, values: list[object]
+) -> None:
+    cursor = encode_cursor(*values)
+    response = await client.get("/v1/meetings", params={"cursor": cursor}, headers=VIEWER)
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_cursor"

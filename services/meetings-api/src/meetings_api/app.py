@@ -8,8 +8,12 @@ from bp_common.app import ServiceSpec, create_service_app
 from bp_common.events.bus import EventBus
 from bp_common.settings import ServiceSettings
 from meetings_api.base import Base, messaging
+from meetings_api.calendar import api as calendar_api
+from meetings_api.calendar import handlers as calendar_handlers
 from meetings_api.meetings import api as meetings_api
 from meetings_api.meetings import events as meeting_events
+from meetings_api.organisations import api as organisations_api
+from meetings_api.proceedings import api as proceedings_api
 from meetings_api.settings import MeetingsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -20,7 +24,14 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     messaging=messaging,
     migrations=MIGRATIONS,
-    routers=[meetings_api.router],
+    routers=[
+        meetings_api.router,
+        proceedings_api.router,
+        organisations_api.router,
+        calendar_api.router,
+    ],
+    # The calendar consumes plan.events and this service's own meetings.events.
+    handlers=calendar_handlers.HANDLERS,
     publishes=[meeting_events.TOPIC],
 )
 

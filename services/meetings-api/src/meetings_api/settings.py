@@ -8,3 +8,5 @@ class MeetingsSettings(ServiceSettings):
 
     service_name: str = "meetings-api"
     database_url: str = "sqlite+aiosqlite:///var/meetings.db"
+    # Where the public API (the gateway) is reached: the calendar feed links back to it.
+    public_base_url: str = "http://127.0.0.1:8000"

@@ -4,14 +4,25 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Body, Depends, Query, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from bp_common.types import CountryCode
 from meetings_api.meetings.models import MeetingKind, MeetingStatus
-from meetings_api.meetings.schemas import MeetingCreate, MeetingFilters, MeetingOut
+from meetings_api.meetings.schemas import (
+    MAX_DELEGATIONS,
+    AgendaItemCreate,
+    AgendaItemOut,
+    DelegationIn,
+    DelegationsOut,
+    MeetingCreate,
+    MeetingFilters,
+    MeetingOut,
+    MeetingUpdate,
+)
 from meetings_api.meetings.service import MeetingService
+from meetings_api.paging import SortOrder, check_period
 
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
 
@@ -21,11 +32,12 @@ def _service(session: SessionDep, outbox: OutboxDep) -> MeetingService:
 
 
 ServiceDep = Annotated[MeetingService, Depends(_service)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MeetingOut)
 async def create_meeting(body: MeetingCreate, service: ServiceDep, _: SecretariatDep) -> MeetingOut:
-    return MeetingOut.model_validate(await service.schedule(body))
+    return await service.schedule(body)
 
 
 @router.get("", response_model=Page[MeetingOut])
@@ -37,25 +49,76 @@ async def list_meetings(
     kind: MeetingKind | None = None,
     country: CountryCode | None = None,
     status_: Annotated[MeetingStatus | None, Query(alias="status")] = None,
+    order: Annotated[SortOrder, Query(description="By start date.")] = SortOrder.ASC,
     cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[MeetingOut]:
+    check_period(from_, to)
     filters = MeetingFilters(from_=from_, to=to, kind=kind, country=country, status=status_)
-    return await service.list(filters, limit, cursor)
+    return await service.list_meetings(filters, order, limit, cursor)
 
 
 @router.get("/{meeting_id}", response_model=MeetingOut)
 async def get_meeting(meeting_id: uuid.UUID, service: ServiceDep, _: IdentityDep) -> MeetingOut:
-    return MeetingOut.model_validate(await service.get(meeting_id))
+    return await service.get(meeting_id)
+
+
+@router.patch("/{meeting_id}", response_model=MeetingOut)
+async def update_meeting(
+    meeting_id: uuid.UUID, body: MeetingUpdate, service: ServiceDep, _: SecretariatDep
+) -> MeetingOut:
+    """Change a planned meeting; new dates reschedule it and keep the previous ones."""
+    return await service.update(meeting_id, body)
 
 
 @router.post("/{meeting_id}/hold", response_model=MeetingOut)
 async def hold_meeting(meeting_id: uuid.UUID, service: ServiceDep, _: SecretariatDep) -> MeetingOut:
-    return MeetingOut.model_validate(await service.hold(meeting_id))
+    return await service.hold(meeting_id)
 
 
 @router.post("/{meeting_id}/cancel", response_model=MeetingOut)
 async def cancel_meeting(
     meeting_id: uuid.UUID, service: ServiceDep, _: SecretariatDep
 ) -> MeetingOut:
-    return MeetingOut.model_validate(await service.cancel(meeting_id))
+    return await service.cancel(meeting_id)
+
+
+@router.get("/{meeting_id}/delegations", response_model=DelegationsOut)
+async def list_delegations(
+    meeting_id: uuid.UUID, service: ServiceDep, _: IdentityDep
+) -> DelegationsOut:
+    """All the delegations at once (at most 500, so no pages), in the order given."""
+    return await service.delegations_of(meeting_id)
+
+
+@router.put("/{meeting_id}/delegations", response_model=DelegationsOut)
+async def replace_delegations(
+    meeting_id: uuid.UUID,
+    body: Annotated[list[DelegationIn], Body(max_length=MAX_DELEGATIONS)],
+    service: ServiceDep,
+    _: SecretariatDep,
+) -> DelegationsOut:
+    """Replace the list of a planned meeting's delegations; the attendance follows from it."""
+    return await service.replace_delegations(meeting_id, body)
+
+
+@router.post(
+    "/{meeting_id}/agenda-items", status_code=status.HTTP_201_CREATED, response_model=AgendaItemOut
+)
+async def add_agenda_item(
+    meeting_id: uuid.UUID, body: AgendaItemCreate, service: ServiceDep, _: SecretariatDep
+) -> AgendaItemOut:
+    return AgendaItemOut.model_validate(await service.add_agenda_item(meeting_id, body))
+
+
+@router.get("/{meeting_id}/agenda-items", response_model=Page[AgendaItemOut])
+async def list_agenda_items(
+    meeting_id: uuid.UUID,
+    service: ServiceDep,
+    _: IdentityDep,
+    day: Annotated[int | None, Query(ge=1, le=366)] = None,
+    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[AgendaItemOut]:
+    """The agenda in order: by day, then position."""
+    return await service.agenda_of(meeting_id, day, limit, cursor)

@@ -3,8 +3,9 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bp_common.orm import Timestamps, UUIDPrimaryKey, enum_type
@@ -24,6 +25,11 @@ class MeetingStatus(StrEnum):
     PLANNED = "planned"
     HELD = "held"
     CANCELLED = "cancelled"
+
+
+class ParticipantType(StrEnum):
+    STATE = "state"
+    ORGANISATION = "organisation"
 
 
 class Meeting(UUIDPrimaryKey, Timestamps, Base):
@@ -48,3 +54,46 @@ class Meeting(UUIDPrimaryKey, Timestamps, Base):
     )
     # Bumped on every change; the calendar feed's SEQUENCE.
     revision: Mapped[int] = mapped_column(default=0)
+    # The dates a reschedule replaced, oldest first: [{starts_on, ends_on, replaced_at}].
+    previous_dates: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
+
+    @property
+    def days(self) -> int:
+        return (self.ends_on - self.starts_on).days + 1
+
+
+class Delegation(UUIDPrimaryKey, Timestamps, Base):
+    """A state or an organisation at a meeting. The meeting's attendance is derived from these."""
+
+    __tablename__ = "delegation"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "participant"),
+        CheckConstraint("headcount >= 1", name="headcount_positive"),
+    )
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    # An ISO 3166-1 code for a state, an acronym of the registry for an organisation.
+    participant: Mapped[str] = mapped_column(String(20))
+    participant_type: Mapped[ParticipantType] = mapped_column(enum_type(ParticipantType, 20))
+    headcount: Mapped[int]
+    head_of_delegation: Mapped[str | None] = mapped_column(String(200))
+    # Order of the list as it was given.
+    position: Mapped[int]
+
+
+class AgendaItem(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "agenda_item"
+    __table_args__ = (UniqueConstraint("meeting_id", "day", "position"),)
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    day: Mapped[int] = mapped_column(default=1)
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    presenter: Mapped[str | None] = mapped_column(String(200))
+    duration_minutes: Mapped[int | None]
+    project_code: Mapped[str | None] = mapped_column(String(50))
+    plan_item: Mapped[str | None] = mapped_column(String(100))
+    # The plan's priority goal the item is about: a held meeting reports the goals it covered.
+    goal: Mapped[int | None]

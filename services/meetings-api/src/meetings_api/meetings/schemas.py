@@ -2,33 +2,86 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bp_common.types import CountryCode
-from meetings_api.meetings.models import MeetingKind, MeetingStatus
+from meetings_api.fields import Text
+from meetings_api.meetings.models import MeetingKind, MeetingStatus, ParticipantType
+
+Title = Annotated[Text, Field(min_length=1, max_length=300)]
+City = Annotated[Text, Field(min_length=1, max_length=120)]
+WorkingGroup = Annotated[Text, Field(min_length=1, max_length=120)]
+Person = Annotated[Text, Field(min_length=1, max_length=200)]
+GoalNumber = Annotated[
+    int, Field(ge=1, le=100, description="Number of a priority goal of the plan.")
+]
+
+MAX_DELEGATIONS = 500
 
 
 class MeetingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=300)
+    title: Title
     kind: MeetingKind
     starts_on: date
     ends_on: date
-    city: str = Field(min_length=1, max_length=120)
+    city: City
     country: CountryCode
-    working_group: str | None = Field(default=None, max_length=120)
-    chair: str | None = Field(default=None, max_length=200)
-    co_chair: str | None = Field(default=None, max_length=200)
-    activity_id: uuid.UUID | None = None
+    working_group: WorkingGroup | None = None
+    chair: Person | None = None
+    co_chair: Person | None = None
+    activity_id: uuid.UUID | None = Field(
+        default=None, description="The plan activity (plan-api) this meeting realises."
+    )
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Self:
         if self.ends_on < self.starts_on:
             raise ValueError("ends_on is before starts_on")
         return self
+
+
+class MeetingUpdate(BaseModel):
+    """Fields to change; a field left out is kept, ``null`` clears an optional one. Changing the
+    dates reschedules the meeting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    kind: MeetingKind | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    city: City | None = None
+    country: CountryCode | None = None
+    working_group: WorkingGroup | None = None
+    chair: Person | None = None
+    co_chair: Person | None = None
+    activity_id: uuid.UUID | None = None
+
+    # Validators run on given values only: these refuse an explicit null for a required field.
+    @field_validator("title", "kind", "starts_on", "ends_on", "city", "country")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be changed but not cleared")
+        return value
+
+
+class PreviousDates(BaseModel):
+    starts_on: date
+    ends_on: date
+    replaced_at: datetime
+
+
+class Attendance(BaseModel):
+    """Derived from the delegations, never typed in."""
+
+    participants: int = 0
+    countries: int = 0
+    organisations: int = 0
 
 
 class MeetingOut(BaseModel):
@@ -47,6 +100,9 @@ class MeetingOut(BaseModel):
     co_chair: str | None
     activity_id: uuid.UUID | None
     revision: int
+    previous_dates: list[PreviousDates]
+    attendance: Attendance
+    goals: list[int] = Field(description="Priority goals covered by the agenda.")
     created_at: datetime
     updated_at: datetime
 
@@ -57,3 +113,64 @@ class MeetingFilters(BaseModel):
     kind: MeetingKind | None = None
     country: str | None = None
     status: MeetingStatus | None = None
+
+
+class DelegationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    participant: Annotated[
+        Text,
+        Field(
+            min_length=2,
+            max_length=20,
+            description="ISO 3166-1 alpha-2 code of a state, or acronym of a registered "
+            "organisation (see /v1/organisations).",
+            examples=["BG", "IOM"],
+        ),
+    ]
+    headcount: int = Field(ge=1, le=10_000)
+    head_of_delegation: Person | None = None
+
+
+class DelegationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    participant: str
+    participant_type: ParticipantType
+    headcount: int
+    head_of_delegation: str | None
+
+
+class DelegationsOut(BaseModel):
+    items: list[DelegationOut]
+    attendance: Attendance
+
+
+class AgendaItemCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    position: int = Field(ge=1, le=1000, description="Order within the day.")
+    title: Title
+    day: int = Field(default=1, ge=1, le=366, description="Day of the meeting, from 1.")
+    presenter: Person | None = None
+    duration_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    project_code: Annotated[Text, Field(min_length=1, max_length=50)] | None = None
+    plan_item: Annotated[Text, Field(min_length=1, max_length=100)] | None = Field(
+        default=None, description="The item of the plan discussed (an action point, an activity)."
+    )
+    goal: GoalNumber | None = None
+
+
+class AgendaItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    meeting_id: uuid.UUID
+    day: int
+    position: int
+    title: str
+    presenter: str | None
+    duration_minutes: int | None
+    project_code: str | None
+    plan_item: str | None
+    goal: int | None

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, status
+
+from bp_common.app import IdentityDep, SecretariatDep, SessionDep
+from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from meetings_api.organisations.models import OrganisationType
+from meetings_api.organisations.schemas import OrganisationCreate, OrganisationOut
+from meetings_api.organisations.service import OrganisationService
+
+router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
+
+
+def _service(session: SessionDep) -> OrganisationService:
+    return OrganisationService(session)
+
+
+ServiceDep = Annotated[OrganisationService, Depends(_service)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=OrganisationOut)
+async def register_organisation(
+    body: OrganisationCreate, service: ServiceDep, _: SecretariatDep
+) -> OrganisationOut:
+    return OrganisationOut.model_validate(await service.register(body))
+
+
+@router.get("", response_model=Page[OrganisationOut])
+async def list_organisations(
+    service: ServiceDep,
+    _: IdentityDep,
+    type_: Annotated[OrganisationType | None, Query(alias="type")] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[OrganisationOut]:
+    return await service.list(type_, limit, cursor)
+
+
+@router.get("/{acronym}", response_model=OrganisationOut)
+async def get_organisation(
+    acronym: Annotated[str, Path(max_length=20, pattern=r"^[A-Za-z0-9.&-]+$")],
+    service: ServiceDep,
+    _: IdentityDep,
+) -> OrganisationOut:
+    return OrganisationOut.model_validate(await service.get(acronym))

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meetings_api.organisations.models import Organisation, OrganisationType
+from meetings_api.paging import seek
+
+
+class OrganisationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, organisation: Organisation) -> None:
+        self.session.add(organisation)
+
+    async def get(self, acronym: str) -> Organisation | None:
+        statement = select(Organisation).where(Organisation.acronym == acronym)
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def by_iati_id(self, iati_id: str) -> Organisation | None:
+        statement = select(Organisation).where(Organisation.iati_id == iati_id)
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def registered(self, acronyms: Collection[str]) -> set[str]:
+        """Those of ``acronyms`` that name a registered organisation."""
+        if not acronyms:
+            return set()
+        statement = select(Organisation.acronym).where(Organisation.acronym.in_(acronyms))
+        return set((await self.session.scalars(statement)).all())
+
+    async def list(
+        self,
+        type_: OrganisationType | None,
+        *,
+        limit: int,
+        after: Sequence[Any] | None = None,
+    ) -> list[Organisation]:
+        statement = select(Organisation)
+        if type_ is not None:
+            statement = statement.where(Organisation.type == type_)
+        statement = seek(statement, [Organisation.acronym], after).limit(limit)
+        return list((await self.session.scalars(statement)).all())

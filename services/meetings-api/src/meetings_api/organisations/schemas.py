@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from meetings_api.fields import Text
+from meetings_api.organisations.models import OrganisationType
+
+
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+Acronym = Annotated[
+    str,
+    BeforeValidator(_upper),
+    Field(min_length=2, max_length=20, pattern=r"^[A-Z0-9][A-Z0-9.&/-]*$", examples=["IOM", "EC"]),
+]
+IatiOrganisationId = Annotated[
+    str,
+    Field(
+        max_length=60,
+        pattern=r"^[A-Z]{2}-[A-Z0-9]+-[A-Za-z0-9._-]+$",
+        examples=["XM-DAC-47066"],
+        description="IATI organisation identifier (registration agency prefix, then the id).",
+    ),
+]
+
+
+class OrganisationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    acronym: Acronym
+    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    type: OrganisationType
+    iati_id: IatiOrganisationId | None = None
+
+
+class OrganisationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    acronym: str
+    name: str
+    type: OrganisationType
+    iati_id: str | None
+    created_at: datetime

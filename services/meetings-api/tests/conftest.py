@@ -1,0 +1,51 @@
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from bp_common.events.memory_bus import InMemoryBus
+from bp_common.testing import eventually, running
+from meetings_api.app import create_app
+from meetings_api.settings import MeetingsSettings
+
+Settle = Callable[[], Awaitable[None]]
+
+
+@pytest.fixture
+def bus() -> InMemoryBus:
+    return InMemoryBus()
+
+
+@pytest.fixture
+def app(tmp_path: Path, bus: InMemoryBus) -> FastAPI:
+    settings = MeetingsSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/meetings.db",
+        public_base_url="https://api.example.org",
+    )
+    return create_app(settings, bus=bus)
+
+
+@pytest.fixture
+async def client(app: FastAPI, bus: InMemoryBus) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(app) as client:
+        await bus.start()
+        yield client
+        await bus.stop()
+
+
+@pytest.fixture
+def settle(app: FastAPI, bus: InMemoryBus) -> Settle:
+    """Wait until every event written so far is published and consumed (the calendar)."""
+
+    async def settled() -> None:
+        relay = app.state.runtime.relay
+
+        async def outbox_empty() -> bool:
+            return await relay.pending_count() == 0
+
+        await eventually(outbox_empty, within_s=5)
+        await bus.wait_idle()
+
+    return settled
