@@ -10,6 +10,12 @@ from bp_common.settings import ServiceSettings
 from indicators_api.base import Base, messaging
 from indicators_api.event_metrics import api as event_metrics_api
 from indicators_api.event_metrics import handlers as event_metrics_handlers
+from indicators_api.framework import api as framework_api
+from indicators_api.framework import handlers as framework_handlers
+from indicators_api.projects import api as projects_api
+from indicators_api.results import api as results_api
+from indicators_api.results import events as results_events
+from indicators_api.rollups import api as rollups_api
 from indicators_api.settings import IndicatorsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -20,9 +26,16 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     messaging=messaging,
     migrations=MIGRATIONS,
-    routers=[event_metrics_api.router],
-    handlers={**event_metrics_handlers.HANDLERS},
-    publishes=["indicators.events"],
+    routers=[
+        projects_api.router,
+        framework_api.indicators_router,
+        framework_api.framework_router,
+        results_api.router,
+        rollups_api.router,
+        event_metrics_api.router,
+    ],
+    handlers={**event_metrics_handlers.HANDLERS, **framework_handlers.HANDLERS},
+    publishes=[results_events.TOPIC],
 )
 
 

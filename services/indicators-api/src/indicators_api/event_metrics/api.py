@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from bp_common.app import IdentityDep, SessionDep
+from bp_common.app import IdentityDep, OutboxDep, SessionDep
 from bp_common.types import CountryCode
 from indicators_api.event_metrics.models import EventMetric
-from indicators_api.event_metrics.repository import EventMetricRepository
-from indicators_api.event_metrics.schemas import EventMetricOut, EventMetricTotal
+from indicators_api.event_metrics.schemas import EventMetricTotal
+from indicators_api.event_metrics.service import EventMetricService
 
 router = APIRouter(prefix="/v1/event-metrics", tags=["event metrics"])
 
@@ -17,14 +17,12 @@ router = APIRouter(prefix="/v1/event-metrics", tags=["event metrics"])
 async def get_event_metric(
     metric: EventMetric,
     session: SessionDep,
+    outbox: OutboxDep,
     _: IdentityDep,
     country: CountryCode | None = None,
     year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
 ) -> EventMetricTotal:
-    """The dialogue's own activity as counted from events (e.g. meetings held), by host country
-    and year, with the total over the filter."""
-    rows = await EventMetricRepository(session).list(metric, country, year)
-    breakdown = [EventMetricOut.model_validate(row) for row in rows]
-    return EventMetricTotal(
-        metric=metric, value=sum(row.value for row in breakdown), breakdown=breakdown
-    )
+    """The dialogue's own activity as counted from events (meetings held, participants,
+    countries represented, activities hosted), by host country and year, with the total over
+    the filter."""
+    return await EventMetricService(session, outbox).total(metric, country, year)

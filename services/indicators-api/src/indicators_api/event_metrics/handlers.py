@@ -1,25 +1,56 @@
-"""Consumers of other services' events that feed the dialogue-activity metrics. Each runs in the
-inbox transaction, so a redelivered event is not counted twice."""
+"""Consumers of other services' events that feed the dialogue-activity metrics and the
+indicators built on them. Each runs in the inbox transaction, so a redelivered event is skipped;
+facts are keyed by the meeting or activity, so the same fact under a new event id counts once."""
 
 from __future__ import annotations
-
-from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.events.envelope import CloudEvent
+from indicators_api.base import outbox
 from indicators_api.event_metrics.models import EventMetric
-from indicators_api.event_metrics.repository import EventMetricRepository
+from indicators_api.event_metrics.schemas import ActivityHosted, Fact, MeetingHeld
+from indicators_api.event_metrics.service import EventMetricService
+from indicators_api.periods import month_period, year_or_quarter_period
 
 MEETING_HELD = "meetings.meeting.held.v1"
+ACTIVITY_HOSTED = "plan.activity.hosted.v1"
 
 
 async def on_meeting_held(session: AsyncSession, event: CloudEvent) -> None:
-    data = event.data
-    year = date.fromisoformat(data["starts_on"]).year
-    await EventMetricRepository(session).increment(
-        EventMetric.MEETINGS_HELD, data["country"], year, 1
-    )
+    """+1 meeting held for the host country and year; its participants and the countries
+    represented, when the event carries the attendance."""
+    meeting = MeetingHeld.model_validate(event.data)
+    period = month_period(meeting.starts_on)
+    counts = {EventMetric.MEETINGS_HELD: 1}
+    if meeting.attendance is not None:
+        counts[EventMetric.PARTICIPANTS] = meeting.attendance.participants
+        counts[EventMetric.COUNTRIES_REPRESENTED] = meeting.attendance.countries
+    facts = [
+        Fact(metric, meeting.meeting_id, meeting.country, period.year, period.text, period.key, v)
+        for metric, v in counts.items()
+    ]
+    await EventMetricService(session, outbox).count(facts)
 
 
-HANDLERS = {MEETING_HELD: on_meeting_held}
+async def on_activity_hosted(session: AsyncSession, event: CloudEvent) -> None:
+    """+1 activity hosted for each accepted host country, in the activity's year (quarter)."""
+    activity = ActivityHosted.model_validate(event.data)
+    period = year_or_quarter_period(activity.year, activity.quarter)
+    assert period is not None  # year and quarter are validated
+    facts = [
+        Fact(
+            EventMetric.ACTIVITIES_HOSTED,
+            activity.activity_id,
+            country,
+            period.year,
+            period.text,
+            period.key,
+            1,
+        )
+        for country in activity.host_countries
+    ]
+    await EventMetricService(session, outbox).count(facts)
+
+
+HANDLERS = {MEETING_HELD: on_meeting_held, ACTIVITY_HOSTED: on_activity_hosted}

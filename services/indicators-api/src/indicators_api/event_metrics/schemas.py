@@ -1,7 +1,12 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from bp_common.types import CountryCode
 from indicators_api.event_metrics.models import EventMetric
 
 
@@ -18,3 +23,44 @@ class EventMetricTotal(BaseModel):
     metric: EventMetric
     value: float
     breakdown: list[EventMetricOut]
+
+
+# -- what this service reads of other services' events (docs/events.md) ---------------------
+
+# A headcount; a list of attendees counts as its length.
+Count = Annotated[
+    int, BeforeValidator(lambda v: len(v) if isinstance(v, list) else v), Field(ge=0, le=10**9)
+]
+
+
+class Attendance(BaseModel):
+    participants: Count = 0
+    countries: Count = 0
+
+
+class MeetingHeld(BaseModel):
+    meeting_id: str = Field(min_length=1, max_length=64)
+    starts_on: date
+    country: CountryCode
+    attendance: Attendance | None = None
+
+
+class ActivityHosted(BaseModel):
+    activity_id: str = Field(min_length=1, max_length=64)
+    year: int = Field(ge=1900, le=2199)
+    quarter: int | None = Field(default=None, ge=1, le=4)
+    host_countries: list[CountryCode]
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One thing the dialogue did, as counted by a metric (value 1 per meeting held, or its
+    headcount), in a host country and period."""
+
+    metric: EventMetric
+    source_id: str
+    country: str
+    year: int
+    period: str
+    period_key: int
+    value: float

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
+from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from indicators_api.fields import Goal
+from indicators_api.framework.models import Level, Source
+from indicators_api.framework.schemas import (
+    FrameworkOut,
+    IndicatorCreate,
+    IndicatorFilters,
+    IndicatorOut,
+    SnapshotOut,
+)
+from indicators_api.framework.service import FrameworkService
+
+indicators_router = APIRouter(prefix="/v1/indicators", tags=["results framework"])
+framework_router = APIRouter(prefix="/v1/framework", tags=["results framework"])
+
+
+def _service(session: SessionDep, outbox: OutboxDep) -> FrameworkService:
+    return FrameworkService(session, outbox)
+
+
+ServiceDep = Annotated[FrameworkService, Depends(_service)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+@indicators_router.post("", status_code=status.HTTP_201_CREATED, response_model=IndicatorOut)
+async def create_indicator(
+    body: IndicatorCreate, service: ServiceDep, _: SecretariatDep
+) -> IndicatorOut:
+    """An indicator under one of the plan's goals. One with a source other than `reported` is
+    fed by events (meetings held, participants, countries represented, activities hosted),
+    including those that arrived before it was created."""
+    return IndicatorOut.model_validate(await service.create(body))
+
+
+@indicators_router.get("", response_model=Page[IndicatorOut])
+async def list_indicators(
+    service: ServiceDep,
+    _: IdentityDep,
+    goal: Goal | None = None,
+    level: Level | None = None,
+    source: Source | None = None,
+    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[IndicatorOut]:
+    return await service.list(
+        IndicatorFilters(goal=goal, level=level, source=source), limit, cursor
+    )
+
+
+@indicators_router.get("/{code}", response_model=IndicatorOut)
+async def get_indicator(code: str, service: ServiceDep, _: IdentityDep) -> IndicatorOut:
+    return IndicatorOut.model_validate(await service.get(code))
+
+
+@framework_router.get("", response_model=FrameworkOut)
+async def get_framework(service: ServiceDep, _: IdentityDep) -> FrameworkOut:
+    """The current framework: the endorsed plan's goals with their indicators."""
+    return await service.framework()
+
+
+@framework_router.get("/snapshots", response_model=Page[SnapshotOut])
+async def list_snapshots(
+    service: ServiceDep, _: IdentityDep, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
+) -> Page[SnapshotOut]:
+    """The framework as it stood at each endorsement of a plan version, newest first."""
+    return await service.list_snapshots(limit, cursor)

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
+
+from bp_common.types import CountryCode
+from indicators_api.fields import Acronym, Code, CurrencyCode, Goal, unique
+from indicators_api.projects.models import ComponentKind
+
+
+class Budget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Decimal = Field(ge=0, max_digits=18, decimal_places=2, examples=[12000000])
+    currency: CurrencyCode
+
+
+class ComponentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Code
+    title: str = Field(min_length=1, max_length=300)
+    kind: ComponentKind
+    description: str | None = Field(default=None, max_length=4000)
+    goal: Goal | None = None
+    parent: Code | None = Field(default=None, description="Code of the component it belongs to.")
+    countries: Annotated[list[CountryCode], AfterValidator(unique)] = []
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Code
+    title: str = Field(min_length=1, max_length=300)
+    donor: str | None = Field(default=None, max_length=200)
+    budget: Budget | None = None
+    implementing_organisations: Annotated[list[Acronym], AfterValidator(unique)] = Field(
+        min_length=1
+    )
+    countries: Annotated[list[CountryCode], AfterValidator(unique)] = Field(min_length=1)
+    goals: Annotated[list[Goal], AfterValidator(unique)] = Field(min_length=1)
+    starts_on: date
+    ends_on: date
+    components: list[ComponentIn] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        codes = [component.code for component in self.components]
+        unique(codes)
+        for component in self.components:
+            if component.parent is not None and (
+                component.parent == component.code or component.parent not in codes
+            ):
+                raise ValueError(f"component {component.code}: parent is not another component")
+            if component.goal is not None and component.goal not in self.goals:
+                raise ValueError(f"component {component.code}: goal is not one of the project's")
+            if not set(component.countries) <= set(self.countries):
+                raise ValueError(f"component {component.code}: countries outside the project's")
+        return self
+
+
+class BudgetOut(BaseModel):
+    # A JSON number, whatever the scale the database returns the decimal with.
+    amount: Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+    currency: str
+
+
+class ComponentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    title: str
+    kind: ComponentKind
+    description: str | None
+    goal: int | None
+    parent: str | None
+    countries: list[str]
+
+
+class ProjectOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    code: str
+    title: str
+    donor: str | None
+    budget: BudgetOut | None
+    implementing_organisations: list[str]
+    countries: list[str]
+    goals: list[int]
+    starts_on: date
+    ends_on: date
+    components: list[ComponentOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProjectFilters(BaseModel):
+    organisation: str | None = None
+    country: str | None = None
+    goal: int | None = None

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import Response
+
+from bp_common.app import IdentityDep, OutboxDep, SessionDep
+from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from bp_common.types import CountryCode
+from indicators_api.fields import Acronym, Year
+from indicators_api.results import payload
+from indicators_api.results.schemas import ImportOutcome, ImportRequest, ResultFilters, ResultOut
+from indicators_api.results.service import ResultService
+
+router = APIRouter(prefix="/v1/results", tags=["results"])
+
+
+def _service(session: SessionDep, outbox: OutboxDep) -> ResultService:
+    return ResultService(session, outbox)
+
+
+ServiceDep = Annotated[ResultService, Depends(_service)]
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` inlined: the body is read by hand (row errors
+    are answers, not a 422), so FastAPI does not register the models."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+_CSV_EXAMPLE = (
+    "external_id,project,indicator,period,country,disaggregation.sex,value,comment\n"
+    "iom-2020-001,IMM-SR,1.1,2020-Q3,AF,female,42,\n"
+)
+
+
+@router.post(
+    "/import",
+    response_model=ImportOutcome,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _inlined(ImportRequest.model_json_schema())},
+                "text/csv": {
+                    "schema": {"type": "string", "description": payload.__doc__},
+                    "example": _CSV_EXAMPLE,
+                },
+            },
+        }
+    },
+)
+async def import_results(
+    request: Request,
+    service: ServiceDep,
+    identity: IdentityDep,
+    dry_run: bool = False,
+    organisation: Annotated[
+        Acronym | None, Query(description="The reporting organisation (Secretariat keys).")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+    ] = None,
+) -> Response:
+    """Push results in bulk (JSON or CSV, up to 20,000 rows). Each row is validated on its own:
+    valid rows are stored, upserted on the organisation's `external_id` (`created`, `updated`,
+    or `unchanged` when pushed again as is); invalid rows are reported in `errors`, one per row,
+    with a stable `code`:
+
+    - shape: pydantic's error types (`missing`, `extra_forbidden`, `enum`, `string_type`,
+      `model_type`, ...), and `csv_cell_count` for a CSV line with the wrong number of cells;
+    - `duplicate_external_id` (an earlier row of the request has it), `unknown_project`,
+      `project_not_implemented_by_organisation`, `unknown_indicator`,
+      `indicator_not_reported` (fed by events), `indicator_goal_not_in_project`,
+      `invalid_period`, `period_outside_project` (no overlap with the project's dates),
+      `country_not_in_project`, `disaggregation_not_declared` (a dimension the indicator is not
+      disaggregated by), `value_not_numeric`, `value_not_text` (qualitative indicators),
+      `value_out_of_range` (percentages 0..100, counts >= 0).
+
+    A partner key reports for its own organisation and is refused whole (403) if any row names
+    a project its organisation does not implement. `dry_run=true` answers the same counts
+    without storing. A replayed `Idempotency-Key` returns the first answer verbatim (header
+    `Idempotent-Replayed: true`); the same key with another body is a 409."""
+    answer = await service.import_results(
+        identity,
+        await request.body(),
+        request.headers.get("content-type"),
+        organisation=organisation,
+        dry_run=dry_run,
+        idempotency_key=idempotency_key,
+    )
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return Response(answer.body, media_type="application/json", headers=headers)
+
+
+@router.get("", response_model=Page[ResultOut])
+async def list_results(
+    service: ServiceDep,
+    _: IdentityDep,
+    project: str | None = None,
+    indicator: str | None = None,
+    period: str | None = None,
+    country: CountryCode | None = None,
+    organisation: Acronym | None = None,
+    year: Year | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[ResultOut]:
+    filters = ResultFilters(
+        project=project,
+        indicator=indicator,
+        period=period,
+        country=country,
+        organisation=organisation,
+        year=year,
+    )
+    return await service.list(filters, limit, cursor)

@@ -1,0 +1,299 @@
+"""Results and their set-based import.
+
+An import is staged in a temporary table (COPY on PostgreSQL, one executemany on SQLite), then
+classified, written and rolled up by a fixed number of statements whatever its size."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    Text,
+    Uuid,
+    and_,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    union,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import CreateTable, DropTable
+
+from bp_common.db import dialect_insert
+from bp_common.orm import utcnow
+from indicators_api.framework.models import Indicator
+from indicators_api.results.models import Result, ResultImport
+from indicators_api.results.schemas import ResultFilters, StagedRow
+from indicators_api.rollups.models import NONE
+from indicators_api.rollups.service import Group
+from indicators_api.sql import JSONType, advisory_lock, dialect_of
+
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+_temporary = MetaData()
+# The import's rows; ``status`` is set by the classification against the stored rows.
+STAGE = Table(
+    "result_stage",
+    _temporary,
+    Column("id", Uuid),
+    Column("organisation", String(20)),
+    Column("external_id", String(200)),
+    Column("project", String(50)),
+    Column("indicator", String(50)),
+    Column("goal", Integer),
+    Column("period", String(7)),
+    Column("year", Integer),
+    Column("period_key", Integer),
+    Column("country", String(2)),
+    Column("disaggregation", JSONType),
+    Column("value_number", Float),
+    Column("value_text", Text),
+    Column("comment", Text),
+    Column("status", String(10), nullable=False, server_default=CREATED),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+# Rollup groups that lose or change a row (the prior versions of updated rows).
+TOUCHED = Table(
+    "result_touched_group",
+    _temporary,
+    Column("indicator", String(50)),
+    Column("goal", Integer),
+    Column("country", String(2)),
+    Column("year", Integer),
+    Column("organisation", String(20)),
+    Column("project", String(50)),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+STAGED_COLUMNS = list(StagedRow._fields)
+_JSON_AT = STAGED_COLUMNS.index("disaggregation")
+# Stored columns an import may change (the row keeps its id and organisation/external_id).
+_WRITTEN = [c for c in STAGED_COLUMNS if c not in ("id", "goal")]
+_CHANGEABLE = [c for c in _WRITTEN if c not in ("organisation", "external_id")]
+
+_result = Result.__table__
+_stage = STAGE.c
+_touched = TOUCHED.c
+_same_result = and_(
+    _result.c.organisation == _stage.organisation, _result.c.external_id == _stage.external_id
+)
+
+
+def _in_touched(indicator: Any, goal: Any, country: Any, year: Any, org: Any, project: Any) -> Any:
+    return exists().where(
+        _touched.indicator == indicator,
+        _touched.goal == goal,
+        _touched.country == country,
+        _touched.year == year,
+        _touched.organisation == org,
+        _touched.project == project,
+    )
+
+
+def _copy_record(row: StagedRow) -> tuple[Any, ...]:
+    if row.disaggregation is None:
+        return row
+    values = list(row)
+    values[_JSON_AT] = orjson.dumps(row.disaggregation).decode()  # asyncpg takes JSON as text
+    return tuple(values)
+
+
+class ImportBatch:
+    """The rows of one import, staged for set-based statements."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def classify(self) -> dict[str, int]:
+        """Mark each staged row created, updated or unchanged against the stored rows; count."""
+        await self.session.execute(
+            update(STAGE).where(exists().where(_same_result)).values(status=UPDATED)
+        )
+        identical = and_(
+            _same_result,
+            *(_result.c[c].is_not_distinct_from(_stage[c]) for c in _CHANGEABLE),
+        )
+        await self.session.execute(
+            update(STAGE)
+            .where(_stage.status == UPDATED, exists().where(identical))
+            .values(status=UNCHANGED)
+        )
+        counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0}
+        statement = select(_stage.status, func.count()).group_by(_stage.status)
+        for status, count in await self.session.execute(statement):
+            counts[status] = count
+        return counts
+
+    async def write(self) -> None:
+        """Note the groups the prior versions leave, then upsert the new and changed rows."""
+        prior = (
+            select(
+                _result.c.indicator,
+                Indicator.goal,
+                func.coalesce(_result.c.country, NONE),
+                _result.c.year,
+                _result.c.organisation,
+                _result.c.project,
+            )
+            .distinct()
+            .select_from(
+                _result.join(STAGE, _same_result).join(
+                    Indicator, Indicator.code == _result.c.indicator
+                )
+            )
+            .where(_stage.status == UPDATED)
+        )
+        await self.session.execute(insert(TOUCHED).from_select(list(TOUCHED.c.keys()), prior))
+        statement = dialect_insert(self.session, _result).from_select(
+            ["id", *_WRITTEN],
+            select(_stage.id, *(_stage[c] for c in _WRITTEN)).where(_stage.status != UNCHANGED),
+        )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["organisation", "external_id"],
+                set_={c: statement.excluded[c] for c in _CHANGEABLE} | {"updated_at": utcnow()},
+            )
+        )
+
+    # -- rollup fact rows (see rollups.repository) ------------------------------------------
+
+    @staticmethod
+    def touched_groups() -> Select:
+        return select(*TOUCHED.c)
+
+    @staticmethod
+    def rows_in_touched_groups() -> Select:
+        """Every stored row (after the write) of the groups that lost or changed a row."""
+        country = func.coalesce(_result.c.country, NONE)
+        return (
+            select(
+                _result.c.indicator,
+                Indicator.goal,
+                country.label("country"),
+                _result.c.year,
+                _result.c.organisation,
+                _result.c.project,
+                _result.c.value_number.label("value"),
+                _result.c.period_key,
+            )
+            .select_from(_result.join(Indicator, Indicator.code == _result.c.indicator))
+            .where(
+                _in_touched(
+                    _result.c.indicator,
+                    Indicator.goal,
+                    country,
+                    _result.c.year,
+                    _result.c.organisation,
+                    _result.c.project,
+                )
+            )
+        )
+
+    @staticmethod
+    def added_rows_elsewhere() -> Select:
+        """New and changed rows that land in groups not being recomputed: pure additions."""
+        country = func.coalesce(_stage.country, NONE)
+        return select(
+            _stage.indicator,
+            _stage.goal,
+            country.label("country"),
+            _stage.year,
+            _stage.organisation,
+            _stage.project,
+            _stage.value_number.label("value"),
+            _stage.period_key,
+        ).where(
+            _stage.status != UNCHANGED,
+            ~_in_touched(
+                _stage.indicator,
+                _stage.goal,
+                country,
+                _stage.year,
+                _stage.organisation,
+                _stage.project,
+            ),
+        )
+
+    async def changed_groups(self) -> list[Group]:
+        statement = union(
+            select(_touched.indicator, _touched.goal, _touched.country, _touched.year),
+            select(
+                _stage.indicator, _stage.goal, func.coalesce(_stage.country, NONE), _stage.year
+            ).where(_stage.status != UNCHANGED),
+        )
+        rows = await self.session.execute(statement)
+        return [(row.indicator, row.goal, row.country, row.year) for row in rows]
+
+
+class ResultRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock_organisation(self, organisation: str) -> None:
+        """One import at a time per organisation: the classification and the rollup deltas
+        rely on the stored rows not moving under them."""
+        await advisory_lock(self.session, f"indicators:results:{organisation}")
+
+    @asynccontextmanager
+    async def staged(self, rows: Sequence[StagedRow]) -> AsyncIterator[ImportBatch]:
+        connection = await self.session.connection()
+        for table in (STAGE, TOUCHED):
+            await connection.execute(DropTable(table, if_exists=True))
+            await connection.execute(CreateTable(table))
+        if dialect_of(self.session) == "postgresql":
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None  # an asyncpg connection
+            await driver.copy_records_to_table(
+                STAGE.name, records=[_copy_record(r) for r in rows], columns=STAGED_COLUMNS
+            )
+            # Statistics, so the planner joins the staged rows to the results by index.
+            await connection.execute(text(f"ANALYZE {STAGE.name}"))
+        elif rows:
+            await self.session.execute(insert(STAGE), [r._asdict() for r in rows])
+        yield ImportBatch(self.session)
+        # Not on failure: the rollback discards them (PostgreSQL), or the next import (SQLite).
+        for table in (STAGE, TOUCHED):
+            await connection.execute(DropTable(table))
+
+    async def find_import(self, organisation: str, key: str) -> ResultImport | None:
+        statement = select(ResultImport).where(
+            ResultImport.organisation == organisation, ResultImport.idempotency_key == key
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def record_import(self, values: dict[str, Any]) -> bool:
+        """False if the idempotency key was taken meanwhile (a concurrent request)."""
+        statement = (
+            dialect_insert(self.session, ResultImport.__table__)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["organisation", "idempotency_key"])
+        )
+        return bool((await self.session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+
+    async def list(
+        self, filters: ResultFilters, *, limit: int, after: tuple[str, str] | None = None
+    ) -> list[Result]:
+        statement = select(Result)
+        for name in ("project", "indicator", "period", "country", "organisation", "year"):
+            value = getattr(filters, name)
+            if value is not None:
+                statement = statement.where(getattr(Result, name) == value)
+        if after is not None:
+            statement = statement.where(tuple_(Result.organisation, Result.external_id) > after)
+        statement = statement.order_by(Result.organisation, Result.external_id).limit(limit)
+        return list((await self.session.scalars(statement)).all())

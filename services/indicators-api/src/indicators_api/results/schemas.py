@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from indicators_api.codelists import Disaggregation
+from indicators_api.fields import Acronym
+
+NumberOrText = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "number"}, {"type": "string"}],
+            "description": "A number; text for a qualitative indicator.",
+        }
+    ),
+]
+
+
+class ResultRow(BaseModel):
+    """One row of an import, validated on its own: an invalid row is reported, not stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: str = Field(min_length=1, max_length=200, description="The partner's own id.")
+    project: str = Field(min_length=1, max_length=50, description="A project code.")
+    indicator: str = Field(min_length=1, max_length=50, description="An indicator code.")
+    period: str = Field(max_length=16, examples=["2020", "2020-Q3", "2020-07"])
+    country: str | None = Field(default=None, max_length=8, description="One of the project's.")
+    disaggregation: Disaggregation | None = None
+    value: NumberOrText
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class ImportRequest(BaseModel):
+    """The JSON body of an import."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation: Acronym | None = Field(
+        default=None,
+        description="The reporting organisation: required of the Secretariat; a partner key "
+        "reports for its own organisation.",
+    )
+    results: list[ResultRow]
+
+
+class ImportEnvelope(BaseModel):
+    """The body around the rows, validated as a whole before the rows one by one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation: Acronym | None = None
+    results: list[Any]
+
+
+class RowError(BaseModel):
+    index: int = Field(description="Position of the row in the request (0-based).")
+    external_id: str | None
+    code: str
+    loc: list[str | int]
+    message: str
+
+
+class ImportOutcome(BaseModel):
+    import_id: uuid.UUID | None = Field(description="Null for a dry run.")
+    dry_run: bool
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    errors: list[RowError] = Field(description="One per rejected row, in row order.")
+
+
+class StagedRow(NamedTuple):
+    """A valid row, ready for the staging table (field order = its columns)."""
+
+    id: uuid.UUID
+    organisation: str
+    external_id: str
+    project: str
+    indicator: str
+    goal: int
+    period: str
+    year: int
+    period_key: int
+    country: str | None
+    disaggregation: dict[str, str] | None
+    value_number: float | None
+    value_text: str | None
+    comment: str | None
+
+
+class ResultOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organisation: str
+    external_id: str
+    project: str
+    indicator: str
+    period: str
+    year: int
+    country: str | None
+    disaggregation: dict[str, str] | None
+    value: float | str | None
+    comment: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ResultFilters(BaseModel):
+    project: str | None = None
+    indicator: str | None = None
+    period: str | None = None
+    country: str | None = None
+    organisation: str | None = None
+    year: int | None = None

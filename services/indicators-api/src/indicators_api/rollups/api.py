@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from bp_common.app import IdentityDep, OutboxDep, SessionDep
+from bp_common.errors import FieldError, InvalidInput
+from bp_common.types import CountryCode
+from indicators_api.fields import Acronym, Goal, Year
+from indicators_api.rollups import service as rules
+from indicators_api.rollups.schemas import RollupFilters, RollupOut
+from indicators_api.rollups.service import DIMENSIONS, RollupService
+
+router = APIRouter(prefix="/v1/rollups", tags=["rollups"])
+
+
+def _service(session: SessionDep, outbox: OutboxDep) -> RollupService:
+    return RollupService(session, outbox)
+
+
+def _dimensions(by: str) -> list[str]:
+    chosen = [part.strip() for part in by.split(",") if part.strip()]
+    unknown = [part for part in chosen if part not in DIMENSIONS]
+    if unknown:
+        raise InvalidInput(
+            f"`by` takes a comma-separated subset of {', '.join(DIMENSIONS)}.",
+            code="invalid_grouping",
+            errors=[
+                FieldError(loc=["query", "by"], code="invalid_grouping", message=f"unknown: {u}")
+                for u in unknown
+            ],
+        )
+    return chosen
+
+
+@router.get("", response_model=list[RollupOut], description=rules.__doc__ or "")
+async def get_rollups(
+    service: Annotated[RollupService, Depends(_service)],
+    _: IdentityDep,
+    indicator: str | None = None,
+    goal: Goal | None = None,
+    country: CountryCode | None = None,
+    year: Year | None = None,
+    organisation: Acronym | None = None,
+    project: str | None = None,
+    by: Annotated[
+        str, Query(description=f"Comma-separated subset of {', '.join(DIMENSIONS)}.")
+    ] = "goal,country,year",
+) -> list[RollupOut]:
+    filters = RollupFilters(
+        indicator=indicator,
+        goal=goal,
+        country=country,
+        year=year,
+        organisation=organisation,
+        project=project,
+    )
+    return await service.rows(filters, _dimensions(by))

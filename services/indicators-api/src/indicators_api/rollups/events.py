@@ -1,0 +1,3 @@
+"""Events this context publishes on ``indicators.events``."""
+
+ROLLUP_UPDATED = "indicators.rollup.updated.v1"
