@@ -25,6 +25,7 @@ ROUTES: dict[str, Upstream] = {
     "results": Upstream.INDICATORS,
     "rollups": Upstream.INDICATORS,
     "event-metrics": Upstream.INDICATORS,
+    "framework": Upstream.INDICATORS,
 }
 
 
