@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
+from pathlib import Path
 
 import httpx
 from typer.testing import CliRunner
@@ -33,6 +35,8 @@ def test_every_command_has_help() -> None:
         ["results", "import"],
         ["results", "export"],
         ["rollups", "export"],
+        ["demo", "load"],
+        ["dlq", "redrive"],
     ):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, command
@@ -86,3 +90,68 @@ def test_a_refusal_is_reported_and_exits_non_zero(embedded_server: Server) -> No
     )
     assert result.exit_code == 1
     assert "422" in result.output
+
+
+def results_csv(path: Path, rows: int) -> Path:
+    """Rows for the demo's IOM project; every 50th row is invalid (a country not of the project)."""
+    lines = ["external_id,project,indicator,period,country,disaggregation.sex,value"]
+    for index in range(rows):
+        country = "TR" if index % 50 == 0 else ("AF", "PK", "IQ")[index % 3]
+        period = f"{2019 + index % 5}-Q{index % 4 + 1}"
+        sex = ("female", "male")[index % 2]
+        lines.append(
+            f"CLI-{index},IMM-SILK-ROUTES,MRC-COUNSELLED,{period},{country},{sex},{index % 97}"
+        )
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def printed_counts(output: str) -> list[int]:
+    """The counts row of the import report table: created, updated, unchanged, rejected."""
+    for line in output.splitlines():
+        cells = [cell.strip() for cell in line.strip("│┃ ").split("│")]
+        if len(cells) == 4 and all(cell.isdigit() for cell in cells):
+            return [int(cell) for cell in cells]
+    raise AssertionError(f"no counts in:\n{output}")
+
+
+def test_a_10000_row_csv_import_prints_the_same_counts_as_the_api(
+    embedded_server: Server, tmp_path: Path
+) -> None:
+    csv_file = results_csv(tmp_path / "results.csv", 10_000)
+    api = httpx.post(
+        f"{embedded_server.url}/v1/results/import",
+        params={"organisation": "IOM", "dry_run": "true"},
+        content=csv_file.read_bytes(),
+        headers={
+            "Authorization": f"Bearer {embedded_server.admin_key}",
+            "content-type": "text/csv",
+        },
+        timeout=120,
+    ).json()
+    assert (api["created"], api["rejected"]) == (9_800, 200)
+
+    output = bpctl(embedded_server, "results", "import", str(csv_file), "--organisation", "IOM")
+    assert printed_counts(output) == [
+        api["created"],
+        api["updated"],
+        api["unchanged"],
+        api["rejected"],
+    ]
+    assert "rejected rows (first 20 of 200)" in output
+    again = bpctl(embedded_server, "results", "import", str(csv_file), "--organisation", "IOM")
+    assert printed_counts(again) == [0, 0, 9_800, 200]
+
+    exported = tmp_path / "export.csv"
+    bpctl(
+        embedded_server,
+        "results",
+        "export",
+        "--out",
+        str(exported),
+        "--indicator",
+        "MRC-COUNSELLED",
+    )
+    with exported.open() as handle:
+        exported_ids = {row["external_id"] for row in csv.DictReader(handle)}
+    assert {f"CLI-{i}" for i in range(10_000) if i % 50} <= exported_ids

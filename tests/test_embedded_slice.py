@@ -16,7 +16,7 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 
 @pytest.fixture
 async def platform(tmp_path: Path) -> AsyncIterator[tuple[EmbeddedPlatform, httpx.AsyncClient]]:
-    embedded = EmbeddedPlatform(tmp_path, KEY)
+    embedded = EmbeddedPlatform(tmp_path, KEY, load_demo_data=False)
     async with running(embedded.gateway) as client:
         yield embedded, client
 

@@ -13,6 +13,8 @@ import httpx
 import pytest
 
 from bp_common.testing import eventually
+from bpctl.demo import load_demo
+from tests.story import check_story
 
 from .conftest import KAFKA
 
@@ -88,3 +90,9 @@ async def test_the_slice_works_across_processes(gateway: httpx.AsyncClient) -> N
     async with httpx.AsyncClient(timeout=5) as client:
         direct = await client.get(f"http://127.0.0.1:{PORTS['MEETINGS_PORT']}/v1/meetings")
     assert direct.status_code == 401
+
+
+async def test_the_istanbul_story_works_across_processes(gateway: httpx.AsyncClient) -> None:
+    """The same story as tests/test_istanbul_story.py, over PostgreSQL and Kafka."""
+    demo = await load_demo(gateway, ADMIN_KEY, within_s=60)
+    await check_story(gateway, ADMIN_KEY, demo)

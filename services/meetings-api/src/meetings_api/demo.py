@@ -202,6 +202,13 @@ AGENDA: dict[str, dict[str, Any]] = {
 
 GOALS_COVERED = sorted({item["goal"] for item in AGENDA.values() if "goal" in item})
 HOSTS_2020 = ("BG", "LV", "AZ")
+# North Macedonia's three regional points (the summary names them only as "three points").
+SOUTH_EAST_EUROPE_POINTS = (
+    "South East Europe: regional cooperation on return and readmission.",
+    "South East Europe: joint training on identifying vulnerable migrants on the Western "
+    "Balkans route.",
+    "South East Europe: information exchange between the border authorities of the region.",
+)
 
 
 @dataclass(frozen=True)
@@ -335,21 +342,24 @@ def interventions(plan: PlanRefs) -> list[dict[str, Any]]:
             "kind": "support",
             "text": "Supports the activities of the South East European Regional Working Group.",
         },
-        {
-            "agenda": "plenary",
-            "delegation": "MK",
-            "kind": "amendment_request",
-            "text": "As Chair of the South East European Regional Working Group, asks that three "
-            "points on the regional priorities discussed in Skopje be added before the "
-            "endorsement.",
-            **on_the_draft,
-            "amendment": {
-                "target": {"type": "plan"},
-                "action": "add",
-                "text": "Three points on the regional priorities of South East Europe.",
-                "rationale": "The regional priorities discussed in Skopje.",
-            },
-        },
+        *(
+            {
+                "agenda": "plenary",
+                "delegation": "MK",
+                "kind": "amendment_request",
+                "text": "As Chair of the South East European Regional Working Group, asks that "
+                "the regional priorities discussed in Skopje be added before the endorsement: "
+                f"point {number} of 3.",
+                **on_the_draft,
+                "amendment": {
+                    "target": {"type": "plan"},
+                    "action": "add",
+                    "text": point,
+                    "rationale": "The regional priorities discussed in Skopje.",
+                },
+            }
+            for number, point in enumerate(SOUTH_EAST_EUROPE_POINTS, 1)
+        ),
         {
             "agenda": "plenary",
             "delegation": "HU",
@@ -466,6 +476,7 @@ async def enter_som_istanbul_2019(
     plan: PlanRefs,
     *,
     hold: bool = True,
+    decide: bool = True,
 ) -> EnteredMeeting:
     """Enter the meeting through the API; raises on any refusal."""
 
@@ -484,7 +495,8 @@ async def enter_som_istanbul_2019(
         body = {k: v for k, v in intervention.items() if k != "agenda"}
         body["agenda_item_id"] = entered.agenda_ids[intervention["agenda"]]
         entered.interventions.append(await send("POST", f"{base}/interventions", body))
-    for body in decisions(plan):
+    # The endorsement names the revised version: a caller may record it once that exists.
+    for body in decisions(plan) if decide else []:
         entered.decisions.append(await send("POST", f"{base}/decisions", body))
     entered.meeting = await send("POST", f"{base}/hold") if hold else await send("GET", base)
     return entered

@@ -3,6 +3,7 @@ Every admin command goes through the gateway's public API with an API key."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import os
@@ -10,23 +11,30 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from bp_common.events.redrive import redrive
 from bp_common.logging import configure_logging
 from bpctl.client import ApiError, PlatformClient
+from bpctl.demo import StoryError, is_empty, load_demo
 from bpctl.embedded import EmbeddedPlatform, admin_key_for
 
 app = typer.Typer(no_args_is_help=True, help="Budapest Process platform: run and administer.")
 keys_app = typer.Typer(no_args_is_help=True, help="Issue, list and revoke API keys.")
 results_app = typer.Typer(no_args_is_help=True, help="Import and export partner results.")
 rollups_app = typer.Typer(no_args_is_help=True, help="Export indicator rollups.")
+demo_app = typer.Typer(no_args_is_help=True, help="The Istanbul 2019 demo data.")
+dlq_app = typer.Typer(no_args_is_help=True, help="Dead-letter topics.")
 app.add_typer(keys_app, name="keys")
 app.add_typer(results_app, name="results")
 app.add_typer(rollups_app, name="rollups")
+app.add_typer(demo_app, name="demo")
+app.add_typer(dlq_app, name="dlq")
 console = Console()
 
 UrlOption = Annotated[str, typer.Option("--url", envvar="BP_URL", help="The gateway's address.")]
@@ -71,11 +79,14 @@ def run(
     var_dir: Annotated[
         Path, typer.Option(help="Where the SQLite databases and the admin key live.")
     ] = Path("var/embedded"),
+    demo: Annotated[
+        bool, typer.Option(help="Load the Istanbul 2019 demo data into an empty platform.")
+    ] = True,
 ) -> None:
     """Run the whole platform in one process (embedded mode: SQLite, in-process bus)."""
     configure_logging("embedded", os.environ.get("LOG_LEVEL", "INFO"), json=False)
     key, generated = admin_key_for(var_dir, os.environ.get("ADMIN_API_KEY"))
-    platform = EmbeddedPlatform(var_dir, key)
+    platform = EmbeddedPlatform(var_dir, key, load_demo_data=demo)
     origin = "generated now" if generated else "from ADMIN_API_KEY or " + str(var_dir)
     typer.echo(
         f"\nBudapest Process platform (embedded) on http://{host}:{port}\n"
@@ -268,9 +279,41 @@ def rollups_export(
             rows = client.get("/v1/rollups", by=by, indicator=indicator)
     except ApiError as error:
         raise _fail(error) from error
-    items = rows["items"] if isinstance(rows, dict) else rows
-    count = _write_csv(out, iter(items))
+    count = _write_csv(out, iter(rows))
     console.print(f"{count} rollup rows written to {out}")
+
+
+@demo_app.command("load")
+def demo_load(url: UrlOption = DEFAULT_URL, key: KeyOption = "") -> None:
+    """Load the Istanbul 2019 story through the API (any deployment; needs a secretariat key)."""
+
+    async def load() -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            if not await is_empty(client, key):
+                raise typer.BadParameter("the platform already holds meetings or plans")
+            demo = await load_demo(client, key, within_s=60)
+        console.print(f"loaded: meeting {demo.meeting_id}, plan {demo.plan_id}")
+        for who, issued in demo.keys.items():
+            console.print(f"  key for {who}: {issued}")
+
+    try:
+        asyncio.run(load())
+    except StoryError as error:
+        console.print(f"[red]the demo could not be loaded:[/red] {error}")
+        raise typer.Exit(code=1) from error
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    topic: Annotated[str, typer.Argument(help="The topic, e.g. meetings.events.")],
+    bootstrap: Annotated[
+        str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers.")
+    ] = "127.0.0.1:9092",
+    namespace: Annotated[str, typer.Option(envvar="KAFKA_NAMESPACE", help="Topic prefix.")] = "",
+) -> None:
+    """Send the dead letters of TOPIC back to it, once each, after the cause is fixed."""
+    moved = asyncio.run(redrive(bootstrap, f"{namespace}{topic}.dlq"))
+    console.print(f"{moved} dead letters re-driven to {namespace}{topic}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ so this runs the same code paths as the distributed mode."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from pydantic import SecretStr
 
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.settings import BusKind, Environment
+from bpctl.demo import is_empty, load_demo
 from gateway.app import create_gateway_app
 from gateway.routing import Upstream
 from gateway.settings import GatewaySettings
@@ -26,6 +28,7 @@ from plan_api.app import create_app as create_plan_app
 from plan_api.settings import PlanSettings
 
 ADMIN_KEY_FILE = "admin-api-key"
+logger = logging.getLogger(__name__)
 
 
 def admin_key_for(var_dir: Path, configured: str | None) -> tuple[str, bool]:
@@ -44,8 +47,10 @@ def admin_key_for(var_dir: Path, configured: str | None) -> tuple[str, bool]:
 
 
 class EmbeddedPlatform:
-    def __init__(self, var_dir: Path, admin_api_key: str) -> None:
+    def __init__(self, var_dir: Path, admin_api_key: str, *, load_demo_data: bool = True) -> None:
         self.var_dir = var_dir
+        self.admin_api_key = admin_api_key
+        self.load_demo_data = load_demo_data
         self.bus = InMemoryBus()
         common = {"environment": Environment.DEVELOPMENT, "bus": BusKind.MEMORY}
 
@@ -84,4 +89,15 @@ class EmbeddedPlatform:
                 await stack.enter_async_context(app.router.lifespan_context(app))
             await self.bus.start()
             stack.push_async_callback(self.bus.stop)
+            if self.load_demo_data:
+                await self._load_demo_if_empty()
             yield
+
+    async def _load_demo_if_empty(self) -> None:
+        """A newcomer's first look: the Istanbul story, entered through the gateway's API."""
+        transport = httpx.ASGITransport(app=self.gateway)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            if await is_empty(client, self.admin_api_key):
+                logger.info("empty platform: loading the Istanbul 2019 demo data")
+                await load_demo(client, self.admin_api_key)
+                logger.info("demo data loaded")
