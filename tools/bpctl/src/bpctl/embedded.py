@@ -7,8 +7,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -47,7 +48,14 @@ def admin_key_for(var_dir: Path, configured: str | None) -> tuple[str, bool]:
 
 
 class EmbeddedPlatform:
-    def __init__(self, var_dir: Path, admin_api_key: str, *, load_demo_data: bool = True) -> None:
+    def __init__(
+        self,
+        var_dir: Path,
+        admin_api_key: str,
+        *,
+        load_demo_data: bool = True,
+        gateway_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.var_dir = var_dir
         self.admin_api_key = admin_api_key
         self.load_demo_data = load_demo_data
@@ -76,7 +84,10 @@ class EmbeddedPlatform:
         }
         self.gateway = create_gateway_app(
             GatewaySettings(
-                database_url=sqlite("gateway"), admin_api_key=SecretStr(admin_api_key), **common
+                database_url=sqlite("gateway"),
+                admin_api_key=SecretStr(admin_api_key),
+                **common,
+                **(gateway_options or {}),
             ),
             clients=clients,
             around=self._services_running(),

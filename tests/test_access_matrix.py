@@ -1,0 +1,521 @@
+"""Every write endpoint of the API against every role, through the gateway: exactly the
+combinations API.md allows succeed; every refusal is a 403 problem that leaves the resource as
+it was. Plus the cross-organisation and cross-country writes a bound key must not make."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from bp_common.testing import running
+from bpctl.embedded import EmbeddedPlatform
+
+ADMIN_KEY = "bp_admin_matrix-key"
+ROLES = ("secretariat", "partner", "member", "viewer")
+GOALS = [{"number": n, "title": f"Goal {n}"} for n in range(1, 7)]
+_counter = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_counter)}"
+
+
+@dataclass
+class World:
+    client: httpx.AsyncClient
+    keys: dict[str, str]
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+    async def admin(self, method: str, path: str, body: Any = None) -> Any:
+        response = await self.client.request(
+            method, path, json=body, headers=self.auth("secretariat")
+        )
+        assert response.status_code < 300, f"{method} {path}: {response.text}"
+        return response.json() if response.content else None
+
+    # Fresh targets, made by the Secretariat, one per attempt.
+    async def meeting(self) -> str:
+        meeting = await self.admin(
+            "POST",
+            "/v1/meetings",
+            {
+                "title": "Working group meeting",
+                "kind": "working_group_meeting",
+                "starts_on": "2020-05-04",
+                "ends_on": "2020-05-05",
+                "city": "Sofia",
+                "country": "BG",
+            },
+        )
+        await self.admin(
+            "PUT",
+            f"/v1/meetings/{meeting['id']}/delegations",
+            [{"participant": "BG", "headcount": 3}, {"participant": "IOM", "headcount": 1}],
+        )
+        return str(meeting["id"])
+
+    async def plan(self) -> str:
+        plan = await self.admin(
+            "POST",
+            "/v1/plans",
+            {"title": "Plan", "period_start": 2020, "period_end": 2024, "goals": GOALS},
+        )
+        return str(plan["id"])
+
+    async def activity(self, plan_id: str | None = None) -> str:
+        plan_id = plan_id or await self.plan()
+        activity = await self.admin(
+            "POST",
+            f"/v1/plans/{plan_id}/activities",
+            {"title": "Thematic meeting", "goal": 1, "kind": "meeting", "year": 2021},
+        )
+        return str(activity["id"])
+
+    async def offer(self) -> str:
+        offer = await self.admin(
+            "POST", f"/v1/activities/{await self.activity()}/hosting-offers", {"country": "LV"}
+        )
+        return str(offer["id"])
+
+    async def circulated_plan(self) -> str:
+        plan_id = await self.plan()
+        await self.activity(plan_id)
+        await self.admin("POST", f"/v1/plans/{plan_id}/versions")
+        return plan_id
+
+    async def amendment(self) -> str:
+        plan_id = await self.circulated_plan()
+        amendment = await self.admin(
+            "POST",
+            f"/v1/plans/{plan_id}/amendments",
+            {
+                "version": 1,
+                "proposer": "RS",
+                "target": {"type": "goal", "ref": "1"},
+                "action": "modify",
+                "text": "Prevent and counteract irregular migration",
+            },
+        )
+        return str(amendment["id"])
+
+    async def api_key(self) -> str:
+        issued = await self.admin("POST", "/v1/api-keys", {"name": unique("key"), "role": "viewer"})
+        return str(issued["id"])
+
+
+@dataclass(frozen=True)
+class Attempt:
+    method: str
+    path: str
+    body: Any
+    # Read (as the Secretariat) before and after a refusal: it must not change.
+    probe: str
+
+
+Case = Callable[[World, str], Awaitable[Attempt]]
+
+
+def results_body(role: str) -> dict[str, Any]:
+    row = {
+        "external_id": unique("r"),
+        "project": "MATRIX-IOM",
+        "indicator": "MATRIX-IND",
+        "period": "2020-Q1",
+        "country": "AF",
+        "value": 5,
+    }
+    return {"results": [row]} | ({"organisation": "IOM"} if role == "secretariat" else {})
+
+
+CASES: dict[str, tuple[frozenset[str], Case]] = {}
+
+
+def case(name: str, *allowed: str) -> Callable[[Case], Case]:
+    def register(build: Case) -> Case:
+        CASES[name] = (frozenset(("secretariat", *allowed)), build)
+        return build
+
+    return register
+
+
+@case("POST /v1/meetings")
+async def _(w: World, role: str) -> Attempt:
+    body = {
+        "title": "Thematic meeting",
+        "kind": "thematic_meeting",
+        "starts_on": "2020-09-01",
+        "ends_on": "2020-09-02",
+        "city": "Baku",
+        "country": "AZ",
+    }
+    return Attempt("POST", "/v1/meetings", body, "/v1/meetings?country=AZ")
+
+
+@case("PATCH /v1/meetings/{id}")
+async def _(w: World, role: str) -> Attempt:
+    meeting = await w.meeting()
+    return Attempt("PATCH", f"/v1/meetings/{meeting}", {"city": "Varna"}, f"/v1/meetings/{meeting}")
+
+
+@case("POST /v1/meetings/{id}/hold")
+async def _(w: World, role: str) -> Attempt:
+    meeting = await w.meeting()
+    return Attempt("POST", f"/v1/meetings/{meeting}/hold", None, f"/v1/meetings/{meeting}")
+
+
+@case("POST /v1/meetings/{id}/cancel")
+async def _(w: World, role: str) -> Attempt:
+    meeting = await w.meeting()
+    return Attempt("POST", f"/v1/meetings/{meeting}/cancel", None, f"/v1/meetings/{meeting}")
+
+
+@case("PUT /v1/meetings/{id}/delegations")
+async def _(w: World, role: str) -> Attempt:
+    meeting = await w.meeting()
+    body = [{"participant": "TR", "headcount": 8}]
+    return Attempt(
+        "PUT", f"/v1/meetings/{meeting}/delegations", body, f"/v1/meetings/{meeting}/delegations"
+    )
+
+
+@case("POST /v1/meetings/{id}/agenda-items")
+async def _(w: World, role: str) -> Attempt:
+    meeting = await w.meeting()
+    return Attempt(
+        "POST",
+        f"/v1/meetings/{meeting}/agenda-items",
+        {"position": 1, "title": "Opening"},
+        f"/v1/meetings/{meeting}/agenda-items",
+    )
+
+
+@case("POST /v1/meetings/{id}/interventions")
+async def _(w: World, role: str) -> Attempt:
+    meeting = await w.meeting()
+    body = {"delegation": "BG", "kind": "statement", "text": "Bulgaria supports the plan."}
+    return Attempt(
+        "POST",
+        f"/v1/meetings/{meeting}/interventions",
+        body,
+        f"/v1/meetings/{meeting}/interventions",
+    )
+
+
+@case("POST /v1/meetings/{id}/decisions")
+async def _(w: World, role: str) -> Attempt:
+    meeting = await w.meeting()
+    return Attempt(
+        "POST",
+        f"/v1/meetings/{meeting}/decisions",
+        {"kind": "take_note", "text": "The meeting takes note."},
+        f"/v1/meetings/{meeting}/decisions",
+    )
+
+
+@case("POST /v1/organisations")
+async def _(w: World, role: str) -> Attempt:
+    body = {"acronym": unique("ORGX"), "name": "A new organisation", "type": "other"}
+    return Attempt("POST", "/v1/organisations", body, "/v1/organisations?limit=500")
+
+
+@case("POST /v1/plans")
+async def _(w: World, role: str) -> Attempt:
+    body = {"title": unique("Plan "), "period_start": 2025, "period_end": 2029, "goals": GOALS}
+    return Attempt("POST", "/v1/plans", body, "/v1/plans?limit=500")
+
+
+@case("POST /v1/plans/{id}/activities")
+async def _(w: World, role: str) -> Attempt:
+    plan = await w.plan()
+    body = {"title": "Training", "goal": 5, "kind": "training", "year": 2022}
+    return Attempt("POST", f"/v1/plans/{plan}/activities", body, f"/v1/plans/{plan}/activities")
+
+
+@case("PATCH /v1/activities/{id}")
+async def _(w: World, role: str) -> Attempt:
+    activity = await w.activity()
+    return Attempt(
+        "PATCH",
+        f"/v1/activities/{activity}",
+        {"description": "Updated."},
+        f"/v1/activities/{activity}",
+    )
+
+
+@case("POST /v1/activities/{id}/cancel")
+async def _(w: World, role: str) -> Attempt:
+    activity = await w.activity()
+    return Attempt("POST", f"/v1/activities/{activity}/cancel", None, f"/v1/activities/{activity}")
+
+
+@case("POST /v1/activities/{id}/hosting-offers", "member")
+async def _(w: World, role: str) -> Attempt:
+    activity = await w.activity()
+    return Attempt(
+        "POST",
+        f"/v1/activities/{activity}/hosting-offers",
+        {"country": "BG"},
+        f"/v1/activities/{activity}/hosting-offers",
+    )
+
+
+@case("POST /v1/hosting-offers/{id}/accept")
+async def _(w: World, role: str) -> Attempt:
+    offer = await w.offer()
+    return Attempt(
+        "POST", f"/v1/hosting-offers/{offer}/accept", None, f"/v1/hosting-offers/{offer}"
+    )
+
+
+@case("POST /v1/hosting-offers/{id}/decline")
+async def _(w: World, role: str) -> Attempt:
+    offer = await w.offer()
+    return Attempt(
+        "POST", f"/v1/hosting-offers/{offer}/decline", None, f"/v1/hosting-offers/{offer}"
+    )
+
+
+@case("POST /v1/plans/{id}/versions")
+async def _(w: World, role: str) -> Attempt:
+    plan = await w.plan()
+    await w.activity(plan)
+    return Attempt("POST", f"/v1/plans/{plan}/versions", None, f"/v1/plans/{plan}/versions")
+
+
+@case("POST /v1/plans/{id}/versions/{n}/endorse")
+async def _(w: World, role: str) -> Attempt:
+    plan = await w.circulated_plan()
+    return Attempt(
+        "POST", f"/v1/plans/{plan}/versions/1/endorse", {}, f"/v1/plans/{plan}/versions/1"
+    )
+
+
+@case("POST /v1/plans/{id}/amendments", "member")
+async def _(w: World, role: str) -> Attempt:
+    plan = await w.circulated_plan()
+    body = {
+        "version": 1,
+        "proposer": "BG",
+        "target": {"type": "plan"},
+        "action": "add",
+        "text": "Bulgaria proposes a regional point.",
+    }
+    return Attempt("POST", f"/v1/plans/{plan}/amendments", body, f"/v1/plans/{plan}/amendments")
+
+
+@case("POST /v1/amendments/{id}/accept")
+async def _(w: World, role: str) -> Attempt:
+    amendment = await w.amendment()
+    return Attempt(
+        "POST", f"/v1/amendments/{amendment}/accept", None, f"/v1/amendments/{amendment}"
+    )
+
+
+@case("POST /v1/amendments/{id}/reject")
+async def _(w: World, role: str) -> Attempt:
+    amendment = await w.amendment()
+    return Attempt(
+        "POST", f"/v1/amendments/{amendment}/reject", None, f"/v1/amendments/{amendment}"
+    )
+
+
+@case("POST /v1/projects")
+async def _(w: World, role: str) -> Attempt:
+    code = unique("PRJ-")
+    body = {
+        "code": code,
+        "title": "A project",
+        "implementing_organisations": ["IOM"],
+        "countries": ["AF"],
+        "goals": [1],
+        "starts_on": "2020-01-01",
+        "ends_on": "2022-12-31",
+    }
+    return Attempt("POST", "/v1/projects", body, "/v1/projects?limit=500")
+
+
+@case("POST /v1/indicators")
+async def _(w: World, role: str) -> Attempt:
+    body = {
+        "code": unique("IND-"),
+        "title": "An indicator",
+        "level": "output",
+        "goal": 1,
+        "measure": "unit",
+        "aggregation": "sum",
+    }
+    return Attempt("POST", "/v1/indicators", body, "/v1/indicators?limit=500")
+
+
+@case("POST /v1/results/import", "partner")
+async def _(w: World, role: str) -> Attempt:
+    return Attempt("POST", "/v1/results/import", results_body(role), "/v1/results?limit=500")
+
+
+@case("POST /v1/api-keys")
+async def _(w: World, role: str) -> Attempt:
+    return Attempt(
+        "POST", "/v1/api-keys", {"name": unique("k"), "role": "viewer"}, "/v1/api-keys?limit=500"
+    )
+
+
+@case("DELETE /v1/api-keys/{id}")
+async def _(w: World, role: str) -> Attempt:
+    key = await w.api_key()
+    return Attempt("DELETE", f"/v1/api-keys/{key}", None, f"/v1/api-keys/{key}")
+
+
+@pytest.fixture(scope="module")
+async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+    platform = EmbeddedPlatform(
+        tmp_path_factory.mktemp("matrix"),
+        ADMIN_KEY,
+        load_demo_data=False,
+        # One client writing as fast as it can; rate limits have their own test.
+        gateway_options={"rate_limit_per_minute": 10**9, "rate_limit_burst": 10**6},
+    )
+    async with running(platform.gateway) as client:
+        world = World(client, {"secretariat": ADMIN_KEY})
+        for role, binding in (
+            ("partner", {"organisation": "IOM"}),
+            ("member", {"country": "BG"}),
+            ("viewer", {}),
+        ):
+            issued = await world.admin(
+                "POST", "/v1/api-keys", {"name": role, "role": role} | binding
+            )
+            world.keys[role] = issued["key"]
+        await world.admin(
+            "POST",
+            "/v1/projects",
+            {
+                "code": "MATRIX-IOM",
+                "title": "IOM's project",
+                "implementing_organisations": ["IOM"],
+                "countries": ["AF"],
+                "goals": [1],
+                "starts_on": "2020-01-01",
+                "ends_on": "2022-12-31",
+            },
+        )
+        await world.admin(
+            "POST",
+            "/v1/projects",
+            {
+                "code": "MATRIX-UNODC",
+                "title": "UNODC's project",
+                "implementing_organisations": ["UNODC"],
+                "countries": ["AF"],
+                "goals": [1],
+                "starts_on": "2020-01-01",
+                "ends_on": "2022-12-31",
+            },
+        )
+        await world.admin(
+            "POST",
+            "/v1/indicators",
+            {
+                "code": "MATRIX-IND",
+                "title": "People reached",
+                "level": "output",
+                "goal": 1,
+                "measure": "unit",
+                "aggregation": "sum",
+            },
+        )
+        yield world
+
+
+async def test_every_write_operation_of_the_merged_openapi_is_in_the_matrix(world: World) -> None:
+    document = (await world.client.get("/v1/openapi.json")).json()
+    writes = {
+        f"{method.upper()} {path}"
+        for path, item in document["paths"].items()
+        for method in item
+        if method in ("post", "put", "patch", "delete")
+    }
+    normalised = {_shape(operation) for operation in writes}
+    assert normalised == {_shape(name) for name in CASES}
+
+
+def _shape(operation: str) -> str:
+    """``POST /v1/meetings/{meeting_id}/hold`` and ``.../{id}/hold`` are the same operation."""
+    method, path = operation.split(" ", 1)
+    return method + " " + "/".join("{}" if p.startswith("{") else p for p in path.split("/"))
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("operation", sorted(CASES))
+async def test_exactly_the_allowed_roles_can_write(world: World, operation: str, role: str) -> None:
+    allowed, build = CASES[operation]
+    attempt = await build(world, role)
+    before = await world.client.get(attempt.probe, headers=world.auth("secretariat"))
+    response = await world.client.request(
+        attempt.method, attempt.path, json=attempt.body, headers=world.auth(role)
+    )
+    if role in allowed:
+        assert response.status_code < 300, f"{role} refused: {response.text}"
+        return
+    assert response.status_code == 403, f"{role} got {response.status_code}: {response.text}"
+    assert response.headers["content-type"] == "application/problem+json"
+    after = await world.client.get(attempt.probe, headers=world.auth("secretariat"))
+    assert after.json() == before.json(), "a refused write changed something"
+
+
+async def test_a_partner_cannot_report_for_a_project_it_does_not_implement(world: World) -> None:
+    before = (await world.admin("GET", "/v1/results?limit=500"))["items"]
+    rows = [
+        {
+            "external_id": unique("x"),
+            "project": project,
+            "indicator": "MATRIX-IND",
+            "period": "2020",
+            "country": "AF",
+            "value": 1,
+        }
+        for project in ("MATRIX-IOM", "MATRIX-UNODC")
+    ]
+    refused = await world.client.post(
+        "/v1/results/import", json={"results": rows}, headers=world.auth("partner")
+    )
+    assert refused.status_code == 403
+    assert (await world.admin("GET", "/v1/results?limit=500"))["items"] == before
+
+
+async def test_a_member_acts_only_in_its_own_countrys_name(world: World) -> None:
+    activity = await world.activity()
+    offers = f"/v1/activities/{activity}/hosting-offers"
+    for_latvia = await world.client.post(
+        offers, json={"country": "LV"}, headers=world.auth("member")
+    )
+    assert for_latvia.status_code == 403
+    assert (await world.admin("GET", offers))["items"] == []
+
+    plan = await world.circulated_plan()
+    as_serbia = {
+        "version": 1,
+        "proposer": "RS",
+        "target": {"type": "plan"},
+        "action": "add",
+        "text": "Not Bulgaria's to propose.",
+    }
+    refused = await world.client.post(
+        f"/v1/plans/{plan}/amendments", json=as_serbia, headers=world.auth("member")
+    )
+    assert refused.status_code == 403
+    assert (await world.admin("GET", f"/v1/plans/{plan}/amendments"))["items"] == []
+
+
+async def test_a_revoked_key_is_refused_on_its_next_request(world: World) -> None:
+    issued = await world.admin("POST", "/v1/api-keys", {"name": "short-lived", "role": "viewer"})
+    headers = {"Authorization": f"Bearer {issued['key']}"}
+    assert (await world.client.get("/v1/meetings", headers=headers)).status_code == 200
+    await world.admin("DELETE", f"/v1/api-keys/{issued['id']}")
+    assert (await world.client.get("/v1/meetings", headers=headers)).status_code == 401
