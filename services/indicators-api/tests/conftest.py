@@ -23,7 +23,7 @@ import pytest
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.security import Role
-from bp_common.testing import eventually, identity_headers, running
+from bp_common.testing import deliver, identity_headers, running, settle
 from indicators_api.app import create_app
 from indicators_api.settings import IndicatorsSettings
 
@@ -117,18 +117,11 @@ class Api:
         return list(response.json())
 
     async def publish(self, *events: CloudEvent) -> None:
-        await self.bus.publish(events)
-        await self.bus.wait_idle()
+        await deliver(self.bus, *events)
 
     async def settle(self) -> list[CloudEvent]:
         """Let the outbox relay publish what was committed; this service's events so far."""
-        relay = self.client._transport.app.state.runtime.relay  # type: ignore[attr-defined]
-
-        async def published() -> bool:
-            return bool(await relay.pending_count() == 0)
-
-        await eventually(published)
-        await self.bus.wait_idle()
+        await settle(self.client._transport.app, self.bus)  # type: ignore[attr-defined]
         return list(self.bus.log["indicators.events"])
 
 

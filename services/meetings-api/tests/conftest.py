@@ -1,4 +1,5 @@
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -6,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 
 from bp_common.events.memory_bus import InMemoryBus
-from bp_common.testing import eventually, running
+from bp_common.testing import running, settle
 from meetings_api.app import create_app
 from meetings_api.settings import MeetingsSettings
 
@@ -35,17 +36,7 @@ async def client(app: FastAPI, bus: InMemoryBus) -> AsyncIterator[httpx.AsyncCli
         await bus.stop()
 
 
-@pytest.fixture
-def settle(app: FastAPI, bus: InMemoryBus) -> Settle:
+@pytest.fixture(name="settle")
+def settle_fixture(app: FastAPI, bus: InMemoryBus) -> Settle:
     """Wait until every event written so far is published and consumed (the calendar)."""
-
-    async def settled() -> None:
-        relay = app.state.runtime.relay
-
-        async def outbox_empty() -> bool:
-            return await relay.pending_count() == 0
-
-        await eventually(outbox_empty, within_s=5)
-        await bus.wait_idle()
-
-    return settled
+    return partial(settle, app, bus)

@@ -15,7 +15,7 @@ from icalendar import Calendar
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.security import Role
-from bp_common.testing import identity_headers, running
+from bp_common.testing import deliver, identity_headers, running
 from meetings_api.app import create_app
 from meetings_api.settings import MeetingsSettings
 
@@ -59,11 +59,6 @@ def plan_event(event_type: str, data: dict[str, Any]) -> CloudEvent:
     return CloudEvent(type=event_type, source="/plan", subject=subject, data=data)
 
 
-async def publish(bus: InMemoryBus, *events: CloudEvent) -> None:
-    await bus.publish(list(events))
-    await bus.wait_idle()
-
-
 async def calendar(client: httpx.AsyncClient, **params: object) -> list[dict[str, Any]]:
     """Every entry, following the pages."""
     entries: list[dict[str, Any]] = []
@@ -98,9 +93,9 @@ async def test_an_accepted_offer_appears_as_a_hosted_activity(
     activity_id = str(uuid.uuid4())
     proposed = activity(activity_id, quarter=2)
     hosted = proposed | {"status": "hosted", "host_countries": ["BG"], "revision": 1}
-    await publish(bus, plan_event("plan.activity.proposed.v1", proposed))
+    await deliver(bus, plan_event("plan.activity.proposed.v1", proposed))
     assert [e["status"] for e in await calendar(client)] == ["proposed"]
-    await publish(
+    await deliver(
         bus, plan_event("plan.activity.hosted.v1", hosted | {"offer_id": str(uuid.uuid4())})
     )
 
@@ -129,7 +124,7 @@ async def test_entries_placed_in_a_year_or_quarter_match_every_period_they_meet(
     client: httpx.AsyncClient, bus: InMemoryBus
 ) -> None:
     year_only, third_quarter, dated = (str(uuid.uuid4()) for _ in range(3))
-    await publish(
+    await deliver(
         bus,
         plan_event("plan.activity.proposed.v1", activity(year_only)),
         plan_event("plan.activity.proposed.v1", activity(third_quarter, quarter=3)),
@@ -197,7 +192,7 @@ async def test_a_meeting_stands_for_the_activity_it_realises(
 ) -> None:
     activity_id = str(uuid.uuid4())
     hosted = activity(activity_id, goal=5, status="hosted", host_countries=["BG"], revision=1)
-    await publish(bus, plan_event("plan.activity.hosted.v1", hosted))
+    await deliver(bus, plan_event("plan.activity.hosted.v1", hosted))
     meeting = await schedule(client, activity_id=activity_id)
     await settle()
     [entry] = await calendar(client)
@@ -219,7 +214,7 @@ async def test_the_calendar_filters_by_what_dashboards_need(
         str(uuid.uuid4()), goal=2, kind="study_visit", working_group="Silk Routes",
         host_countries=["AF", "PK"], status="hosted",
     )  # fmt: skip
-    await publish(bus, plan_event("plan.activity.hosted.v1", silk_routes))
+    await deliver(bus, plan_event("plan.activity.hosted.v1", silk_routes))
     await settle()
 
     async def ids(**filters: object) -> list[str]:
@@ -265,7 +260,7 @@ async def test_the_ics_feed_has_one_event_per_entry(
     meeting = await schedule(client)
     quarter_only = activity(str(uuid.uuid4()), quarter=2, status="hosted", host_countries=["LV"])
     year_only = activity(str(uuid.uuid4()), title="Study visit", host_countries=["AZ"])
-    await publish(
+    await deliver(
         bus,
         plan_event("plan.activity.hosted.v1", quarter_only),
         plan_event("plan.activity.proposed.v1", year_only),
@@ -321,7 +316,7 @@ async def test_stale_and_repeated_events_change_nothing(
         "plan.activity.hosted.v1",
         activity(activity_id, status="hosted", host_countries=["BG", "LV"], revision=1),
     )
-    await publish(bus, proposed, hosted)
+    await deliver(bus, proposed, hosted)
     settled = await calendar(client)
     ics = (await client.get("/v1/calendar.ics", headers=VIEWER)).content
     assert (settled[0]["status"], settled[0]["host_countries"]) == ("hosted", ["BG", "LV"])
@@ -329,9 +324,9 @@ async def test_stale_and_repeated_events_change_nothing(
     def copy(event: CloudEvent) -> CloudEvent:  # redelivered under a new id, so past the inbox
         return replace(event, id=str(uuid.uuid4()), time=datetime.now(UTC))
 
-    await publish(bus, copy(proposed))  # older than what is shown
+    await deliver(bus, copy(proposed))  # older than what is shown
     assert await calendar(client) == settled
-    await publish(bus, copy(hosted), hosted)
+    await deliver(bus, copy(hosted), hosted)
     assert await calendar(client) == settled
     assert (await client.get("/v1/calendar.ics", headers=VIEWER)).content == ics
 
@@ -340,11 +335,11 @@ async def test_without_a_revision_only_a_change_counts(
     client: httpx.AsyncClient, bus: InMemoryBus
 ) -> None:
     unrevised = activity(str(uuid.uuid4()), revision=None)
-    await publish(bus, plan_event("plan.activity.proposed.v1", unrevised))
-    await publish(bus, plan_event("plan.activity.proposed.v1", unrevised))
+    await deliver(bus, plan_event("plan.activity.proposed.v1", unrevised))
+    await deliver(bus, plan_event("plan.activity.proposed.v1", unrevised))
     assert [e["sequence"] for e in await calendar(client)] == [0]
     cancelled = unrevised | {"status": "cancelled"}
-    await publish(bus, plan_event("plan.activity.cancelled.v1", cancelled))
+    await deliver(bus, plan_event("plan.activity.cancelled.v1", cancelled))
     assert [(e["status"], e["sequence"]) for e in await calendar(client)] == [("cancelled", 1)]
 
 
@@ -353,7 +348,7 @@ async def test_the_endorsed_plan_brings_its_activities(
 ) -> None:
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     newer = activity(first, status="hosted", host_countries=["BG"], revision=3)
-    await publish(bus, plan_event("plan.activity.hosted.v1", newer))
+    await deliver(bus, plan_event("plan.activity.hosted.v1", newer))
     endorsed = {
         "plan_id": PLAN_ID,
         "title": "Strategic Document and Implementation Plan",
@@ -364,7 +359,7 @@ async def test_the_endorsed_plan_brings_its_activities(
         "goals": [{"number": 1, "title": "Irregular migration"}],
         "activities": [activity(first, revision=1), activity(second, goal=4, quarter=1)],
     }
-    await publish(bus, plan_event("plan.endorsed.v1", endorsed))
+    await deliver(bus, plan_event("plan.endorsed.v1", endorsed))
     shown = {e["id"]: e for e in await calendar(client)}
     assert shown.keys() == {first, second}
     assert (shown[first]["status"], shown[first]["sequence"]) == ("hosted", 3)
@@ -377,7 +372,7 @@ async def test_a_malformed_plan_event_is_dead_lettered_and_changes_nothing(
     bus.retry = replace(bus.retry, backoff_s=0.01)
     broken = activity(str(uuid.uuid4()), year="next year")
     valid = activity(str(uuid.uuid4()))
-    await publish(
+    await deliver(
         bus,
         plan_event("plan.activity.proposed.v1", broken),
         plan_event("plan.activity.proposed.v1", valid),
@@ -390,7 +385,7 @@ async def test_replaying_the_events_rebuilds_the_same_calendar(
     client: httpx.AsyncClient, bus: InMemoryBus, settle: Settle, tmp_path: Path
 ) -> None:
     realised, offered = str(uuid.uuid4()), str(uuid.uuid4())
-    await publish(
+    await deliver(
         bus,
         plan_event("plan.activity.proposed.v1", activity(realised, goal=5)),
         plan_event("plan.activity.proposed.v1", activity(offered, quarter=4)),
@@ -436,5 +431,5 @@ async def test_replaying_the_events_rebuilds_the_same_calendar(
         for t in ("plan.events", "meetings.events")
         for e in bus.log[t]
     ]
-    await publish(bus, *copies)
+    await deliver(bus, *copies)
     assert await calendar(client) == original

@@ -13,7 +13,7 @@ import pytest
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.security import Role
-from bp_common.testing import eventually, identity_headers
+from bp_common.testing import deliver, eventually, identity_headers
 
 SECRETARIAT = identity_headers(Role.SECRETARIAT)
 VIEWER = identity_headers(Role.VIEWER)
@@ -106,11 +106,6 @@ def intervention_event(kind: str, **fields: Any) -> CloudEvent:
     return CloudEvent(
         type="meetings.intervention.recorded.v1", source="/meetings", subject=MEETING, data=data
     )
-
-
-async def deliver(bus: InMemoryBus, *events: CloudEvent) -> None:
-    await bus.publish(list(events))
-    await bus.wait_idle()
 
 
 async def published(bus: InMemoryBus, event_type: str, count: int) -> list[CloudEvent]:

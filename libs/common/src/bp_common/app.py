@@ -31,7 +31,7 @@ from bp_common.events.bus import EventBus, RetryPolicy
 from bp_common.events.inbox import InboxDispatcher, SessionHandler
 from bp_common.events.kafka_bus import KafkaBus, KafkaConfig
 from bp_common.events.memory_bus import InMemoryBus
-from bp_common.events.outbox import Outbox, OutboxRelay
+from bp_common.events.outbox import Outbox, OutboxRelay, service_outbox
 from bp_common.events.store import MessagingTables
 from bp_common.middleware import RequestIdMiddleware
 from bp_common.migrations import upgrade_to_head
@@ -49,6 +49,8 @@ class ServiceSpec:
     messaging: MessagingTables
     migrations: Path
     routers: Sequence[APIRouter]
+    # Read from the environment when the app is given no settings.
+    settings_class: type[ServiceSettings]
     # event type -> handler(session, event); the service's consumer group subscribes to their topics
     handlers: Mapping[str, SessionHandler] = field(default_factory=dict)
     publishes: Sequence[str] = ()
@@ -62,7 +64,7 @@ class ServiceRuntime:
         self.settings = settings
         self.bus = bus
         self.database = Database(settings.database_url, pool_size=settings.database_pool_size)
-        self.outbox = Outbox(spec.messaging.outbox, source=f"/{spec.name}")
+        self.outbox = service_outbox(spec.messaging, spec.name)
         self.relay = OutboxRelay(
             self.database,
             spec.messaging.outbox,
@@ -111,13 +113,15 @@ def build_bus(settings: ServiceSettings) -> EventBus:
 
 def create_service_app(
     spec: ServiceSpec,
-    settings: ServiceSettings,
+    settings: ServiceSettings | None = None,
     *,
     bus: EventBus | None = None,
     migrate: bool | None = None,
 ) -> FastAPI:
     """The service's app. With ``bus`` given (embedded mode) the caller owns the bus's lifecycle;
-    otherwise the app builds one from the settings and starts and stops it itself."""
+    otherwise the app builds one from the settings and starts and stops it itself. A service's
+    ``create_app`` is this function with its spec bound."""
+    settings = settings or spec.settings_class()
     owns_bus = bus is None
     runtime = ServiceRuntime(spec, settings, bus or build_bus(settings))
     should_migrate = settings.is_sqlite if migrate is None else migrate

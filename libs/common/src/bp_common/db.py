@@ -1,4 +1,5 @@
-"""Async SQLAlchemy engine and the per-request session that its dependency commits."""
+"""Async SQLAlchemy engine, the per-request session that its dependency commits, and the few
+statements that differ between PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -123,11 +124,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def dialect_of(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else ""
+
+
 def dialect_insert(session: AsyncSession, table: Any) -> Any:
     """``INSERT`` with ``ON CONFLICT`` support for the session's dialect (PostgreSQL or SQLite)."""
-    dialect = session.bind.dialect.name if session.bind is not None else ""
+    dialect = dialect_of(session)
     if dialect == "postgresql":
         return postgresql.insert(table)
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"no upsert for dialect {dialect!r}")
+
+
+async def advisory_lock(session: AsyncSession, key: str) -> None:
+    """Serialise the transactions that take the same ``key`` until they end (PostgreSQL).
+    SQLite needs nothing: it admits one writer at a time."""
+    if dialect_of(session) == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))

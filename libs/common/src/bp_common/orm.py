@@ -1,4 +1,4 @@
-"""Declarative base with a naming convention, UUID keys and tz-aware timestamps."""
+"""Declarative base with a naming convention, UUID keys, tz-aware timestamps and JSON columns."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, Uuid, func
+from sqlalchemy import JSON, DateTime, Enum, MetaData, TypeDecorator, Uuid, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -18,6 +19,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# JSONB on PostgreSQL: it has equality, which change detection relies on.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
 def utcnow() -> datetime:

@@ -1,4 +1,5 @@
-"""Helpers for the services' tests: a running app with a client, and gateway-signed identities."""
+"""Helpers for the services' tests: a running app with a client, gateway-signed identities, and
+waiting for events to travel through the in-process bus."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 from fastapi import FastAPI
 
+from bp_common.events.envelope import CloudEvent
+from bp_common.events.memory_bus import InMemoryBus
 from bp_common.security import IDENTITY_HEADER, Identity, Role, sign_identity
 from bp_common.settings import DEV_IDENTITY_SECRET
 
@@ -45,3 +48,21 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within_s}s")
         await asyncio.sleep(every_s)
+
+
+async def deliver(bus: InMemoryBus, *events: CloudEvent) -> None:
+    """Publish ``events`` as another service would, and wait until every consumer handled them."""
+    await bus.publish(events)
+    await bus.wait_idle()
+
+
+async def settle(app: FastAPI, bus: InMemoryBus) -> None:
+    """Wait until what ``app`` committed to its outbox is published and every consumer handled it
+    (the relay publishes after the commit, so a response comes before its events)."""
+    relay = app.state.runtime.relay
+
+    async def outbox_empty() -> bool:
+        return bool(await relay.pending_count() == 0)
+
+    await eventually(outbox_empty)
+    await bus.wait_idle()

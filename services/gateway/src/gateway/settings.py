@@ -5,16 +5,14 @@ from typing import Self
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from bp_common.settings import Environment, ServiceSettings
-
-DEV_API_KEY_PEPPER = "dev-api-key-pepper-change-me"
+from bp_common.settings import DEV_API_KEY_PEPPER, Environment, ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):
     """The gateway reads ``ADMIN_API_KEY`` unprefixed (the contract names it so); the rest is
     ``GATEWAY_*``."""
 
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_")
 
     service_name: str = "gateway"
     database_url: str = "sqlite+aiosqlite:///var/gateway.db"

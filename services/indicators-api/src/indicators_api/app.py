@@ -1,13 +1,10 @@
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from bp_common.app import ServiceSpec, create_service_app
-from bp_common.events.bus import EventBus
-from bp_common.settings import ServiceSettings
-from indicators_api.base import Base, messaging
+from indicators_api.base import SERVICE_NAME, Base, messaging
 from indicators_api.event_metrics import api as event_metrics_api
 from indicators_api.event_metrics import handlers as event_metrics_handlers
 from indicators_api.framework import api as framework_api
@@ -21,11 +18,12 @@ from indicators_api.settings import IndicatorsSettings
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 SPEC = ServiceSpec(
-    name="indicators",
+    name=SERVICE_NAME,
     title="Budapest Process — indicators-api",
     metadata=Base.metadata,
     messaging=messaging,
     migrations=MIGRATIONS,
+    settings_class=IndicatorsSettings,
     routers=[
         projects_api.router,
         framework_api.indicators_router,
@@ -39,10 +37,4 @@ SPEC = ServiceSpec(
 )
 
 
-def create_app(
-    settings: ServiceSettings | None = None,
-    *,
-    bus: EventBus | None = None,
-    migrate: bool | None = None,
-) -> FastAPI:
-    return create_service_app(SPEC, settings or IndicatorsSettings(), bus=bus, migrate=migrate)
+create_app = partial(create_service_app, SPEC)

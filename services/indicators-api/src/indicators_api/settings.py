@@ -4,7 +4,7 @@ from bp_common.settings import ServiceSettings
 
 
 class IndicatorsSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="INDICATORS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="INDICATORS_")
 
     service_name: str = "indicators-api"
     database_url: str = "sqlite+aiosqlite:///var/indicators.db"

@@ -1,12 +1,9 @@
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from bp_common.app import ServiceSpec, create_service_app
-from bp_common.events.bus import EventBus
-from bp_common.settings import ServiceSettings
 from meetings_api.base import Base, messaging
 from meetings_api.calendar import api as calendar_api
 from meetings_api.calendar import handlers as calendar_handlers
@@ -24,6 +21,7 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     messaging=messaging,
     migrations=MIGRATIONS,
+    settings_class=MeetingsSettings,
     routers=[
         meetings_api.router,
         proceedings_api.router,
@@ -36,10 +34,4 @@ SPEC = ServiceSpec(
 )
 
 
-def create_app(
-    settings: ServiceSettings | None = None,
-    *,
-    bus: EventBus | None = None,
-    migrate: bool | None = None,
-) -> FastAPI:
-    return create_service_app(SPEC, settings or MeetingsSettings(), bus=bus, migrate=migrate)
+create_app = partial(create_service_app, SPEC)

@@ -4,7 +4,7 @@ from bp_common.settings import ServiceSettings
 
 
 class MeetingsSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="MEETINGS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="MEETINGS_")
 
     service_name: str = "meetings-api"
     database_url: str = "sqlite+aiosqlite:///var/meetings.db"

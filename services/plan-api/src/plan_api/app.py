@@ -1,12 +1,9 @@
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from bp_common.app import ServiceSpec, create_service_app
-from bp_common.events.bus import EventBus
-from bp_common.settings import ServiceSettings
 from plan_api.activities import api as activities_api
 from plan_api.amendments import api as amendments_api
 from plan_api.base import SERVICE_NAME, Base, messaging
@@ -25,6 +22,7 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     messaging=messaging,
     migrations=MIGRATIONS,
+    settings_class=PlanSettings,
     routers=[
         plans_api.router,
         activities_api.router,
@@ -37,10 +35,4 @@ SPEC = ServiceSpec(
 )
 
 
-def create_app(
-    settings: ServiceSettings | None = None,
-    *,
-    bus: EventBus | None = None,
-    migrate: bool | None = None,
-) -> FastAPI:
-    return create_service_app(SPEC, settings or PlanSettings(), bus=bus, migrate=migrate)
+create_app = partial(create_service_app, SPEC)

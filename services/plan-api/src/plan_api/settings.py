@@ -4,7 +4,7 @@ from bp_common.settings import ServiceSettings
 
 
 class PlanSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="PLAN_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PLAN_")
 
     service_name: str = "plan-api"
     database_url: str = "sqlite+aiosqlite:///var/plan.db"

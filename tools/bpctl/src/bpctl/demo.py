@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from meetings_api import demo as meeting_story
+import meetings_api.demo as meeting_story
 
 GOALS = [
     "Prevent and counteract irregular migration, facilitate return, readmission and "

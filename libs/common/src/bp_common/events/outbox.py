@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bp_common.db import OUTBOX_WRITTEN, Database
 from bp_common.events.bus import EventBus
 from bp_common.events.envelope import CloudEvent
+from bp_common.events.store import MessagingTables
 from bp_common.faults import CrashPoint
 from bp_common.request_context import current_request_id
 
@@ -59,6 +60,12 @@ class Outbox:
         event = self.event(event_type, subject, data)
         await self.add(session, event)
         return event
+
+
+def service_outbox(messaging: MessagingTables, service: str) -> Outbox:
+    """The outbox of ``service``: its requests (through the runtime) and its event handlers
+    (which get no request dependencies) write through the same table with the same source."""
+    return Outbox(messaging.outbox, source=f"/{service}")
 
 
 class OutboxRelay:

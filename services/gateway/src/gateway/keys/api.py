@@ -3,11 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from bp_common.app import SessionDep
 from bp_common.errors import PROBLEM_RESPONSES, Forbidden
-from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
 from bp_common.security import Identity, Role
 from gateway.keys.schemas import ApiKeyCreate, ApiKeyOut, IssuedApiKey
 from gateway.keys.service import ApiKeyService
@@ -48,7 +48,7 @@ async def list_api_keys(
     _: SecretariatDep,
     include_revoked: bool = False,
     cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ApiKeyOut]:
     return await service.list(limit, cursor, include_revoked)
 

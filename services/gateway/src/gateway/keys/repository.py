@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.pagination import seek
 from gateway.keys.models import ApiKey
 
 
@@ -23,14 +26,12 @@ class ApiKeyRepository:
         return (await self.session.scalars(select(ApiKey).where(ApiKey.key_id == key_id))).first()
 
     async def page(
-        self, *, limit: int, after: tuple[datetime, uuid.UUID] | None, include_revoked: bool
+        self, *, limit: int, after: Sequence[Any] | None, include_revoked: bool
     ) -> list[ApiKey]:
         statement = select(ApiKey)
         if not include_revoked:
             statement = statement.where(ApiKey.revoked_at.is_(None))
-        if after is not None:
-            statement = statement.where(tuple_(ApiKey.created_at, ApiKey.id) > after)
-        statement = statement.order_by(ApiKey.created_at, ApiKey.id).limit(limit)
+        statement = seek(statement, [ApiKey.created_at, ApiKey.id], after).limit(limit)
         return list((await self.session.scalars(statement)).all())
 
     async def touch(self, key_uuid: uuid.UUID, at: datetime) -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.errors import NotFound, Unauthenticated
-from bp_common.pagination import Page, decode_cursor, encode_cursor
+from bp_common.pagination import Page, cursor_datetime, cursor_uuid, page_of, read_cursor
 from bp_common.security import (
     Identity,
     Role,
@@ -58,17 +58,10 @@ class ApiKeyService:
         )
 
     async def list(self, limit: int, cursor: str | None, include_revoked: bool) -> Page[ApiKeyOut]:
-        after = None
-        if cursor:
-            created_at, key_uuid = decode_cursor(cursor, 2)
-            after = (datetime.fromisoformat(created_at), uuid.UUID(key_uuid))
+        after = read_cursor(cursor, cursor_datetime, cursor_uuid)
         rows = await self.keys.page(limit=limit + 1, after=after, include_revoked=include_revoked)
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = encode_cursor(last.created_at.isoformat(), str(last.id))
-        return Page[ApiKeyOut](
-            items=[ApiKeyOut.model_validate(row) for row in rows[:limit]], next_cursor=next_cursor
+        return page_of(
+            rows, limit, lambda k: (k.created_at.isoformat(), str(k.id)), ApiKeyOut.model_validate
         )
 
     async def get(self, key_uuid: uuid.UUID) -> ApiKey:

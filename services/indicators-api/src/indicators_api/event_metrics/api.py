@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from bp_common.app import IdentityDep, OutboxDep, SessionDep
-from bp_common.types import CountryCode
+from bp_common.types import CountryCode, Year
 from indicators_api.event_metrics.models import EventMetric
 from indicators_api.event_metrics.schemas import EventMetricTotal
 from indicators_api.event_metrics.service import EventMetricService
@@ -20,7 +18,7 @@ async def get_event_metric(
     outbox: OutboxDep,
     _: IdentityDep,
     country: CountryCode | None = None,
-    year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+    year: Year | None = None,
 ) -> EventMetricTotal:
     """The dialogue's own activity as counted from events (meetings held, participants,
     countries represented, activities hosted), by host country and year, with the total over

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.events.envelope import CloudEvent
-from indicators_api.base import outbox
+from indicators_api.base import handler_outbox
 from indicators_api.event_metrics.models import EventMetric
 from indicators_api.event_metrics.schemas import ActivityHosted, Fact, MeetingHeld
 from indicators_api.event_metrics.service import EventMetricService
@@ -30,7 +30,7 @@ async def on_meeting_held(session: AsyncSession, event: CloudEvent) -> None:
         Fact(metric, meeting.meeting_id, meeting.country, period.year, period.text, period.key, v)
         for metric, v in counts.items()
     ]
-    await EventMetricService(session, outbox).count(facts)
+    await EventMetricService(session, handler_outbox).count(facts)
 
 
 async def on_activity_hosted(session: AsyncSession, event: CloudEvent) -> None:
@@ -50,7 +50,7 @@ async def on_activity_hosted(session: AsyncSession, event: CloudEvent) -> None:
         )
         for country in activity.host_countries
     ]
-    await EventMetricService(session, outbox).count(facts)
+    await EventMetricService(session, handler_outbox).count(facts)
 
 
 HANDLERS = {MEETING_HELD: on_meeting_held, ACTIVITY_HOSTED: on_activity_hosted}

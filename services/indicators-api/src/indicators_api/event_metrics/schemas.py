@@ -6,8 +6,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from bp_common.types import CountryCode
+from bp_common.types import CountryCode, Quarter
 from indicators_api.event_metrics.models import EventMetric
+from indicators_api.fields import ReportingYear
 
 
 class EventMetricOut(BaseModel):
@@ -47,8 +48,8 @@ class MeetingHeld(BaseModel):
 
 class ActivityHosted(BaseModel):
     activity_id: str = Field(min_length=1, max_length=64)
-    year: int = Field(ge=1900, le=2199)
-    quarter: int | None = Field(default=None, ge=1, le=4)
+    year: ReportingYear
+    quarter: Quarter | None = None
     host_countries: list[CountryCode]
 
 

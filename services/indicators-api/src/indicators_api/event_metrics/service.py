@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.db import advisory_lock
 from bp_common.events.outbox import Outbox
 from indicators_api.event_metrics.models import EventMetric
 from indicators_api.event_metrics.repository import EventMetricRepository
@@ -14,7 +15,6 @@ from indicators_api.event_metrics.schemas import EventMetricOut, EventMetricTota
 from indicators_api.framework.models import Indicator, Source
 from indicators_api.framework.repository import IndicatorRepository
 from indicators_api.rollups.service import Group, RollupService
-from indicators_api.sql import advisory_lock
 
 
 def _source_lock(metric: EventMetric) -> str:

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from indicators_api.fields import Goal
+from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
+from bp_common.types import GoalNumber
 from indicators_api.framework.models import Level, Source
 from indicators_api.framework.schemas import (
     FrameworkOut,
@@ -26,7 +26,6 @@ def _service(session: SessionDep, outbox: OutboxDep) -> FrameworkService:
 
 
 ServiceDep = Annotated[FrameworkService, Depends(_service)]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 @indicators_router.post("", status_code=status.HTTP_201_CREATED, response_model=IndicatorOut)
@@ -43,7 +42,7 @@ async def create_indicator(
 async def list_indicators(
     service: ServiceDep,
     _: IdentityDep,
-    goal: Goal | None = None,
+    goal: GoalNumber | None = None,
     level: Level | None = None,
     source: Source | None = None,
     cursor: str | None = None,

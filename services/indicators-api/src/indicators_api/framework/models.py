@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bp_common.orm import Timestamps, UUIDPrimaryKey, enum_type
+from bp_common.orm import JSONType, Timestamps, UUIDPrimaryKey, enum_type
 from indicators_api.base import Base
-from indicators_api.sql import JSONType
 
 
 class Level(StrEnum):

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-import uuid
-from collections.abc import Collection
-from datetime import datetime
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import exists, select, tuple_
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.db import dialect_insert
+from bp_common.pagination import SortOrder, seek
 from indicators_api.framework.models import FrameworkSnapshot, Indicator, Source
 from indicators_api.framework.schemas import IndicatorFilters
 
@@ -45,7 +44,11 @@ class IndicatorRepository:
         return list((await self.session.scalars(statement)).all())
 
     async def list(
-        self, filters: IndicatorFilters, *, limit: int | None = None, after: str | None = None
+        self,
+        filters: IndicatorFilters,
+        *,
+        limit: int | None = None,
+        after: Sequence[Any] | None = None,
     ) -> list[Indicator]:
         statement = select(Indicator)
         if filters.goal is not None:
@@ -54,9 +57,7 @@ class IndicatorRepository:
             statement = statement.where(Indicator.level == filters.level)
         if filters.source is not None:
             statement = statement.where(Indicator.source == filters.source)
-        if after is not None:
-            statement = statement.where(Indicator.code > after)
-        statement = statement.order_by(Indicator.code).limit(limit)
+        statement = seek(statement, [Indicator.code], after).limit(limit)
         return list((await self.session.scalars(statement)).all())
 
 
@@ -83,15 +84,9 @@ class SnapshotRepository:
         return (await self.session.scalars(statement)).one_or_none()
 
     async def list(
-        self, *, limit: int, before: tuple[datetime, uuid.UUID] | None = None
+        self, *, limit: int, before: Sequence[Any] | None = None
     ) -> list[FrameworkSnapshot]:
         """Newest first."""
-        statement = select(FrameworkSnapshot)
-        if before is not None:
-            statement = statement.where(
-                tuple_(FrameworkSnapshot.endorsed_at, FrameworkSnapshot.id) < before
-            )
-        statement = statement.order_by(
-            FrameworkSnapshot.endorsed_at.desc(), FrameworkSnapshot.id.desc()
-        ).limit(limit)
+        keys = [FrameworkSnapshot.endorsed_at, FrameworkSnapshot.id]
+        statement = seek(select(FrameworkSnapshot), keys, before, SortOrder.DESC).limit(limit)
         return list((await self.session.scalars(statement)).all())

@@ -6,15 +6,16 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from bp_common.types import GoalNumber
 from indicators_api.codelists import Dimension
-from indicators_api.fields import MAX_VALUE, Code, Goal, Year, unique
+from indicators_api.fields import MAX_VALUE, Code, ReportingYear, unique
 from indicators_api.framework.models import Aggregation, Level, Measure, Source
 
 
 class YearValue(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    year: Year
+    year: ReportingYear
     value: float = Field(ge=-MAX_VALUE, le=MAX_VALUE)
 
 
@@ -24,7 +25,7 @@ class IndicatorCreate(BaseModel):
     code: Code
     title: str = Field(min_length=1, max_length=300)
     level: Level
-    goal: Goal
+    goal: GoalNumber
     measure: Measure
     ascending: bool = Field(default=True, description="Whether higher values are better.")
     aggregation: Aggregation

@@ -3,7 +3,6 @@ taken when a plan version is endorsed."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -11,7 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.errors import Conflict, FieldError, InvalidInput, NotFound
 from bp_common.events.outbox import Outbox
-from bp_common.pagination import Page, decode_cursor, encode_cursor
+from bp_common.pagination import (
+    Page,
+    cursor_datetime,
+    cursor_text,
+    cursor_uuid,
+    page_of,
+    read_cursor,
+)
 from indicators_api.event_metrics.service import EventMetricService
 from indicators_api.framework.models import Indicator, Source
 from indicators_api.framework.repository import IndicatorRepository, SnapshotRepository
@@ -92,11 +98,9 @@ class FrameworkService:
     async def list(
         self, filters: IndicatorFilters, limit: int, cursor: str | None
     ) -> Page[IndicatorOut]:
-        after = str(decode_cursor(cursor, 1)[0]) if cursor else None
+        after = read_cursor(cursor, cursor_text)
         rows = await self.indicators.list(filters, limit=limit + 1, after=after)
-        items = [IndicatorOut.model_validate(i) for i in rows[:limit]]
-        next_cursor = encode_cursor(rows[limit - 1].code) if len(rows) > limit else None
-        return Page[IndicatorOut](items=items, next_cursor=next_cursor)
+        return page_of(rows, limit, lambda i: (i.code,), IndicatorOut.model_validate)
 
     async def framework(self) -> FrameworkOut:
         latest = await self.snapshots.latest()
@@ -119,22 +123,14 @@ class FrameworkService:
         )
 
     async def list_snapshots(self, limit: int, cursor: str | None) -> Page[SnapshotOut]:
-        before = None
-        if cursor:
-            endorsed_at, snapshot_id = decode_cursor(cursor, 2)
-            try:
-                before = (datetime.fromisoformat(endorsed_at), uuid.UUID(snapshot_id))
-            except (TypeError, ValueError) as exc:
-                raise InvalidInput(
-                    "The cursor is not one this API issued.", code="invalid_cursor"
-                ) from exc
+        before = read_cursor(cursor, cursor_datetime, cursor_uuid)
         rows = await self.snapshots.list(limit=limit + 1, before=before)
-        items = [SnapshotOut.model_validate(s) for s in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = encode_cursor(last.endorsed_at.isoformat(), str(last.id))
-        return Page[SnapshotOut](items=items, next_cursor=next_cursor)
+        return page_of(
+            rows,
+            limit,
+            lambda s: (s.endorsed_at.isoformat(), str(s.id)),
+            SnapshotOut.model_validate,
+        )
 
     async def endorse(self, plan: PlanEndorsed, endorsed_at: datetime) -> None:
         """Adopt the endorsed plan's goals and keep the framework as it stood (once per plan

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from bp_common.types import CountryCode
-from indicators_api.fields import Acronym, Goal
+from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
+from bp_common.types import Acronym, CountryCode, GoalNumber
 from indicators_api.projects.schemas import ProjectCreate, ProjectFilters, ProjectOut
 from indicators_api.projects.service import ProjectService
 
@@ -34,9 +33,9 @@ async def list_projects(
     _: IdentityDep,
     organisation: Acronym | None = None,
     country: CountryCode | None = None,
-    goal: Goal | None = None,
+    goal: GoalNumber | None = None,
     cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ProjectOut]:
     filters = ProjectFilters(organisation=organisation, country=country, goal=goal)
     return await service.list(filters, limit, cursor)

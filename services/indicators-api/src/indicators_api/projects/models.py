@@ -8,9 +8,8 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bp_common.orm import Timestamps, UUIDPrimaryKey, enum_type
+from bp_common.orm import JSONType, Timestamps, UUIDPrimaryKey, enum_type
 from indicators_api.base import Base
-from indicators_api.sql import JSONType
 
 
 class ComponentKind(StrEnum):

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from bp_common.pagination import seek
 from indicators_api.projects.models import (
     Project,
     ProjectCountry,
@@ -49,7 +51,7 @@ class ProjectRepository:
         return {p.code: p for p in (await self.session.scalars(statement)).all()}
 
     async def list(
-        self, filters: ProjectFilters, *, limit: int, after: str | None = None
+        self, filters: ProjectFilters, *, limit: int, after: Sequence[Any] | None = None
     ) -> list[Project]:
         statement = select(Project).options(*_WHOLE)
         if filters.organisation is not None:
@@ -72,7 +74,5 @@ class ProjectRepository:
                     ProjectGoal.project_id == Project.id, ProjectGoal.goal == filters.goal
                 )
             )
-        if after is not None:
-            statement = statement.where(Project.code > after)
-        statement = statement.order_by(Project.code).limit(limit)
+        statement = seek(statement, [Project.code], after).limit(limit)
         return list((await self.session.scalars(statement)).all())

@@ -14,8 +14,8 @@ from pydantic import (
     model_validator,
 )
 
-from bp_common.types import CountryCode
-from indicators_api.fields import Acronym, Code, CurrencyCode, Goal, unique
+from bp_common.types import Acronym, CountryCode, CurrencyCode, GoalNumber
+from indicators_api.fields import Code, unique
 from indicators_api.projects.models import ComponentKind
 
 
@@ -33,7 +33,7 @@ class ComponentIn(BaseModel):
     title: str = Field(min_length=1, max_length=300)
     kind: ComponentKind
     description: str | None = Field(default=None, max_length=4000)
-    goal: Goal | None = None
+    goal: GoalNumber | None = None
     parent: Code | None = Field(default=None, description="Code of the component it belongs to.")
     countries: Annotated[list[CountryCode], AfterValidator(unique)] = []
 
@@ -49,7 +49,7 @@ class ProjectCreate(BaseModel):
         min_length=1
     )
     countries: Annotated[list[CountryCode], AfterValidator(unique)] = Field(min_length=1)
-    goals: Annotated[list[Goal], AfterValidator(unique)] = Field(min_length=1)
+    goals: Annotated[list[GoalNumber], AfterValidator(unique)] = Field(min_length=1)
     starts_on: date
     ends_on: date
     components: list[ComponentIn] = []

@@ -4,7 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.errors import Conflict, NotFound
 from bp_common.events.outbox import Outbox
-from bp_common.pagination import Page, decode_cursor, encode_cursor
+from bp_common.pagination import Page, cursor_text, page_of, read_cursor
 from indicators_api.framework.service import FrameworkService
 from indicators_api.projects.models import (
     Project,
@@ -66,8 +66,6 @@ class ProjectService:
     async def list(
         self, filters: ProjectFilters, limit: int, cursor: str | None
     ) -> Page[ProjectOut]:
-        after = str(decode_cursor(cursor, 1)[0]) if cursor else None
+        after = read_cursor(cursor, cursor_text)
         rows = await self.projects.list(filters, limit=limit + 1, after=after)
-        items = [ProjectOut.model_validate(p) for p in rows[:limit]]
-        next_cursor = encode_cursor(rows[limit - 1].code) if len(rows) > limit else None
-        return Page[ProjectOut](items=items, next_cursor=next_cursor)
+        return page_of(rows, limit, lambda p: (p.code,), ProjectOut.model_validate)

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
 from bp_common.app import IdentityDep, OutboxDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from bp_common.types import CountryCode
-from indicators_api.fields import Acronym, Year
+from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
+from bp_common.types import Acronym, CountryCode
+from indicators_api.fields import ReportingYear
 from indicators_api.results import payload
 from indicators_api.results.schemas import ImportOutcome, ImportRequest, ResultFilters, ResultOut
 from indicators_api.results.service import ResultService
@@ -115,9 +115,9 @@ async def list_results(
     period: str | None = None,
     country: CountryCode | None = None,
     organisation: Acronym | None = None,
-    year: Year | None = None,
+    year: ReportingYear | None = None,
     cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ResultOut]:
     filters = ResultFilters(
         project=project,

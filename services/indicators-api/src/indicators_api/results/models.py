@@ -5,9 +5,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bp_common.orm import Timestamps, UUIDPrimaryKey
+from bp_common.orm import JSONType, Timestamps, UUIDPrimaryKey
 from indicators_api.base import Base
-from indicators_api.sql import JSONType
 
 
 class Result(UUIDPrimaryKey, Timestamps, Base):

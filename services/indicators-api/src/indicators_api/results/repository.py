@@ -26,21 +26,20 @@ from sqlalchemy import (
     insert,
     select,
     text,
-    tuple_,
     union,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import CreateTable, DropTable
 
-from bp_common.db import dialect_insert
-from bp_common.orm import utcnow
+from bp_common.db import advisory_lock, dialect_insert, dialect_of
+from bp_common.orm import JSONType, utcnow
+from bp_common.pagination import seek
 from indicators_api.framework.models import Indicator
 from indicators_api.results.models import Result, ResultImport
 from indicators_api.results.schemas import ResultFilters, StagedRow
 from indicators_api.rollups.models import NONE
 from indicators_api.rollups.service import Group
-from indicators_api.sql import JSONType, advisory_lock, dialect_of
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
@@ -286,14 +285,13 @@ class ResultRepository:
         return bool((await self.session.execute(statement)).rowcount)  # type: ignore[attr-defined]
 
     async def list(
-        self, filters: ResultFilters, *, limit: int, after: tuple[str, str] | None = None
+        self, filters: ResultFilters, *, limit: int, after: Sequence[Any] | None = None
     ) -> list[Result]:
         statement = select(Result)
         for name in ("project", "indicator", "period", "country", "organisation", "year"):
             value = getattr(filters, name)
             if value is not None:
                 statement = statement.where(getattr(Result, name) == value)
-        if after is not None:
-            statement = statement.where(tuple_(Result.organisation, Result.external_id) > after)
-        statement = statement.order_by(Result.organisation, Result.external_id).limit(limit)
+        keys = [Result.organisation, Result.external_id]
+        statement = seek(statement, keys, after).limit(limit)
         return list((await self.session.scalars(statement)).all())

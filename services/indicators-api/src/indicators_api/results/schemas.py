@@ -6,8 +6,8 @@ from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from bp_common.types import Acronym
 from indicators_api.codelists import Disaggregation
-from indicators_api.fields import Acronym
 
 NumberOrText = Annotated[
     Any,

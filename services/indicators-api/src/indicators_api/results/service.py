@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.errors import Conflict, Forbidden, InvalidInput
 from bp_common.events.outbox import Outbox
-from bp_common.pagination import Page, decode_cursor, encode_cursor
+from bp_common.pagination import Page, cursor_text, page_of, read_cursor
 from bp_common.security import Identity, Role
-from indicators_api.fields import normalise_acronym
 from indicators_api.framework.repository import IndicatorRepository
 from indicators_api.projects.repository import ProjectRepository
 from indicators_api.results import events
@@ -51,7 +50,7 @@ class ImportAnswer:
 
 def reporting_organisation(identity: Identity, *named: str | None) -> str:
     """The Secretariat reports for the organisation it names; a partner for its own."""
-    asked = {normalise_acronym(n) for n in named if n is not None}
+    asked = {n.strip().upper() for n in named if n is not None}
     if len(asked) > 1:
         raise InvalidInput(
             "The body and the query name different organisations.", code="organisation_conflict"
@@ -63,7 +62,7 @@ def reporting_organisation(identity: Identity, *named: str | None) -> str:
                 code="organisation_required",
             )
         return asked.pop()
-    own = normalise_acronym(identity.organisation or "")
+    own = (identity.organisation or "").strip().upper()
     if identity.role is not Role.PARTNER or not own:
         raise ResultsWriteForbidden("Only partner organisations and the Secretariat report.")
     if asked and asked != {own}:
@@ -200,14 +199,8 @@ class ResultService:
         )
 
     async def list(self, filters: ResultFilters, limit: int, cursor: str | None) -> Page[ResultOut]:
-        after = None
-        if cursor:
-            organisation, external_id = decode_cursor(cursor, 2)
-            after = (str(organisation), str(external_id))
+        after = read_cursor(cursor, cursor_text, cursor_text)
         rows = await self.results.list(filters, limit=limit + 1, after=after)
-        items = [ResultOut.model_validate(r) for r in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = encode_cursor(last.organisation, last.external_id)
-        return Page[ResultOut](items=items, next_cursor=next_cursor)
+        return page_of(
+            rows, limit, lambda r: (r.organisation, r.external_id), ResultOut.model_validate
+        )

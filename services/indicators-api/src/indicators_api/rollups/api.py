@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Query
 
 from bp_common.app import IdentityDep, OutboxDep, SessionDep
 from bp_common.errors import FieldError, InvalidInput
-from bp_common.types import CountryCode
-from indicators_api.fields import Acronym, Goal, Year
+from bp_common.types import Acronym, CountryCode, GoalNumber
+from indicators_api.fields import ReportingYear
 from indicators_api.rollups import service as rules
 from indicators_api.rollups.schemas import RollupFilters, RollupOut
 from indicators_api.rollups.service import DIMENSIONS, RollupService
@@ -39,9 +39,9 @@ async def get_rollups(
     service: Annotated[RollupService, Depends(_service)],
     _: IdentityDep,
     indicator: str | None = None,
-    goal: Goal | None = None,
+    goal: GoalNumber | None = None,
     country: CountryCode | None = None,
-    year: Year | None = None,
+    year: ReportingYear | None = None,
     organisation: Acronym | None = None,
     project: str | None = None,
     by: Annotated[

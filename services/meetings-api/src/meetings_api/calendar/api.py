@@ -6,13 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from bp_common.app import IdentityDep, SessionDep, runtime_of
-from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from bp_common.types import CountryCode
+from bp_common.pagination import DEFAULT_LIMIT, Limit, Page, SortOrder, check_period
+from bp_common.types import CountryCode, bounded_text
 from meetings_api.calendar.models import EntrySource
 from meetings_api.calendar.schemas import CalendarEntryOut, CalendarFilters
 from meetings_api.calendar.service import CalendarService
-from meetings_api.fields import Text
-from meetings_api.paging import SortOrder, check_period
 from meetings_api.settings import MeetingsSettings
 
 router = APIRouter(prefix="/v1", tags=["calendar"])
@@ -29,10 +27,10 @@ def _filters(
     to: date | None = None,
     country: Annotated[CountryCode | None, Query(description="A host country.")] = None,
     goal: Annotated[int | None, Query(ge=1, le=100)] = None,
-    working_group: Annotated[Text | None, Query(max_length=120)] = None,
-    kind: Annotated[Text | None, Query(max_length=60)] = None,
+    working_group: Annotated[str, bounded_text(120, min_length=None)] | None = None,
+    kind: Annotated[str, bounded_text(60, min_length=None)] | None = None,
     source: EntrySource | None = None,
-    status: Annotated[Text | None, Query(max_length=30)] = None,
+    status: Annotated[str, bounded_text(30, min_length=None)] | None = None,
 ) -> CalendarFilters:
     check_period(from_, to)
     return CalendarFilters(
@@ -65,7 +63,7 @@ async def list_calendar(
     _: IdentityDep,
     order: Annotated[SortOrder, Query(description="By date.")] = SortOrder.ASC,
     cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[CalendarEntryOut]:
     """Meetings and plan activities in one list, dated or only placed in a year or quarter.
     `from`/`to` keep every entry whose dates, quarter or year meet the period. An activity that

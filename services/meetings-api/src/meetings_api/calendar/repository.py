@@ -8,9 +8,9 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
+from bp_common.pagination import SortOrder, seek
 from meetings_api.calendar.models import CalendarEntry, CalendarHost, EntrySource
 from meetings_api.calendar.schemas import CalendarFilters
-from meetings_api.paging import SortOrder, seek
 
 # A meeting that is not cancelled stands for the activity it realises.
 _CANCELLED = "cancelled"

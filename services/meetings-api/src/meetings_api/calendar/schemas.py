@@ -6,7 +6,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from bp_common.types import CountryCode
+from bp_common.types import CountryCode, Quarter, Year
 from meetings_api.calendar.models import EntrySource
 
 
@@ -29,8 +29,8 @@ class ActivitySnapshot(BaseModel):
     goal: int | None = Field(default=None, ge=1, le=100)
     kind: str = Field(max_length=60)
     working_group: Annotated[str | None, _cut(120)] = None
-    year: int = Field(ge=1900, le=2200)
-    quarter: int | None = Field(default=None, ge=1, le=4)
+    year: Year
+    quarter: Quarter | None = None
     starts_on: date | None = None
     ends_on: date | None = None
     status: str = Field(max_length=30)

@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bp_common.pagination import Page
+from bp_common.pagination import Page, SortOrder, cursor_date, cursor_uuid, page_of, read_cursor
+from bp_common.types import quarter_of
 from meetings_api.calendar.ics import calendar_feed
 from meetings_api.calendar.models import CalendarEntry, CalendarHost, EntrySource
 from meetings_api.calendar.repository import CalendarRepository
@@ -25,7 +26,6 @@ from meetings_api.calendar.schemas import (
     CalendarFilters,
     MeetingSnapshot,
 )
-from meetings_api.paging import SortOrder, cursor_date, cursor_uuid, page_of, read_cursor
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,6 @@ class _Entry:
     revision: int | None
     hosts: list[str]
     fields: dict[str, Any]
-
-
-def quarter_of(day: date) -> int:
-    return (day.month - 1) // 3 + 1
 
 
 def period(year: int, quarter: int | None) -> tuple[date, date]:

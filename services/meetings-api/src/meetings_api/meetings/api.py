@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from bp_common.pagination import DEFAULT_LIMIT, Limit, Page, SortOrder, check_period
 from bp_common.types import CountryCode
 from meetings_api.meetings.models import MeetingKind, MeetingStatus
 from meetings_api.meetings.schemas import (
@@ -22,7 +22,6 @@ from meetings_api.meetings.schemas import (
     MeetingUpdate,
 )
 from meetings_api.meetings.service import MeetingService
-from meetings_api.paging import SortOrder, check_period
 
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
 
@@ -32,7 +31,6 @@ def _service(session: SessionDep, outbox: OutboxDep) -> MeetingService:
 
 
 ServiceDep = Annotated[MeetingService, Depends(_service)]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MeetingOut)

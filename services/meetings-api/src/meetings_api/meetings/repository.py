@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.pagination import SortOrder, seek
 from meetings_api.meetings.models import AgendaItem, Delegation, Meeting, ParticipantType
 from meetings_api.meetings.schemas import Attendance, MeetingFilters
-from meetings_api.paging import SortOrder, seek
 
 
 class MeetingRepository:

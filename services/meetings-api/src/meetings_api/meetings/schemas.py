@@ -6,14 +6,13 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bp_common.types import CountryCode
-from meetings_api.fields import Text
+from bp_common.types import CountryCode, bounded_text
 from meetings_api.meetings.models import MeetingKind, MeetingStatus, ParticipantType
 
-Title = Annotated[Text, Field(min_length=1, max_length=300)]
-City = Annotated[Text, Field(min_length=1, max_length=120)]
-WorkingGroup = Annotated[Text, Field(min_length=1, max_length=120)]
-Person = Annotated[Text, Field(min_length=1, max_length=200)]
+Title = Annotated[str, bounded_text(300)]
+City = Annotated[str, bounded_text(120)]
+WorkingGroup = Annotated[str, bounded_text(120)]
+Person = Annotated[str, bounded_text(200)]
 GoalNumber = Annotated[
     int, Field(ge=1, le=100, description="Number of a priority goal of the plan.")
 ]
@@ -119,10 +118,9 @@ class DelegationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     participant: Annotated[
-        Text,
+        str,
+        bounded_text(20, min_length=2),
         Field(
-            min_length=2,
-            max_length=20,
             description="ISO 3166-1 alpha-2 code of a state, or acronym of a registered "
             "organisation (see /v1/organisations).",
             examples=["BG", "IOM"],
@@ -154,8 +152,8 @@ class AgendaItemCreate(BaseModel):
     day: int = Field(default=1, ge=1, le=366, description="Day of the meeting, from 1.")
     presenter: Person | None = None
     duration_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
-    project_code: Annotated[Text, Field(min_length=1, max_length=50)] | None = None
-    plan_item: Annotated[Text, Field(min_length=1, max_length=100)] | None = Field(
+    project_code: Annotated[str, bounded_text(50)] | None = None
+    plan_item: Annotated[str, bounded_text(100)] | None = Field(
         default=None, description="The item of the plan discussed (an action point, an activity)."
     )
     goal: GoalNumber | None = None

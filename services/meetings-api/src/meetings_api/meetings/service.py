@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.errors import Conflict, FieldError, InvalidInput, NotFound
 from bp_common.events.outbox import Outbox
-from bp_common.pagination import Page
+from bp_common.pagination import (
+    Page,
+    SortOrder,
+    cursor_date,
+    cursor_int,
+    cursor_uuid,
+    page_of,
+    read_cursor,
+)
 from bp_common.types import is_country_code
 from meetings_api.meetings import events
 from meetings_api.meetings.models import (
@@ -42,14 +50,6 @@ from meetings_api.meetings.schemas import (
     MeetingUpdate,
 )
 from meetings_api.organisations.repository import OrganisationRepository
-from meetings_api.paging import (
-    SortOrder,
-    cursor_date,
-    cursor_int,
-    cursor_uuid,
-    page_of,
-    read_cursor,
-)
 
 
 class MeetingNotFound(NotFound):

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, status
 
 from bp_common.app import IdentityDep, SecretariatDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
 from meetings_api.organisations.models import OrganisationType
 from meetings_api.organisations.schemas import OrganisationCreate, OrganisationOut
 from meetings_api.organisations.service import OrganisationService
@@ -33,7 +33,7 @@ async def list_organisations(
     _: IdentityDep,
     type_: Annotated[OrganisationType | None, Query(alias="type")] = None,
     cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[OrganisationOut]:
     return await service.list(type_, limit, cursor)
 

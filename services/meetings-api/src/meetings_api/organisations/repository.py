@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.pagination import seek
 from meetings_api.organisations.models import Organisation, OrganisationType
-from meetings_api.paging import seek
 
 
 class OrganisationRepository:

@@ -6,17 +6,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from meetings_api.fields import Text
+from bp_common.types import bounded_text, stripped_upper
 from meetings_api.organisations.models import OrganisationType
 
-
-def _upper(value: object) -> object:
-    return value.strip().upper() if isinstance(value, str) else value
-
-
-Acronym = Annotated[
+# The registry's own rule, not bp_common.types.Acronym's: two characters at least, and a digit
+# may come first or a "/" within.
+RegisteredAcronym = Annotated[
     str,
-    BeforeValidator(_upper),
+    BeforeValidator(stripped_upper),
     Field(min_length=2, max_length=20, pattern=r"^[A-Z0-9][A-Z0-9.&/-]*$", examples=["IOM", "EC"]),
 ]
 IatiOrganisationId = Annotated[
@@ -33,8 +30,8 @@ IatiOrganisationId = Annotated[
 class OrganisationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    acronym: Acronym
-    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    acronym: RegisteredAcronym
+    name: Annotated[str, bounded_text(200)]
     type: OrganisationType
     iati_id: IatiOrganisationId | None = None
 

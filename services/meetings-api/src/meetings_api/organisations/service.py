@@ -6,13 +6,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.errors import Conflict, FieldError, InvalidInput, NotFound
-from bp_common.pagination import Page
+from bp_common.pagination import Page, cursor_text, page_of, read_cursor
 from bp_common.types import is_country_code
 from meetings_api.organisations.models import Organisation, OrganisationType
 from meetings_api.organisations.repository import OrganisationRepository
 from meetings_api.organisations.schemas import OrganisationCreate, OrganisationOut
-from meetings_api.paging import cursor_text as acronym_cursor
-from meetings_api.paging import page_of, read_cursor
 
 
 class OrganisationNotFound(NotFound):
@@ -62,6 +60,6 @@ class OrganisationService:
     async def list(
         self, type_: OrganisationType | None, limit: int, cursor: str | None
     ) -> Page[OrganisationOut]:
-        after = read_cursor(cursor, acronym_cursor)
+        after = read_cursor(cursor, cursor_text)
         rows = await self.organisations.list(type_, limit=limit + 1, after=after)
         return page_of(rows, limit, lambda o: (o.acronym,), OrganisationOut.model_validate)

@@ -3,11 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from meetings_api.fields import Text
+from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
+from bp_common.types import bounded_text
 from meetings_api.proceedings.models import DecisionKind, InterventionKind
 from meetings_api.proceedings.schemas import (
     DecisionCreate,
@@ -26,7 +26,6 @@ def _service(session: SessionDep, outbox: OutboxDep) -> ProceedingsService:
 
 
 ServiceDep = Annotated[ProceedingsService, Depends(_service)]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 @router.post("/interventions", status_code=status.HTTP_201_CREATED, response_model=InterventionOut)
@@ -44,7 +43,7 @@ async def list_interventions(
     service: ServiceDep,
     _: IdentityDep,
     kind: InterventionKind | None = None,
-    delegation: Annotated[Text | None, Query(max_length=20)] = None,
+    delegation: Annotated[str, bounded_text(20, min_length=None)] | None = None,
     agenda_item_id: uuid.UUID | None = None,
     cursor: str | None = None,
     limit: Limit = DEFAULT_LIMIT,

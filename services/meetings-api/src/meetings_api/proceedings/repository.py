@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meetings_api.paging import seek
+from bp_common.pagination import seek
 from meetings_api.proceedings.models import Decision, DecisionKind, Intervention
 from meetings_api.proceedings.schemas import InterventionFilters
 

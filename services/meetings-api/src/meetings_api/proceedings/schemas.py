@@ -8,12 +8,10 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bp_common.errors import FieldError
-from bp_common.types import CountryCode
-from meetings_api.fields import Text
+from bp_common.types import CountryCode, LongText, Year, bounded_text
 from meetings_api.meetings.models import ParticipantType
 from meetings_api.proceedings.models import DecisionKind, InterventionKind
 
-Statement = Annotated[Text, Field(min_length=1, max_length=10_000)]
 PlanVersion = Annotated[int, Field(ge=1, le=100_000)]
 
 
@@ -34,7 +32,7 @@ class AmendmentTarget(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: AmendmentTargetType
-    ref: Annotated[Text, Field(min_length=1, max_length=100)] | None = Field(
+    ref: Annotated[str, bounded_text(100)] | None = Field(
         default=None, description="The goal number or the item's id; none for the whole plan."
     )
 
@@ -55,28 +53,27 @@ class Amendment(BaseModel):
 
     target: AmendmentTarget
     action: AmendmentAction
-    text: Statement
-    rationale: Statement | None = None
+    text: LongText
+    rationale: LongText | None = None
 
 
 class InterventionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     delegation: Annotated[
-        Text,
+        str,
+        bounded_text(20, min_length=2),
         Field(
-            min_length=2,
-            max_length=20,
             description="A delegation at the meeting: country code or organisation acronym.",
         ),
     ]
     kind: InterventionKind
-    text: Statement
+    text: LongText
     agenda_item_id: uuid.UUID | None = None
     plan_id: uuid.UUID | None = None
     plan_version: PlanVersion | None = None
     activity_id: uuid.UUID | None = None
-    year: int | None = Field(default=None, ge=1900, le=2200)
+    year: Year | None = None
     amendment: Amendment | None = None
 
     def rule_violations(self) -> list[FieldError]:
@@ -137,7 +134,7 @@ class DecisionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: DecisionKind
-    text: Statement
+    text: LongText
     plan_id: uuid.UUID | None = None
     plan_version: PlanVersion | None = None
     reservations: list[CountryCode] = Field(

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.errors import Conflict, FieldError, InvalidInput
 from bp_common.events.outbox import Outbox
-from bp_common.pagination import Page
+from bp_common.pagination import Page, cursor_datetime, cursor_uuid, page_of, read_cursor
 from meetings_api.meetings.models import Delegation, Meeting, MeetingStatus, ParticipantType
 from meetings_api.meetings.repository import (
     AgendaRepository,
@@ -22,7 +22,6 @@ from meetings_api.meetings.repository import (
     MeetingRepository,
 )
 from meetings_api.meetings.service import find_meeting, require_status
-from meetings_api.paging import cursor_datetime, cursor_uuid, page_of, read_cursor
 from meetings_api.proceedings import events
 from meetings_api.proceedings.models import Decision, DecisionKind, Intervention, InterventionKind
 from meetings_api.proceedings.repository import DecisionRepository, InterventionRepository

@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from bp_common.types import CountryCode
+from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
+from bp_common.types import CountryCode, GoalNumber, Year
 from plan_api.activities.models import ActivityKind, ActivityStatus
 from plan_api.activities.schemas import (
     ActivityCreate,
@@ -16,7 +16,6 @@ from plan_api.activities.schemas import (
     ActivityUpdate,
 )
 from plan_api.activities.service import ActivityService
-from plan_api.fields import GoalNumber, Year
 
 router = APIRouter(tags=["activities"])
 
@@ -50,7 +49,7 @@ async def list_activities(
     host: Annotated[CountryCode | None, Query(description="An accepted host country.")] = None,
     kind: ActivityKind | None = None,
     cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ActivityOut]:
     filters = ActivityFilters(goal=goal, year=year, status=status_, host=host, kind=kind)
     return await service.page(plan_id, filters, limit, cursor)

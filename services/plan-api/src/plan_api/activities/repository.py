@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, exists, select, tuple_
+from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.pagination import seek
 from plan_api.activities.models import Activity, ActivityStatus
 from plan_api.activities.schemas import ActivityFilters
 from plan_api.hosting.models import HostingOffer, OfferStatus
@@ -30,12 +32,10 @@ class ActivityRepository:
         filters: ActivityFilters,
         *,
         limit: int,
-        after: tuple[int, uuid.UUID] | None = None,
+        after: Sequence[Any] | None = None,
     ) -> list[Activity]:
         statement = self._filtered(select(Activity).where(Activity.plan_id == plan_id), filters)
-        if after is not None:
-            statement = statement.where(tuple_(Activity.year, Activity.id) > after)
-        statement = statement.order_by(Activity.year, Activity.id).limit(limit)
+        statement = seek(statement, [Activity.year, Activity.id], after).limit(limit)
         return list((await self.session.scalars(statement)).all())
 
     async def in_plan(self, plan_id: uuid.UUID) -> list[Activity]:

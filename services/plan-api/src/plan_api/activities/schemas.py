@@ -6,8 +6,9 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bp_common.types import GoalNumber, LongText, Quarter, Year
 from plan_api.activities.models import ActivityKind, ActivityStatus
-from plan_api.fields import GoalNumber, Label, Lead, LongText, Quarter, Title, Year
+from plan_api.fields import Label, Lead, Title
 
 
 class ActivityCreate(BaseModel):

@@ -15,15 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.errors import Conflict, InvalidInput, NotFound
 from bp_common.events.outbox import Outbox
-from bp_common.pagination import Page, encode_cursor
-from plan_api import paging
+from bp_common.pagination import Page, cursor_int, cursor_uuid, page_of, read_cursor
+from bp_common.types import quarter_of
 from plan_api.activities import events
 from plan_api.activities.models import CLOSED, TRANSITIONS, Activity, ActivityStatus
 from plan_api.activities.repository import ActivityRepository
 from plan_api.activities.schemas import ActivityCreate, ActivityFilters, ActivityOut, ActivityUpdate
 from plan_api.plans.models import Plan
 from plan_api.plans.repository import PlanRepository
-from plan_api.plans.service import PlanNotFound
+from plan_api.plans.service import find_plan
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +81,6 @@ def activity_event_data(activity: Activity) -> dict[str, Any]:
     }
 
 
-def quarter_of(day: date) -> int:
-    return (day.month - 1) // 3 + 1
-
-
 class ActivityService:
     def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
         self.session = session
@@ -108,19 +104,14 @@ class ActivityService:
     async def page(
         self, plan_id: uuid.UUID, filters: ActivityFilters, limit: int, cursor: str | None
     ) -> Page[ActivityOut]:
-        await self._plan(plan_id)
-        after = paging.decode(cursor, paging.as_int, paging.as_uuid)
+        await find_plan(self.plans, plan_id)
+        after = read_cursor(cursor, cursor_int, cursor_uuid)
         rows = await self.activities.page(plan_id, filters, limit=limit + 1, after=after)
-        items = [ActivityOut.model_validate(a) for a in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = encode_cursor(last.year, str(last.id))
-        return Page[ActivityOut](items=items, next_cursor=next_cursor)
+        return page_of(rows, limit, lambda a: (a.year, str(a.id)), ActivityOut.model_validate)
 
     # -- the Secretariat's edits -------------------------------------------------------------
     async def create(self, plan_id: uuid.UUID, data: ActivityCreate) -> Activity:
-        plan = await self._plan(plan_id)
+        plan = await find_plan(self.plans, plan_id)
         await self._ensure_goal(plan.id, data.goal)
         _ensure_in_period(plan, data.year)
         activity = Activity(
@@ -156,7 +147,7 @@ class ActivityService:
                     )
             changes |= derived
         if changes.get("year", activity.year) != activity.year:
-            _ensure_in_period(await self._plan(activity.plan_id), changes["year"])
+            _ensure_in_period(await find_plan(self.plans, activity.plan_id), changes["year"])
         rescheduled = dated and (
             (starts_on, ends_on) != (activity.starts_on, activity.ends_on)
             or activity.status is not ActivityStatus.SCHEDULED
@@ -269,12 +260,6 @@ class ActivityService:
         await self.outbox.emit(
             self.session, event_type, activity.id, activity_event_data(activity) | extra
         )
-
-    async def _plan(self, plan_id: uuid.UUID) -> Plan:
-        plan = await self.plans.get(plan_id)
-        if plan is None:
-            raise PlanNotFound(f"No plan with id {plan_id}.")
-        return plan
 
     async def _ensure_goal(self, plan_id: uuid.UUID, goal: int) -> None:
         if await self.plans.goal(plan_id, goal) is None:

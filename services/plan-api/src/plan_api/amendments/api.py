@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep, WriterDep
-from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
 from plan_api.access import ensure_speaks_for
 from plan_api.amendments.models import AmendmentStatus
 from plan_api.amendments.schemas import AmendmentCreate, AmendmentFilters, AmendmentOut
@@ -44,7 +44,7 @@ async def list_amendments(
     version: VersionNumber | None = None,
     proposer: Proposer | None = None,
     cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[AmendmentOut]:
     filters = AmendmentFilters(status=status_, version=version, proposer=proposer)
     return await service.page(plan_id, filters, limit, cursor)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.pagination import seek
 from plan_api.amendments.models import Amendment, AmendmentStatus
 from plan_api.amendments.schemas import AmendmentFilters
 
@@ -51,7 +54,12 @@ class AmendmentRepository:
         return list((await self.session.scalars(statement)).all())
 
     async def page(
-        self, plan_id: uuid.UUID, filters: AmendmentFilters, *, limit: int, after: int | None
+        self,
+        plan_id: uuid.UUID,
+        filters: AmendmentFilters,
+        *,
+        limit: int,
+        after: Sequence[Any] | None,
     ) -> list[Amendment]:
         statement = select(Amendment).where(Amendment.plan_id == plan_id)
         if filters.status is not None:
@@ -60,7 +68,5 @@ class AmendmentRepository:
             statement = statement.where(Amendment.version == filters.version)
         if filters.proposer is not None:
             statement = statement.where(Amendment.proposer == filters.proposer)
-        if after is not None:
-            statement = statement.where(Amendment.number > after)
-        statement = statement.order_by(Amendment.number).limit(limit)
+        statement = seek(statement, [Amendment.number], after).limit(limit)
         return list((await self.session.scalars(statement)).all())

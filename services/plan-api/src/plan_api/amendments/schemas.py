@@ -6,8 +6,9 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bp_common.types import LongText
 from plan_api.amendments.models import AmendmentAction, AmendmentStatus, TargetType
-from plan_api.fields import LongText, Proposer, VersionNumber
+from plan_api.fields import Proposer, VersionNumber
 
 
 class AmendmentTarget(BaseModel):

@@ -16,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bp_common.errors import Conflict, InvalidInput, NotFound
 from bp_common.events.outbox import Outbox
 from bp_common.orm import utcnow
-from bp_common.pagination import Page, encode_cursor
-from plan_api import paging
+from bp_common.pagination import Page, cursor_int, page_of, read_cursor
 from plan_api.activities.models import Activity, ActivityStatus
 from plan_api.activities.repository import ActivityRepository
 from plan_api.activities.service import ActivityService
@@ -38,7 +37,7 @@ from plan_api.amendments.schemas import (
 )
 from plan_api.plans.models import ActionPoint, Goal, Plan
 from plan_api.plans.repository import PlanRepository
-from plan_api.plans.service import PlanNotFound
+from plan_api.plans.service import find_plan
 from plan_api.versions.repository import VersionRepository
 
 
@@ -175,18 +174,14 @@ class AmendmentService:
     async def page(
         self, plan_id: uuid.UUID, filters: AmendmentFilters, limit: int, cursor: str | None
     ) -> Page[AmendmentOut]:
-        await self._plan(plan_id)
-        after = paging.decode(cursor, paging.as_int)
-        rows = await self.amendments.page(
-            plan_id, filters, limit=limit + 1, after=after[0] if after else None
-        )
-        items = [amendment_out(a) for a in rows[:limit]]
-        next_cursor = encode_cursor(rows[limit - 1].number) if len(rows) > limit else None
-        return Page[AmendmentOut](items=items, next_cursor=next_cursor)
+        await find_plan(self.plans, plan_id)
+        after = read_cursor(cursor, cursor_int)
+        rows = await self.amendments.page(plan_id, filters, limit=limit + 1, after=after)
+        return page_of(rows, limit, lambda a: (a.number,), amendment_out)
 
     # -- proposing -------------------------------------------------------------------------
     async def propose(self, plan_id: uuid.UUID, data: AmendmentCreate) -> Amendment:
-        plan = await self._plan(plan_id, for_update=True)
+        plan = await find_plan(self.plans, plan_id, for_update=True)
         fingerprint = _fingerprint(data.version, data.proposer, data)
         if await self.amendments.by_fingerprint(plan.id, fingerprint) is not None:
             raise DuplicateAmendment(f"{data.proposer} has already proposed this amendment.")
@@ -204,7 +199,7 @@ class AmendmentService:
     ) -> None:
         """An amendment requested at a meeting, against ``version`` or else the latest circulated
         one; a replay (same intervention, or the same proposal already recorded) changes nothing."""
-        plan = await self._plan(plan_id, for_update=True)
+        plan = await find_plan(self.plans, plan_id, for_update=True)
         if await self.amendments.by_intervention(intervention_id) is not None:
             return
         if version is None:
@@ -314,7 +309,7 @@ class AmendmentService:
             if action is AmendmentAction.ADD:
                 await self._add_point(plan_id, None, text)
             else:
-                (await self._plan(plan_id, for_update=True)).title = text
+                (await find_plan(self.plans, plan_id, for_update=True)).title = text
             await self.session.flush()
             return
         target = await self._target(plan_id, amendment.target_type, amendment.target_ref)
@@ -363,9 +358,3 @@ class AmendmentService:
                 return None
             return None if activity.status is ActivityStatus.CANCELLED else activity
         return await self.plans.action_point(plan_id, uuid.UUID(ref))
-
-    async def _plan(self, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
-        plan = await self.plans.get(plan_id, for_update=for_update)
-        if plan is None:
-            raise PlanNotFound(f"No plan with id {plan_id}.")
-        return plan

@@ -3,10 +3,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep, WriterDep
-from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
 from plan_api.access import ensure_speaks_for
 from plan_api.hosting.schemas import OfferCreate, OfferOut
 from plan_api.hosting.service import HostingService
@@ -39,7 +39,7 @@ async def list_offers(
     service: ServiceDep,
     _: IdentityDep,
     cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[OfferOut]:
     return await service.page(activity_id, limit, cursor)
 

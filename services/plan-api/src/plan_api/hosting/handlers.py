@@ -11,9 +11,8 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.events.envelope import CloudEvent
-from bp_common.types import CountryCode
+from bp_common.types import CountryCode, LongText, Year
 from plan_api.base import handler_outbox
-from plan_api.fields import LongText, Year
 from plan_api.hosting.service import HostingService
 
 logger = logging.getLogger(__name__)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import exists, select, tuple_
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.pagination import seek
 from plan_api.hosting.models import HostingOffer, OfferStatus
 
 
@@ -43,10 +46,9 @@ class OfferRepository:
         return bool((await self.session.execute(statement)).scalar())
 
     async def page(
-        self, activity_id: uuid.UUID, *, limit: int, after: tuple[int, str] | None
+        self, activity_id: uuid.UUID, *, limit: int, after: Sequence[Any] | None
     ) -> list[HostingOffer]:
         statement = select(HostingOffer).where(HostingOffer.activity_id == activity_id)
-        if after is not None:
-            statement = statement.where(tuple_(HostingOffer.year, HostingOffer.country) > after)
-        statement = statement.order_by(HostingOffer.year, HostingOffer.country).limit(limit)
+        keys = [HostingOffer.year, HostingOffer.country]
+        statement = seek(statement, keys, after).limit(limit)
         return list((await self.session.scalars(statement)).all())

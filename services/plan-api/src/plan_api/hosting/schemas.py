@@ -5,8 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bp_common.types import CountryCode
-from plan_api.fields import LongText, Year
+from bp_common.types import CountryCode, LongText, Year
 from plan_api.hosting.models import OfferStatus
 
 

@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bp_common.errors import Conflict, NotFound
 from bp_common.events.outbox import Outbox
 from bp_common.orm import utcnow
-from bp_common.pagination import Page, encode_cursor
-from plan_api import paging
+from bp_common.pagination import Page, cursor_int, cursor_text, page_of, read_cursor
 from plan_api.activities.models import Activity
 from plan_api.activities.service import ActivityService
 from plan_api.hosting import events
@@ -62,14 +61,9 @@ class HostingService:
 
     async def page(self, activity_id: uuid.UUID, limit: int, cursor: str | None) -> Page[OfferOut]:
         await self.activities.get(activity_id)
-        after = paging.decode(cursor, paging.as_int, paging.as_str)
+        after = read_cursor(cursor, cursor_int, cursor_text)
         rows = await self.offers.page(activity_id, limit=limit + 1, after=after)
-        items = [OfferOut.model_validate(offer) for offer in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = encode_cursor(last.year, last.country)
-        return Page[OfferOut](items=items, next_cursor=next_cursor)
+        return page_of(rows, limit, lambda o: (o.year, o.country), OfferOut.model_validate)
 
     async def offer(self, activity_id: uuid.UUID, data: OfferCreate) -> HostingOffer:
         activity = await self.activities.locked(activity_id)

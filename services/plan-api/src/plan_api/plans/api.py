@@ -3,10 +3,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 
 from bp_common.app import IdentityDep, SecretariatDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
 from plan_api.plans.schemas import PlanCreate, PlanOut
 from plan_api.plans.service import PlanService
 
@@ -30,7 +30,7 @@ async def list_plans(
     service: ServiceDep,
     _: IdentityDep,
     cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[PlanOut]:
     return await service.page(limit, cursor)
 

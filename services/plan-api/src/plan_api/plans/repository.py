@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.pagination import seek
 from plan_api.plans.models import ActionPoint, Goal, Plan
 
 
@@ -22,11 +24,8 @@ class PlanRepository:
             statement = statement.with_for_update()
         return (await self.session.scalars(statement)).one_or_none()
 
-    async def page(self, *, limit: int, after: tuple[int, uuid.UUID] | None = None) -> list[Plan]:
-        statement = select(Plan)
-        if after is not None:
-            statement = statement.where(tuple_(Plan.period_start, Plan.id) > after)
-        statement = statement.order_by(Plan.period_start, Plan.id).limit(limit)
+    async def page(self, *, limit: int, after: Sequence[Any] | None = None) -> list[Plan]:
+        statement = seek(select(Plan), [Plan.period_start, Plan.id], after).limit(limit)
         return list((await self.session.scalars(statement)).all())
 
     async def goals(self, plan_ids: Sequence[uuid.UUID]) -> list[Goal]:

@@ -6,7 +6,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from plan_api.fields import GoalNumber, GoalTitle, LongText, Title, Year
+from bp_common.types import GoalNumber, LongText, Year
+from plan_api.fields import GoalTitle, Title
 from plan_api.versions.models import VersionStatus
 
 

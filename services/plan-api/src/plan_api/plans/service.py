@@ -9,8 +9,7 @@ from collections import defaultdict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.errors import NotFound
-from bp_common.pagination import Page, encode_cursor
-from plan_api import paging
+from bp_common.pagination import Page, cursor_int, cursor_uuid, page_of, read_cursor
 from plan_api.plans.models import ActionPoint, Goal, Plan
 from plan_api.plans.repository import PlanRepository
 from plan_api.plans.schemas import (
@@ -27,6 +26,13 @@ from plan_api.versions.repository import VersionRepository
 
 class PlanNotFound(NotFound):
     code = "plan_not_found"
+
+
+async def find_plan(plans: PlanRepository, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
+    plan = await plans.get(plan_id, for_update=for_update)
+    if plan is None:
+        raise PlanNotFound(f"No plan with id {plan_id}.")
+    return plan
 
 
 class PlanService:
@@ -53,23 +59,13 @@ class PlanService:
         return (await self._views([plan]))[0]
 
     async def get(self, plan_id: uuid.UUID) -> PlanOut:
-        return (await self._views([await self.existing(plan_id)]))[0]
-
-    async def existing(self, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
-        plan = await self.plans.get(plan_id, for_update=for_update)
-        if plan is None:
-            raise PlanNotFound(f"No plan with id {plan_id}.")
-        return plan
+        return (await self._views([await find_plan(self.plans, plan_id)]))[0]
 
     async def page(self, limit: int, cursor: str | None) -> Page[PlanOut]:
-        after = paging.decode(cursor, paging.as_int, paging.as_uuid)
+        after = read_cursor(cursor, cursor_int, cursor_uuid)
         rows = await self.plans.page(limit=limit + 1, after=after)
-        items = await self._views(rows[:limit])
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = encode_cursor(last.period_start, str(last.id))
-        return Page[PlanOut](items=items, next_cursor=next_cursor)
+        views = {view.id: view for view in await self._views(rows[:limit])}
+        return page_of(rows, limit, lambda p: (p.period_start, str(p.id)), lambda p: views[p.id])
 
     async def _views(self, plans: list[Plan]) -> list[PlanOut]:
         """The plans with goals, points and version state, in three queries for the whole page."""

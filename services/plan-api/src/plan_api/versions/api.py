@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
 from plan_api.fields import VersionNumber
 from plan_api.versions.schemas import EndorseIn, VersionDiff, VersionOut, VersionSummary
 from plan_api.versions.service import VersionService, version_out
@@ -36,7 +36,7 @@ async def list_versions(
     service: ServiceDep,
     _: IdentityDep,
     cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[VersionSummary]:
     return await service.page(plan_id, limit, cursor)
 

@@ -4,10 +4,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.pagination import seek
 from plan_api.versions.models import PlanVersion, VersionStatus
 
 
@@ -37,11 +39,11 @@ class VersionRepository:
             statement = statement.with_for_update()
         return (await self.session.scalars(statement)).one_or_none()
 
-    async def page(self, plan_id: uuid.UUID, *, limit: int, after: int | None) -> list[PlanVersion]:
+    async def page(
+        self, plan_id: uuid.UUID, *, limit: int, after: Sequence[Any] | None
+    ) -> list[PlanVersion]:
         statement = select(PlanVersion).where(PlanVersion.plan_id == plan_id)
-        if after is not None:
-            statement = statement.where(PlanVersion.number > after)
-        statement = statement.order_by(PlanVersion.number).limit(limit)
+        statement = seek(statement, [PlanVersion.number], after).limit(limit)
         return list((await self.session.scalars(statement)).all())
 
     async def last_number(self, plan_id: uuid.UUID) -> int:

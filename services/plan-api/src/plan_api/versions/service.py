@@ -13,14 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bp_common.errors import Conflict, InvalidInput, NotFound
 from bp_common.events.outbox import Outbox
 from bp_common.orm import utcnow
-from bp_common.pagination import Page, encode_cursor
-from plan_api import paging
+from bp_common.pagination import Page, cursor_int, page_of, read_cursor
 from plan_api.activities.repository import ActivityRepository
 from plan_api.amendments.repository import AmendmentRepository
 from plan_api.amendments.service import changelog_entry
 from plan_api.plans.models import Plan
 from plan_api.plans.repository import PlanRepository
-from plan_api.plans.service import PlanNotFound
+from plan_api.plans.service import find_plan
 from plan_api.versions import events
 from plan_api.versions.models import PlanVersion, VersionStatus
 from plan_api.versions.repository import VersionRepository
@@ -79,22 +78,20 @@ class VersionService:
 
     # -- reading ---------------------------------------------------------------------------
     async def get(self, plan_id: uuid.UUID, number: int) -> PlanVersion:
-        await self._plan(plan_id)
+        await find_plan(self.plans, plan_id)
         return await self._version(plan_id, number)
 
     async def page(
         self, plan_id: uuid.UUID, limit: int, cursor: str | None
     ) -> Page[VersionSummary]:
-        await self._plan(plan_id)
-        after = paging.decode(cursor, paging.as_int)
-        rows = await self.versions.page(plan_id, limit=limit + 1, after=after[0] if after else None)
-        items = [version_summary(v) for v in rows[:limit]]
-        next_cursor = encode_cursor(rows[limit - 1].number) if len(rows) > limit else None
-        return Page[VersionSummary](items=items, next_cursor=next_cursor)
+        await find_plan(self.plans, plan_id)
+        after = read_cursor(cursor, cursor_int)
+        rows = await self.versions.page(plan_id, limit=limit + 1, after=after)
+        return page_of(rows, limit, lambda v: (v.number,), version_summary)
 
     async def diff(self, plan_id: uuid.UUID, number: int, against: int | None) -> VersionDiff:
         """What changed from version ``against`` (by default the previous one) to ``number``."""
-        await self._plan(plan_id)
+        await find_plan(self.plans, plan_id)
         base_number = number - 1 if against is None else against
         if base_number < 1:
             raise DiffBaseRequired("Version 1 has no previous version; give against=.")
@@ -107,7 +104,7 @@ class VersionService:
 
     # -- circulating -----------------------------------------------------------------------
     async def circulate(self, plan_id: uuid.UUID) -> PlanVersion:
-        plan = await self._plan(plan_id, for_update=True)
+        plan = await find_plan(self.plans, plan_id, for_update=True)
         content = await self._working_content(plan)
         accepted = await self.amendments.accepted_not_yet_circulated(plan.id)
         number = await self.versions.last_number(plan.id) + 1
@@ -152,7 +149,7 @@ class VersionService:
     async def endorse(
         self, plan_id: uuid.UUID, number: int, meeting_id: uuid.UUID | None
     ) -> PlanVersion:
-        plan = await self._plan(plan_id, for_update=True)
+        plan = await find_plan(self.plans, plan_id, for_update=True)
         version = await self._version(plan.id, number, for_update=True)
         if version.status is VersionStatus.ENDORSED:
             raise VersionAlreadyEndorsed(
@@ -192,7 +189,7 @@ class VersionService:
     ) -> None:
         """A meeting's endorsement of ``number`` (else the plan's latest version); the same
         decision heard again changes nothing."""
-        plan = await self._plan(plan_id)
+        plan = await find_plan(self.plans, plan_id)
         version = (
             await self.versions.latest(plan.id)
             if number is None
@@ -208,12 +205,6 @@ class VersionService:
         await self.endorse(plan.id, version.number, meeting_id)
 
     # -- internals --------------------------------------------------------------------------
-    async def _plan(self, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
-        plan = await self.plans.get(plan_id, for_update=for_update)
-        if plan is None:
-            raise PlanNotFound(f"No plan with id {plan_id}.")
-        return plan
-
     async def _version(
         self, plan_id: uuid.UUID, number: int, *, for_update: bool = False
     ) -> PlanVersion:
