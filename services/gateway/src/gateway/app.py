@@ -15,11 +15,12 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from bp_common.db import Database
-from bp_common.errors import NotFound, install_problem_handlers
+from bp_common.errors import PROBLEM_RESPONSES, NotFound, install_problem_handlers
 from bp_common.middleware import REQUEST_ID_HEADER, RequestIdMiddleware
 from bp_common.migrations import upgrade_to_head
 from bp_common.security import Identity
 from gateway.auth import authenticated
+from gateway.dashboard import DashboardSummary, dashboard_summary
 from gateway.keys import api as keys_api
 from gateway.openapi import merged_openapi
 from gateway.proxy import Upstreams, read_body
@@ -121,6 +122,17 @@ def create_gateway_app(
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/v1/openapi.json", title="Budapest Process API")
+
+    @app.get(
+        "/v1/dashboard/summary",
+        response_model=DashboardSummary,
+        tags=["dashboard"],
+        responses=PROBLEM_RESPONSES,
+    )
+    async def get_dashboard_summary(identity: IdentityDep) -> DashboardSummary:
+        """Meetings held and planned, participants, the plan's version and status, activities by
+        status and host, results received and indicators on and off track."""
+        return await dashboard_summary(upstreams, identity)
 
     @app.api_route("/v1/{path:path}", methods=PROXIED_METHODS, include_in_schema=False)
     async def proxy(request: Request, path: str, identity: IdentityDep) -> Response:

@@ -10,7 +10,13 @@ from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
 from bp_common.types import Acronym, CountryCode
 from indicators_api.fields import ReportingYear
 from indicators_api.results import payload
-from indicators_api.results.schemas import ImportOutcome, ImportRequest, ResultFilters, ResultOut
+from indicators_api.results.schemas import (
+    ImportOutcome,
+    ImportRequest,
+    ResultFilters,
+    ResultOut,
+    ResultsSummary,
+)
 from indicators_api.results.service import ResultService
 
 router = APIRouter(prefix="/v1/results", tags=["results"])
@@ -104,6 +110,12 @@ async def import_results(
     )
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return Response(answer.body, media_type="application/json", headers=headers)
+
+
+@router.get("/summary", response_model=ResultsSummary)
+async def results_summary(service: ServiceDep, _: IdentityDep) -> ResultsSummary:
+    """How many results are stored, from how many organisations (for dashboards)."""
+    return await service.summary()
 
 
 @router.get("", response_model=Page[ResultOut])

@@ -94,6 +94,11 @@ class StagedRow(NamedTuple):
     comment: str | None
 
 
+class ResultsSummary(BaseModel):
+    results: int = Field(description="Results stored.")
+    organisations: int = Field(description="Organisations that reported them.")
+
+
 class ResultOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -23,6 +23,7 @@ from indicators_api.results.schemas import (
     ImportOutcome,
     ResultFilters,
     ResultOut,
+    ResultsSummary,
     RowError,
     StagedRow,
 )
@@ -197,6 +198,10 @@ class ResultService:
                 "rejected": outcome.rejected,
             },
         )
+
+    async def summary(self) -> ResultsSummary:
+        results, organisations = await self.results.totals()
+        return ResultsSummary(results=results, organisations=organisations)
 
     async def list(self, filters: ResultFilters, limit: int, cursor: str | None) -> Page[ResultOut]:
         after = read_cursor(cursor, cursor_text, cursor_text)
