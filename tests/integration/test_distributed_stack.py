@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -96,3 +98,31 @@ async def test_the_istanbul_story_works_across_processes(gateway: httpx.AsyncCli
     """The same story as tests/test_istanbul_story.py, over PostgreSQL and Kafka."""
     demo = await load_demo(gateway, ADMIN_KEY, within_s=60)
     await check_story(gateway, ADMIN_KEY, demo)
+
+
+async def test_a_stopped_service_is_a_quick_502_and_readiness_names_it(
+    gateway: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    pid = int((tmp_path / "stack" / "meetings-api.pid").read_text())
+    os.killpg(pid, signal.SIGKILL)
+
+    async def refused() -> bool:
+        return (await gateway.get("/v1/meetings")).status_code == 502
+
+    await eventually(refused, within_s=10, every_s=0.1)
+    started = time.monotonic()
+    response = await gateway.get("/v1/meetings")
+    assert time.monotonic() - started < 5  # the configured upstream timeout is 10 s
+    assert response.status_code == 502
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "upstream_unavailable"
+    readiness = await gateway.get("/readyz")
+    assert readiness.status_code == 503
+    assert readiness.json()["checks"] == {
+        "database": True,
+        "meetings": False,
+        "plan": True,
+        "indicators": True,
+    }
+    # The other services still answer.
+    assert (await gateway.get("/v1/plans")).status_code == 200
