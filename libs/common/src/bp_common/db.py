@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -30,15 +30,24 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        # A pooled connection is checked before use, so a restarted database costs no request.
+        # SQLite: SQLAlchemy's pre-ping. PostgreSQL: _ping_on_checkout below, which does the same
+        # in one round trip where asyncpg's pre-ping takes three (BEGIN, a statement, ROLLBACK).
+        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": self.is_sqlite}
         if self.is_sqlite:
             _ensure_sqlite_dir(url)
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            kwargs |= {"pool_size": pool_size, "max_overflow": pool_size}
+            # Up to 2 x pool_size connections, as before, but all kept once opened: an overflow
+            # connection is closed as soon as it is returned, so a steady load above pool_size
+            # concurrent requests opened a new connection (a PostgreSQL backend fork, ~6 ms) for
+            # about one request in ten in the gateway benchmark (16 concurrent requests).
+            kwargs |= {"pool_size": 2 * pool_size, "max_overflow": 0}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(self.engine.sync_engine, "checkout", _ping_on_checkout)
         # A Session subclass of our own, so the after-commit hook fires for this database only
         # (several services share one process in the embedded mode).
         session_class = type("ServiceSession", (Session,), {})
@@ -113,6 +122,19 @@ def _ensure_sqlite_dir(url: str) -> None:
     path = url.split(":///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Pessimistic disconnect handling for asyncpg, as SQLAlchemy documents it for pool events:
+    ``SELECT 1`` in the simple-query protocol (one round trip, no prepared statement, no
+    transaction, so also fine behind a transaction-mode pgbouncer). If it fails, the pool drops
+    every connection older than now (the database was probably restarted, as with pre-ping) and
+    checks out a new one, up to three attempts. Profiled: asyncpg's own pre-ping made three of
+    the six round trips of a simple read."""
+    try:
+        dbapi_connection.run_async(lambda driver: driver.execute("SELECT 1"))
+    except Exception as exc:
+        raise InvalidatePoolError(f"the pooled connection failed its ping: {exc!r}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

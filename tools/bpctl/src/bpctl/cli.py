@@ -20,6 +20,7 @@ from rich.table import Table
 
 from bp_common.events.redrive import redrive
 from bp_common.logging import configure_logging
+from bp_common.runner import freeze_startup_objects
 from bpctl.client import ApiError, PlatformClient
 from bpctl.demo import StoryError, is_empty, load_demo
 from bpctl.embedded import EmbeddedPlatform, admin_key_for
@@ -93,6 +94,7 @@ def run(
         f"  admin API key ({origin}):\n    {key}\n"
         f"  try: curl -H 'Authorization: Bearer {key}' http://{host}:{port}/v1/meetings\n"
     )
+    freeze_startup_objects()  # as in the distributed mode's processes (see its docstring)
     uvicorn.run(platform.gateway, host=host, port=port, log_config=None, access_log=False)
 
 

@@ -37,7 +37,10 @@ class KafkaConfig:
     replication_factor: int = 1
     # Small waits keep the calendar close behind the writes that feed it.
     fetch_max_wait_ms: int = 50
-    linger_ms: int = 2
+    # No linger: the relay hands a whole batch to the producer before awaiting its acks, so the
+    # batching a linger buys is there already; a 2 ms linger only delayed every publish by 2 ms
+    # (measured: send-to-ack p50 0.9 ms with 0, 3.1 ms with 2; acks=all and idempotence as is).
+    linger_ms: int = 0
     # Fault tests: exit after handling this many records, before committing their offsets.
     crash_before_offset_commit_after: int | None = None
 
@@ -217,14 +220,18 @@ class KafkaBus:
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
         )
-        await asyncio.wait_for(consumer.start(), self.config.request_timeout_s)
         try:
+            # Inside the try: a start that times out (a group join after a broker restart) has
+            # already joined the group, and left running it would hold partitions it never reads.
+            await asyncio.wait_for(consumer.start(), self.config.request_timeout_s)
             while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=500, max_records=200)
                 for tp, records in batches.items():
                     await self._process_partition(consumer, subscription, tp, records)
         finally:
-            with contextlib.suppress(Exception):
+            # CancelledError too: aiokafka's stop() re-raises that of its own fetch task, which
+            # would end _consume_forever for good (a consumer silently gone after a broker outage).
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(consumer.stop(), self.config.request_timeout_s)
 
     async def _process_partition(

@@ -16,7 +16,7 @@ from gateway.settings import GatewaySettings
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], responses=PROBLEM_RESPONSES)
 
 
-def key_service(request: Request, session: SessionDep) -> ApiKeyService:
+async def key_service(request: Request, session: SessionDep) -> ApiKeyService:
     settings: GatewaySettings = request.app.state.settings
     admin = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
     return ApiKeyService(session, settings.api_key_pepper.get_secret_value(), admin)
@@ -25,7 +25,7 @@ def key_service(request: Request, session: SessionDep) -> ApiKeyService:
 ServiceDep = Annotated[ApiKeyService, Depends(key_service)]
 
 
-def secretariat(request: Request) -> Identity:
+async def secretariat(request: Request) -> Identity:
     identity: Identity = request.state.identity
     if identity.role is not Role.SECRETARIAT:
         raise Forbidden("Only the Secretariat manages API keys.", code="secretariat_only")

@@ -21,7 +21,7 @@ indicators_router = APIRouter(prefix="/v1/indicators", tags=["results framework"
 framework_router = APIRouter(prefix="/v1/framework", tags=["results framework"])
 
 
-def _service(session: SessionDep, outbox: OutboxDep) -> FrameworkService:
+async def _service(session: SessionDep, outbox: OutboxDep) -> FrameworkService:
     return FrameworkService(session, outbox)
 
 

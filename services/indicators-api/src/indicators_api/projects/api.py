@@ -13,7 +13,7 @@ from indicators_api.projects.service import ProjectService
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 
 
-def _service(session: SessionDep, outbox: OutboxDep) -> ProjectService:
+async def _service(session: SessionDep, outbox: OutboxDep) -> ProjectService:
     return ProjectService(session, outbox)
 
 

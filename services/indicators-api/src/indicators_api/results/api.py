@@ -22,7 +22,7 @@ from indicators_api.results.service import ResultService
 router = APIRouter(prefix="/v1/results", tags=["results"])
 
 
-def _service(session: SessionDep, outbox: OutboxDep) -> ResultService:
+async def _service(session: SessionDep, outbox: OutboxDep) -> ResultService:
     return ResultService(session, outbox)
 
 

@@ -95,6 +95,16 @@ class _ProjectScope:
     ends_on: date
 
 
+@dataclass(frozen=True, slots=True)
+class _IndicatorScope:
+    """The indicator fields a row is checked against, read once from the ORM object (attribute
+    access on a mapped instance costs a descriptor call, ten thousand times per import)."""
+
+    goal: int
+    measure: Measure
+    disaggregations: frozenset[str]
+
+
 class RowValidator:
     """Checks a well-shaped row against the project and the indicator it names."""
 
@@ -120,6 +130,10 @@ class RowValidator:
         self.indicators = indicators
         # CSV cells are text: numbers are read from them for numeric indicators.
         self.text_values = text_values
+        # The checks that depend only on the (project, indicator) pair, done once per pair: an
+        # import names a handful of pairs thousands of times. Holds the pair's scopes, or the
+        # rejection (its message names only the pair's codes and the organisation).
+        self._pairs: dict[tuple[str, str], tuple[_ProjectScope, _IndicatorScope] | _Rejected] = {}
 
     def check(self, index: int, row: ResultRow) -> StagedRow | RowError:
         try:
@@ -127,32 +141,57 @@ class RowValidator:
         except _Rejected as rejected:
             return row_error(index, row.external_id, rejected.code, rejected.loc, rejected.message)
 
-    def _staged(self, row: ResultRow) -> StagedRow:
-        project = self.projects.get(row.project)
+    def _pair(
+        self, project_code: str, indicator_code: str
+    ) -> tuple[_ProjectScope, _IndicatorScope]:
+        key = (project_code, indicator_code)
+        checked = self._pairs.get(key)
+        if checked is None:
+            try:
+                checked = self._check_pair(project_code, indicator_code)
+            except _Rejected as rejected:
+                checked = rejected
+            self._pairs[key] = checked
+        if isinstance(checked, _Rejected):
+            # A fresh exception per row: a raised instance carries its traceback along.
+            raise _Rejected(checked.code, checked.loc, checked.message)
+        return checked
+
+    def _check_pair(
+        self, project_code: str, indicator_code: str
+    ) -> tuple[_ProjectScope, _IndicatorScope]:
+        project = self.projects.get(project_code)
         if project is None:
-            raise _Rejected(UNKNOWN_PROJECT, ["project"], f"no project {row.project}")
+            raise _Rejected(UNKNOWN_PROJECT, ["project"], f"no project {project_code}")
         if self.organisation not in project.organisations:
             raise _Rejected(
                 NOT_IMPLEMENTED,
                 ["project"],
-                f"{self.organisation} does not implement project {row.project}",
+                f"{self.organisation} does not implement project {project_code}",
             )
-        indicator = self.indicators.get(row.indicator)
+        indicator = self.indicators.get(indicator_code)
         if indicator is None:
-            raise _Rejected(UNKNOWN_INDICATOR, ["indicator"], f"no indicator {row.indicator}")
+            raise _Rejected(UNKNOWN_INDICATOR, ["indicator"], f"no indicator {indicator_code}")
         if indicator.source is not Source.REPORTED:
             raise _Rejected(
                 INDICATOR_NOT_REPORTED,
                 ["indicator"],
-                f"indicator {row.indicator} is fed by events ({indicator.source.value})",
+                f"indicator {indicator_code} is fed by events ({indicator.source.value})",
             )
         if indicator.goal not in project.goals:
             raise _Rejected(
                 GOAL_NOT_IN_PROJECT,
                 ["indicator"],
-                f"indicator {row.indicator} is under goal {indicator.goal}, "
-                f"not one of project {row.project}'s",
+                f"indicator {indicator_code} is under goal {indicator.goal}, "
+                f"not one of project {project_code}'s",
             )
+        scope = _IndicatorScope(
+            indicator.goal, indicator.measure, frozenset(indicator.disaggregations or ())
+        )
+        return project, scope
+
+    def _staged(self, row: ResultRow) -> StagedRow:
+        project, indicator = self._pair(row.project, row.indicator)
         period = parse_period(row.period)
         if period is None:
             raise _Rejected(INVALID_PERIOD, ["period"], "expected YYYY, YYYY-Qn or YYYY-MM")

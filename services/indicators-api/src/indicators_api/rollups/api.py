@@ -15,7 +15,7 @@ from indicators_api.rollups.service import DIMENSIONS, RollupService
 router = APIRouter(prefix="/v1/rollups", tags=["rollups"])
 
 
-def _service(session: SessionDep, outbox: OutboxDep) -> RollupService:
+async def _service(session: SessionDep, outbox: OutboxDep) -> RollupService:
     return RollupService(session, outbox)
 
 

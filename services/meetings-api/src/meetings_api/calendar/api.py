@@ -18,11 +18,11 @@ router = APIRouter(prefix="/v1", tags=["calendar"])
 ICALENDAR = "text/calendar; charset=utf-8"
 
 
-def _service(session: SessionDep) -> CalendarService:
+async def _service(session: SessionDep) -> CalendarService:
     return CalendarService(session)
 
 
-def _filters(
+async def _filters(
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
     country: Annotated[CountryCode | None, Query(description="A host country.")] = None,
@@ -45,7 +45,7 @@ def _filters(
     )
 
 
-def _public_base_url(request: Request) -> str:
+async def _public_base_url(request: Request) -> str:
     settings = runtime_of(request).settings
     if isinstance(settings, MeetingsSettings):
         return settings.public_base_url

@@ -26,7 +26,7 @@ from meetings_api.meetings.service import MeetingService
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
 
 
-def _service(session: SessionDep, outbox: OutboxDep) -> MeetingService:
+async def _service(session: SessionDep, outbox: OutboxDep) -> MeetingService:
     return MeetingService(session, outbox)
 
 

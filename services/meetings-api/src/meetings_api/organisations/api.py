@@ -13,7 +13,7 @@ from meetings_api.organisations.service import OrganisationService
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
 
 
-def _service(session: SessionDep) -> OrganisationService:
+async def _service(session: SessionDep) -> OrganisationService:
     return OrganisationService(session)
 
 

@@ -21,7 +21,7 @@ from meetings_api.proceedings.service import ProceedingsService
 router = APIRouter(prefix="/v1/meetings/{meeting_id}", tags=["meetings"])
 
 
-def _service(session: SessionDep, outbox: OutboxDep) -> ProceedingsService:
+async def _service(session: SessionDep, outbox: OutboxDep) -> ProceedingsService:
     return ProceedingsService(session, outbox)
 
 

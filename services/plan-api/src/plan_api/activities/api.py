@@ -20,7 +20,7 @@ from plan_api.activities.service import ActivityService
 router = APIRouter(tags=["activities"])
 
 
-def _service(session: SessionDep, outbox: OutboxDep) -> ActivityService:
+async def _service(session: SessionDep, outbox: OutboxDep) -> ActivityService:
     return ActivityService(session, outbox)
 
 

@@ -16,7 +16,7 @@ from plan_api.fields import Proposer, VersionNumber
 router = APIRouter(tags=["amendments"])
 
 
-def _service(session: SessionDep, outbox: OutboxDep) -> AmendmentService:
+async def _service(session: SessionDep, outbox: OutboxDep) -> AmendmentService:
     return AmendmentService(session, outbox)
 
 

@@ -14,7 +14,7 @@ from plan_api.hosting.service import HostingService
 router = APIRouter(tags=["hosting offers"])
 
 
-def _service(session: SessionDep, outbox: OutboxDep) -> HostingService:
+async def _service(session: SessionDep, outbox: OutboxDep) -> HostingService:
     return HostingService(session, outbox)
 
 

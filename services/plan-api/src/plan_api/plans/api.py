@@ -13,7 +13,7 @@ from plan_api.plans.service import PlanService
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
 
-def _service(session: SessionDep) -> PlanService:
+async def _service(session: SessionDep) -> PlanService:
     return PlanService(session)
 
 

@@ -14,7 +14,7 @@ from plan_api.versions.service import VersionService, version_out
 router = APIRouter(prefix="/v1/plans/{plan_id}/versions", tags=["versions"])
 
 
-def _service(session: SessionDep, outbox: OutboxDep) -> VersionService:
+async def _service(session: SessionDep, outbox: OutboxDep) -> VersionService:
     return VersionService(session, outbox)
 
 
