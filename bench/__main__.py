@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import baselines, scenarios
-from bench.stack import REPO, infrastructure_peaks, peak_rss_mib, running_stack
+from bench.stack import PORT_BASE, REPO, infrastructure_peaks, peak_rss_mib, running_stack
 
 console = Console()
 
@@ -48,7 +48,7 @@ async def run(quick: bool) -> dict[str, Any]:
         "rows": 10_000,
     }
     report: dict[str, Any] = {"machine": machine(), "sizes": sizes}
-    run_dir = REPO / "var" / "bench" / "stack"
+    run_dir = REPO / "var" / "bench" / f"stack-{PORT_BASE}"
     async with running_stack(run_dir) as stack:
         async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=300) as client:
             console.log("results framework and a partner key")

@@ -20,7 +20,14 @@ PG_URL = os.environ.get("BP_BENCH_PG_URL", "postgresql://budapest:budapest@127.0
 KAFKA = os.environ.get("BP_BENCH_KAFKA", "127.0.0.1:9092")
 ADMIN_KEY = "bp_admin_bench-key"
 SERVICES = ("gateway", "meetings-api", "plan-api", "indicators-api")
-PORTS = {"gateway": 28000, "meetings-api": 28001, "plan-api": 28002, "indicators-api": 28003}
+# Overridable so two runs on one machine do not share (and stop) each other's processes.
+PORT_BASE = int(os.environ.get("BP_BENCH_PORT_BASE", "28000"))
+PORTS = {
+    "gateway": PORT_BASE,
+    "meetings-api": PORT_BASE + 1,
+    "plan-api": PORT_BASE + 2,
+    "indicators-api": PORT_BASE + 3,
+}
 
 
 @dataclass
