@@ -1,6 +1,7 @@
 import sqlite3
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -18,6 +19,7 @@ from bp_common.orm import JSONType, new_metadata
         (OperationalError("SELECT 1", {}, sqlite3.OperationalError("no such table: x")), False),
         (IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed")), False),
         (ConnectionRefusedError(111, "Connection refused"), True),
+        (asyncpg.CannotConnectNowError("the database system is starting up"), True),
     ],
 )
 def test_only_unreachable_databases_count_as_unavailable(

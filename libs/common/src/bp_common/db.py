@@ -97,6 +97,7 @@ _UNREACHABLE = (
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,  # "the database system is shutting down / starting up"
 )
 
 
