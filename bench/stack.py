@@ -95,7 +95,11 @@ async def running_stack(run_dir: Path, **extra_env: str) -> AsyncIterator[Stack]
         "KAFKA_NAMESPACE": stack.namespace,
         "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
         "ADMIN_API_KEY": ADMIN_KEY,
-        "LOG_LEVEL": "WARNING",
+        # Each process reads its own prefix: no access line per request during the run.
+        **{
+            f"{prefix}_LOG_LEVEL": "WARNING"
+            for prefix in ("GATEWAY", "MEETINGS", "PLAN", "INDICATORS")
+        },
         "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000000",
         "GATEWAY_RATE_LIMIT_BURST": "1000000",
         **{
