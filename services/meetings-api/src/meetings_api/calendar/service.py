@@ -128,7 +128,11 @@ class CalendarService:
             return  # stale: a later state is applied already
         fields_changed = any(getattr(entry, name) != value for name, value in new.fields.items())
         if not fields_changed and entry.host_countries == new.hosts:
-            return  # the same state again
+            # The same state again. It dates from the earliest event carrying it, whichever
+            # partition delivers first (an activity's own event, or the endorsed plan listing
+            # it): so a replay, which may apply them in the other order, rebuilds the same time.
+            entry.changed_at = min(entry.changed_at, changed_at)
+            return
         for name, value in new.fields.items():
             setattr(entry, name, value)
         if entry.host_countries != new.hosts:
