@@ -46,6 +46,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         else:
             event.listen(self.engine.sync_engine, "checkout", _ping_on_checkout)
         # A Session subclass of our own, so the after-commit hook fires for this database only
@@ -138,7 +139,16 @@ def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         raise InvalidatePoolError(f"the pooled connection failed its ping: {exc!r}") from exc
 
 
+def _sqlite_begin_immediate(connection: Any) -> None:
+    # A deferred transaction that reads and then writes fails at once with "database is locked"
+    # when another writer holds the lock (SQLite does not wait there, to avoid a deadlock);
+    # taking the write lock at BEGIN makes concurrent writers queue on busy_timeout instead.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver must not emit its own BEGIN: _sqlite_begin_immediate does.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
