@@ -72,3 +72,7 @@ migration: install ## new Alembic revision from the models: make migration SERVI
 .PHONY: bench
 bench: install ## benchmarks in the distributed mode, each against its baseline (var/bench/*.json)
 	bash deploy/with-services.sh $(RUN) python -m bench
+
+.PHONY: chaos
+chaos: install ## fault scenarios (broker, consumer, relay, replicas, replay, database, poison): lost and doubled
+	bash deploy/with-services.sh $(RUN) python -m chaos
