@@ -1,8 +1,10 @@
 """Outbox, relay, inbox and the in-process bus together, on SQLite."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import Column, Integer, String, Table, func, select
 
@@ -176,6 +178,57 @@ async def test_memory_bus_dead_letters_a_poison_event_and_keeps_flowing() -> Non
     assert letter.topic == "meetings.events.dlq"
     assert letter.event.subject == "poison"
     assert dict(letter.headers)["dlq_error"] == b"ValueError"
+
+
+async def test_an_unreachable_database_spends_no_attempt_and_dead_letters_nothing() -> None:
+    bus = InMemoryBus(RetryPolicy(max_attempts=2, backoff_s=0.001, outage_backoff_max_s=0.01))
+    calls = 0
+    handled: list[str] = []
+
+    async def handler(evt: CloudEvent) -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 5:  # more failures than max_attempts, all of them "database unreachable"
+            raise asyncpg.CannotConnectNowError("the database system is starting up")
+        handled.append(evt.subject)
+
+    bus.subscribe(["meetings.events"], "g", handler)
+    await bus.start()
+    try:
+        await bus.publish([event("held")])
+        await bus.wait_idle()
+    finally:
+        await bus.stop()
+    assert handled == ["held"]
+    assert calls == 6
+    assert bus.dead_letters == []
+
+
+async def test_a_consumer_stopped_during_an_outage_redelivers_the_event_later() -> None:
+    bus = InMemoryBus(RetryPolicy(max_attempts=1, backoff_s=0.001, outage_backoff_max_s=0.01))
+    database_up = False
+    handled: list[str] = []
+
+    async def handler(evt: CloudEvent) -> None:
+        if not database_up:
+            raise ConnectionRefusedError(111, "Connection refused")
+        handled.append(evt.subject)
+
+    bus.subscribe(["meetings.events"], "g", handler)
+    await bus.start()
+    await bus.publish([event("held")])
+    await asyncio.sleep(0.05)  # several tries against the "down" database
+    await bus.stop()
+    assert handled == []
+    assert bus.dead_letters == []
+
+    database_up = True
+    await bus.start()
+    try:
+        await bus.wait_idle()
+    finally:
+        await bus.stop()
+    assert handled == ["held"]
 
 
 async def test_memory_bus_replays_the_log_to_a_late_consumer_group() -> None:

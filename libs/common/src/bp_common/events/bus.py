@@ -1,5 +1,6 @@
 """The bus interface, and the delivery rules both implementations share: bounded retries of a
-handler, then the dead-letter topic, so one poison message never blocks its partition."""
+handler, then the dead-letter topic, so one poison message never blocks its partition; but an
+unreachable database is waited out, never blamed on the event."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from bp_common.db import is_connection_problem
 from bp_common.events.envelope import CloudEvent
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ class Subscription:
 class RetryPolicy:
     max_attempts: int = 3
     backoff_s: float = 0.2
+    # Longest pause between two tries while the database is unreachable.
+    outage_backoff_max_s: float = 5.0
 
 
 class EventBus(Protocol):
@@ -56,13 +60,31 @@ class EventBus(Protocol):
 async def handle_with_retries(
     handler: EventHandler, event: CloudEvent, policy: RetryPolicy
 ) -> BaseException | None:
-    """Run ``handler``; return the last error once ``policy.max_attempts`` are spent, else None."""
-    for attempt in range(1, policy.max_attempts + 1):
+    """Run ``handler``; return the last error once ``policy.max_attempts`` are spent, else None.
+
+    A database that cannot be reached (restart, failover, network) spends no attempt: the event
+    is retried with a capped backoff until the database answers or the consumer is cancelled,
+    whose offset then stays uncommitted. Otherwise an outage would dead-letter valid events."""
+    attempt = 0
+    outage_pause = policy.backoff_s
+    while True:
         try:
             await handler(event)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if is_connection_problem(exc):
+                logger.warning(
+                    "database unavailable while handling %s %s; retrying in %.1fs: %r",
+                    event.type,
+                    event.id,
+                    outage_pause,
+                    exc,
+                )
+                await asyncio.sleep(outage_pause)
+                outage_pause = min(max(outage_pause * 2, 0.05), policy.outage_backoff_max_s)
+                continue
+            attempt += 1
             logger.warning(
                 "handler failed for %s %s (attempt %d/%d): %r",
                 event.type,
@@ -71,12 +93,11 @@ async def handle_with_retries(
                 policy.max_attempts,
                 exc,
             )
-            if attempt == policy.max_attempts:
+            if attempt >= policy.max_attempts:
                 return exc
             await asyncio.sleep(policy.backoff_s * 2 ** (attempt - 1))
         else:
             return None
-    return None
 
 
 def error_headers(
