@@ -12,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.load import summary
 from bench.stack import KAFKA, PG_URL
+from bp_common.testing import delete_namespace
 
 RESULT_COLUMNS = [
     "organisation",
@@ -78,4 +79,5 @@ async def kafka_round_trips(count: int) -> dict[str, float]:
     finally:
         await producer.stop()
         await consumer.stop()
+        await delete_namespace(KAFKA, topic)  # the topic's name is its own namespace
     return summary(latencies)

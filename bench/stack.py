@@ -15,6 +15,8 @@ from pathlib import Path
 import asyncpg
 import psutil
 
+from bp_common.testing import delete_namespace
+
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("BP_BENCH_PG_URL", "postgresql://budapest:budapest@127.0.0.1:5432")
 KAFKA = os.environ.get("BP_BENCH_KAFKA", "127.0.0.1:9092")
@@ -119,6 +121,10 @@ async def running_stack(run_dir: Path, **extra_env: str) -> AsyncIterator[Stack]
         await asyncio.to_thread(
             subprocess.run, ["bash", *script, "stop"], env=stack.env, check=False, timeout=120
         )
-        for database in databases.values():
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        await admin.close()
+        try:
+            for database in databases.values():
+                await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            await admin.close()
+        finally:
+            # After the stop: a consumer still running would create its topics again.
+            await delete_namespace(KAFKA, stack.namespace, timeout_s=60)

@@ -39,7 +39,28 @@ port_of() {
   esac
 }
 
-running() { [ -f "$run_dir/$1.pid" ] && kill -0 "$(cat "$run_dir/$1.pid")" 2>/dev/null; }
+# Alive and not a zombie, as in deploy/kafka.sh: kill -0 counts a zombie (a killed process its
+# parent or PID 1 has not reaped yet) as alive. The state is the field after the ")" that ends
+# the command name in /proc/PID/stat (the name itself may hold spaces or parentheses).
+pid_alive() {
+  local st
+  st="$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)"
+  [[ -n "$st" && "$st" != Z && "$st" != X ]]
+}
+
+read_pid() {  # read_pid SERVICE -> the pid in its pid file (digits only), 1 if none
+  local pid
+  [ -f "$run_dir/$1.pid" ] || return 1
+  pid=$(tr -dc '0-9' 2>/dev/null <"$run_dir/$1.pid") || return 1
+  [ -n "$pid" ] || return 1
+  echo "$pid"
+}
+
+running() {
+  local pid
+  pid=$(read_pid "$1") || return 1
+  pid_alive "$pid"
+}
 
 wait_healthy() {
   local name=$1 port=$2
@@ -82,9 +103,9 @@ stop() {
   for service in "${services[@]}"; do
     if running "$service"; then
       local pid
-      pid=$(cat "$run_dir/$service.pid")
+      pid=$(read_pid "$service")
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      for _ in $(seq 1 50); do pid_alive "$pid" || break; sleep 0.2; done
       kill -KILL -- "-$pid" 2>/dev/null || true
     fi
     rm -f "$run_dir/$service.pid"

@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from bp_common.settings import BusKind, Environment, ServiceSettings
+from bp_common.testing import delete_namespace
 
 PG_URL = os.environ.get("BP_TEST_PG_URL", "postgresql://budapest:budapest@127.0.0.1:5432")
 KAFKA = os.environ.get("BP_TEST_KAFKA", "127.0.0.1:9092")
@@ -28,8 +29,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def namespace() -> str:
-    return f"t{uuid.uuid4().hex[:10]}."
+async def namespace() -> AsyncIterator[str]:
+    """A fresh topic and group prefix; its topics and groups are deleted after the test (after
+    the fixtures that use it, so once their consumers have stopped)."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    yield prefix
+    await delete_namespace(KAFKA, prefix)
 
 
 @pytest.fixture

@@ -1,19 +1,25 @@
-"""Helpers for the services' tests: a running app with a client, gateway-signed identities, and
-waiting for events to travel through the in-process bus."""
+"""Helpers for the services' tests: a running app with a client, gateway-signed identities,
+waiting for events to travel through the in-process bus, and removing a Kafka namespace."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupIdNotFound, UnknownTopicOrPartitionError
+from aiokafka.protocol.admin import DeleteGroupsRequest
 from fastapi import FastAPI
 
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.security import IDENTITY_HEADER, Identity, Role, sign_identity
 from bp_common.settings import DEV_IDENTITY_SECRET
+
+logger = logging.getLogger(__name__)
 
 
 def identity_headers(
@@ -66,3 +72,70 @@ async def settle(app: FastAPI, bus: InMemoryBus) -> None:
 
     await eventually(outbox_empty)
     await bus.wait_idle()
+
+
+async def delete_namespace(
+    bootstrap_servers: str, namespace: str, *, timeout_s: float = 30.0
+) -> None:
+    """Delete what a test or benchmark namespace left on the broker: every topic (``<topic>``
+    and ``<topic>.dlq``) and consumer group whose name starts with ``namespace``. Left there,
+    they pile up by the hundred and slow every restart and rebalance of the broker.
+
+    Never raises for the broker: one that is down or does not answer within ``timeout_s`` is a
+    warning in the log, since a test that killed it must still tear down. An empty namespace is
+    refused (ValueError): its prefix is every topic on the broker."""
+    if not namespace.strip():
+        raise ValueError("refusing to delete an empty Kafka namespace: that is every topic")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000)
+    )
+    try:
+        async with asyncio.timeout(timeout_s):
+            await admin.start()
+            await _delete_topics(admin, namespace)
+            await _delete_groups(admin, namespace)
+    except Exception as exc:
+        logger.warning(
+            "could not delete Kafka namespace %r at %s: %r", namespace, bootstrap_servers, exc
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(admin.close(), 5)
+
+
+def _in_namespace(name: str, namespace: str) -> bool:
+    # Internal topics (__consumer_offsets, ...) are never a namespace's, whatever its prefix.
+    return name.startswith(namespace) and not name.startswith("__")
+
+
+async def _delete_topics(admin: AIOKafkaAdminClient, namespace: str) -> None:
+    topics = sorted(t for t in await admin.list_topics() if _in_namespace(t, namespace))
+    if not topics:
+        return
+    response = await admin.delete_topics(topics)
+    failed = {
+        topic: code
+        for topic, code in response.topic_error_codes
+        if code not in (0, UnknownTopicOrPartitionError.errno)
+    }
+    if failed:
+        logger.warning("Kafka refused to delete topics (name: error code): %s", failed)
+
+
+async def _delete_groups(admin: AIOKafkaAdminClient, namespace: str) -> None:
+    listed = await admin.list_consumer_groups()
+    groups = sorted({group[0] for group in listed if _in_namespace(group[0], namespace)})
+    by_coordinator: dict[int, list[str]] = {}
+    for group in groups:
+        by_coordinator.setdefault(await admin.find_coordinator(group), []).append(group)
+    for node_id, names in by_coordinator.items():
+        # aiokafka 0.14's admin client has no delete_consumer_groups: the request goes to the
+        # groups' coordinator, as its other group requests do.
+        response = await admin._send_request(DeleteGroupsRequest(names), node_id)
+        failed = {
+            group: code
+            for group, code in response.results
+            if code not in (0, GroupIdNotFound.errno)
+        }
+        if failed:
+            logger.warning("Kafka refused to delete consumer groups (name: error code): %s", failed)
