@@ -663,6 +663,8 @@ async def replay(run: Run) -> ScenarioResult:
             f"{service}-replay",
             DATABASE_URL=sqlalchemy_url(database),
             CONSUMER_GROUP=group,
+            # What its handlers announce while rebuilding was announced live already.
+            OUTBOX_RELAY="false",
         )
         await instance.migrate()
         instances[service] = (instance, database)

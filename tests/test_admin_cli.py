@@ -37,10 +37,25 @@ def test_every_command_has_help() -> None:
         ["rollups", "export"],
         ["demo", "load"],
         ["dlq", "redrive"],
+        ["replay"],
     ):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, command
         assert "Usage" in result.output
+
+
+def test_replay_refuses_what_it_cannot_rebuild_and_changes_nothing() -> None:
+    # plan-api's consumers create its own records; the embedded default has no log to replay.
+    for service, env, reason in (
+        ("plan-api", {"PLAN_BUS": "kafka"}, "no read models to rebuild"),
+        ("meetings-api", {"MEETINGS_BUS": "memory"}, "keeps no log to replay"),
+    ):
+        result = runner.invoke(app, ["replay", service, "--yes"], env=env)
+        assert result.exit_code == 2, result.output
+        assert reason in " ".join(result.output.split())
+    unknown = runner.invoke(app, ["replay", "gateway", "--yes"])
+    assert unknown.exit_code == 2
+    assert "choose among meetings-api, plan-api," in unknown.output  # the box wraps the rest
 
 
 def test_keys_are_created_listed_and_revoked(embedded_server: Server) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -54,6 +54,10 @@ class ServiceSpec:
     # event type -> handler(session, event); the service's consumer group subscribes to their topics
     handlers: Mapping[str, SessionHandler] = field(default_factory=dict)
     publishes: Sequence[str] = ()
+    # Deletes what the handlers built from events (its read models), so that a replay from
+    # offset 0 rebuilds it (`bpctl replay`). None: the handlers create the service's own
+    # records, which a replay must not re-create.
+    reset_read_models: Callable[[AsyncSession], Awaitable[None]] | None = None
 
 
 class ServiceRuntime:
@@ -88,7 +92,8 @@ class ServiceRuntime:
             self.bus.subscribe(self.dispatcher.topics, self.dispatcher.group, self.dispatcher)
         if isinstance(self.bus, KafkaBus):
             self.bus.declare_topics(self.spec.publishes)
-        self.relay.start()
+        if self.settings.outbox_relay:
+            self.relay.start()
 
     async def stop(self) -> None:
         await self.relay.stop()

@@ -44,6 +44,9 @@ class ServiceSettings(BaseSettings):
     consumer_group: str | None = None
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_s: float = 0.2
+    # False leaves events in the outbox: for an instance rebuilding its read models into another
+    # database, whose handlers must not announce again into the live topics what they rebuild.
+    outbox_relay: bool = True
     outbox_batch_size: int = Field(default=200, ge=1)
     outbox_poll_interval_s: float = 1.0
     outbox_max_backoff_s: float = 10.0

@@ -33,6 +33,9 @@ SPEC = ServiceSpec(
         event_metrics_api.router,
     ],
     handlers={**event_metrics_handlers.HANDLERS, **framework_handlers.HANDLERS},
+    # The framework's snapshots are kept: each froze the indicators as they stood when its plan
+    # was endorsed, which a replay today could not reproduce.
+    reset_read_models=event_metrics_handlers.reset_read_models,
     publishes=[results_events.TOPIC],
 )
 

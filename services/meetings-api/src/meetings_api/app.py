@@ -30,6 +30,7 @@ SPEC = ServiceSpec(
     ],
     # The calendar consumes plan.events and this service's own meetings.events.
     handlers=calendar_handlers.HANDLERS,
+    reset_read_models=calendar_handlers.reset_read_models,
     publishes=[meeting_events.TOPIC],
 )
 

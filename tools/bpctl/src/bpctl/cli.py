@@ -8,22 +8,37 @@ import csv
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
 import uvicorn
+from aiokafka.errors import KafkaError
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from bp_common.events.redrive import redrive
 from bp_common.logging import configure_logging
+from bp_common.replay import ReplayRefused, TopicReplay, check_replayable, replay_read_models
 from bp_common.runner import freeze_startup_objects
 from bpctl.client import ApiError, PlatformClient
 from bpctl.demo import StoryError, is_empty, load_demo
 from bpctl.embedded import EmbeddedPlatform, admin_key_for
+from indicators_api.app import SPEC as INDICATORS_SPEC
+from meetings_api.app import SPEC as MEETINGS_SPEC
+from plan_api.app import SPEC as PLAN_SPEC
 
 app = typer.Typer(no_args_is_help=True, help="Budapest Process platform: run and administer.")
 keys_app = typer.Typer(no_args_is_help=True, help="Issue, list and revoke API keys.")
@@ -46,6 +61,7 @@ KeyOption = Annotated[
     ),
 ]
 DEFAULT_URL = "http://127.0.0.1:8000"
+PROGRESS_COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
 
 
 def _client(url: str, key: str) -> PlatformClient:
@@ -303,6 +319,86 @@ def demo_load(url: UrlOption = DEFAULT_URL, key: KeyOption = "") -> None:
     except StoryError as error:
         console.print(f"[red]the demo could not be loaded:[/red] {error}")
         raise typer.Exit(code=1) from error
+
+
+# The services whose consumers `replay` can target, by their deployment names.
+REPLAYABLE = {
+    "meetings-api": MEETINGS_SPEC,
+    "plan-api": PLAN_SPEC,
+    "indicators-api": INDICATORS_SPEC,
+}
+
+
+# Paragraphs without inner line breaks: the help keeps those of a docstring's later paragraphs.
+REPLAY_HELP = "\n\n".join(
+    [
+        "Rebuild SERVICE's read models from offset 0 of the topics it consumes: the calendar of "
+        "meetings-api; the event-fed metrics and their rollups of indicators-api.",
+        "Reads the service's own settings from the environment, as the service does (e.g. "
+        "MEETINGS_DATABASE_URL, MEETINGS_BUS=kafka, MEETINGS_KAFKA_BOOTSTRAP_SERVERS, "
+        "MEETINGS_KAFKA_NAMESPACE).",
+        "The service may keep running: the replay and its consumer skip each other's events. "
+        "Rollup updates that the rebuilt handlers announce are published again by its relay.",
+    ]
+)
+
+
+@app.command(help=REPLAY_HELP)
+def replay(
+    service: Annotated[
+        str, typer.Argument(help=f"One of {', '.join(REPLAYABLE)}.", show_default=False)
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    spec = REPLAYABLE.get(service)
+    if spec is None:
+        raise typer.BadParameter(f"choose among {', '.join(REPLAYABLE)}", param_hint="SERVICE")
+    settings = spec.settings_class()
+    try:
+        check_replayable(spec, settings)
+    except ReplayRefused as refused:
+        console.print(f"[red]refused:[/red] {service}: {refused}")
+        raise typer.Exit(code=2) from refused
+    if not yes:
+        typer.confirm(
+            f"Delete {service}'s read models and rebuild them from "
+            f"{settings.kafka_bootstrap_servers}?",
+            abort=True,
+        )
+    with Progress(*PROGRESS_COLUMNS, console=console) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def started(topics: list[TopicReplay]) -> None:
+            for topic in topics:
+                tasks[topic.topic] = progress.add_task(topic.topic, total=topic.total)
+
+        def advanced(topic: TopicReplay) -> None:
+            progress.update(tasks[topic.topic], completed=topic.read)
+
+        try:
+            report = asyncio.run(
+                replay_read_models(spec, settings, on_start=started, on_record=advanced)
+            )
+        except (KafkaError, DBAPIError, OSError, TimeoutError) as error:
+            console.print(
+                f"[red]the replay stopped:[/red] {error!r}. Run it again once the cause is "
+                "fixed: it starts over from offset 0."
+            )
+            raise typer.Exit(code=1) from error
+    console.print(
+        _table(
+            f"replay of {service} (consumer group {report.group})",
+            [asdict(topic) for topic in report.topics],
+            ["topic", "total", "read", "malformed", "failed"],
+        )
+    )
+    console.print(
+        f"claims forgotten: {report.forgotten_claims}; events applied now: {report.claims}"
+    )
+    if report.failures:
+        for failure in report.failures[:20]:
+            console.print(f"  [red]failed:[/red] {failure}")
+        raise typer.Exit(code=1)
 
 
 @dlq_app.command("redrive")

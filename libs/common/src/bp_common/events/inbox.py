@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from sqlalchemy import Table
+from sqlalchemy import Table, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bp_common.db import Database, dialect_insert
+from bp_common.db import Database, dialect_insert, dialect_of
 from bp_common.events.envelope import CloudEvent, topic_for_type
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,22 @@ async def claim(session: AsyncSession, table: Table, group: str, event: CloudEve
     )
     result = await session.execute(statement)
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def forget_claims(session: AsyncSession, table: Table, group: str) -> int:
+    """Delete ``group``'s claims, so that its events are applied again (a replay); returns how
+    many. On PostgreSQL the inbox is first locked against writers until the transaction ends: a
+    consumer transaction in flight would otherwise commit a claim this delete cannot see, whose
+    effect the caller is about to wipe, and the replay would skip that event."""
+    if dialect_of(session) == "postgresql":
+        await session.execute(text(f'LOCK TABLE "{table.name}" IN EXCLUSIVE MODE'))
+    result = await session.execute(delete(table).where(table.c.consumer_group == group))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def count_claims(session: AsyncSession, table: Table, group: str) -> int:
+    statement = select(func.count()).select_from(table).where(table.c.consumer_group == group)
+    return int(await session.scalar(statement) or 0)
 
 
 class InboxDispatcher:

@@ -53,4 +53,8 @@ async def on_activity_hosted(session: AsyncSession, event: CloudEvent) -> None:
     await EventMetricService(session, handler_outbox).count(facts)
 
 
+async def reset_read_models(session: AsyncSession) -> None:
+    await EventMetricService(session, handler_outbox).forget_all()
+
+
 HANDLERS = {MEETING_HELD: on_meeting_held, ACTIVITY_HOSTED: on_activity_hosted}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from sqlalchemy import Select, literal, select
+from sqlalchemy import Select, delete, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.db import dialect_insert
@@ -24,6 +24,10 @@ class EventMetricRepository:
             .on_conflict_do_nothing(index_elements=["metric", "source_id", "country"])
         )
         return bool((await self.session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+
+    async def delete_all(self) -> None:
+        await self.session.execute(delete(EventFact))
+        await self.session.execute(delete(EventMetricValue))
 
     async def increment(self, metric: EventMetric, country: str, year: int, by: float) -> None:
         insert = dialect_insert(self.session, EventMetricValue.__table__)

@@ -44,6 +44,14 @@ class EventMetricService:
                 changed += [(i.code, i.goal, fact.country, fact.year) for i in fed]
         await self.rollups.announce(changed)
 
+    async def forget_all(self) -> None:
+        """Forget every fact, and the rollups of the indicators they feed, before a replay
+        counts them again. Partners' results and their rollups are the service's own data."""
+        for metric in sorted(EventMetric):
+            await advisory_lock(self.session, _source_lock(metric))
+        await self.metrics.delete_all()
+        await self.rollups.forget([i.code for i in await self.indicators.event_fed()])
+
     async def feed(self, indicator: Indicator) -> None:
         """Give a new event-fed indicator the rollups of the facts counted so far."""
         metric = EventMetric(indicator.source.value)

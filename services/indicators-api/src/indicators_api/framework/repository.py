@@ -39,6 +39,10 @@ class IndicatorRepository:
         statement = select(Indicator).where(Indicator.code.in_(codes))
         return {i.code: i for i in (await self.session.scalars(statement)).all()}
 
+    async def event_fed(self) -> list[Indicator]:
+        statement = select(Indicator).where(Indicator.source != Source.REPORTED)
+        return list((await self.session.scalars(statement.order_by(Indicator.code))).all())
+
     async def with_source(self, source: Source) -> list[Indicator]:
         statement = select(Indicator).where(Indicator.source == source).order_by(Indicator.code)
         return list((await self.session.scalars(statement)).all())

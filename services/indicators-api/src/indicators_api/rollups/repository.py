@@ -6,6 +6,8 @@ aggregated per group here and merged into, or substituted for, the stored groups
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import Select, case, delete, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,6 +75,9 @@ class RollupRepository:
                 },
             )
         )
+
+    async def delete_of_indicators(self, codes: Collection[str]) -> None:
+        await self.session.execute(delete(Rollup).where(Rollup.indicator.in_(codes)))
 
     async def replace(self, groups: Select, rows: Select) -> None:
         """Recompute ``groups`` (selected as the key columns) from ``rows``, all of their rows:

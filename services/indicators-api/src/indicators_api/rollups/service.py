@@ -26,7 +26,7 @@ direction, else 0."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +110,9 @@ class RollupService:
 
     async def replace(self, groups: Select, rows: Select) -> None:
         await self.rollups.replace(groups, rows)
+
+    async def forget(self, indicator_codes: Collection[str]) -> None:
+        await self.rollups.delete_of_indicators(indicator_codes)
 
     async def announce(self, groups: Iterable[Group]) -> None:
         """One ``indicators.rollup.updated.v1`` per indicator, naming its changed groups."""

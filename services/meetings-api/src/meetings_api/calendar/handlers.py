@@ -32,6 +32,10 @@ async def on_meeting_changed(session: AsyncSession, event: CloudEvent) -> None:
     await CalendarService(session).apply_meeting(meeting, event.time)
 
 
+async def reset_read_models(session: AsyncSession) -> None:
+    await CalendarService(session).forget_all()
+
+
 HANDLERS: dict[str, SessionHandler] = {
     **dict.fromkeys(events.ACTIVITY_EVENTS, on_activity_changed),
     events.PLAN_ENDORSED: on_plan_endorsed,

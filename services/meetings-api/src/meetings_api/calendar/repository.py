@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
@@ -27,6 +27,10 @@ class CalendarRepository:
 
     def add(self, entry: CalendarEntry) -> None:
         self.session.add(entry)
+
+    async def delete_all(self) -> None:
+        await self.session.execute(delete(CalendarHost))
+        await self.session.execute(delete(CalendarEntry))
 
     async def get(self, entry_id: uuid.UUID) -> CalendarEntry | None:
         # One entry with its hosts in one statement (a join), not two: this read is on the path

@@ -53,6 +53,10 @@ class CalendarService:
 
     # -- fed by events ----------------------------------------------------------------------
 
+    async def forget_all(self) -> None:
+        """Empty the calendar, before a replay rebuilds it from the events."""
+        await self.entries.delete_all()
+
     async def apply_activity(self, activity: ActivitySnapshot, changed_at: datetime) -> None:
         if activity.starts_on is not None:
             span = (activity.starts_on, activity.ends_on or activity.starts_on)
