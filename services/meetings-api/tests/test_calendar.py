@@ -1,6 +1,7 @@
 """The calendar read model, built only from events: plan-api's (published here on the in-process
 bus, as docs/events.md describes them) and this service's own meeting events."""
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from icalendar import Calendar
+from sqlalchemy import select
 
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.memory_bus import InMemoryBus
@@ -433,3 +435,29 @@ async def test_replaying_the_events_rebuilds_the_same_calendar(
     ]
     await deliver(bus, *copies)
     assert await calendar(client) == original
+
+
+async def test_an_instance_with_its_relay_off_keeps_its_events_in_the_outbox(
+    tmp_path: Path,
+) -> None:
+    # A replica rebuilding into another database (OUTBOX_RELAY=false) must not announce again.
+    bus = InMemoryBus()
+    settings = MeetingsSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/rebuild.db", outbox_relay=False
+    )
+    app = create_app(settings, bus=bus)
+    async with running(app) as client:
+        await bus.start()
+        try:
+            created = await client.post("/v1/meetings", json=MEETING, headers=SECRETARIAT)
+            assert created.status_code == 201, created.text
+            await asyncio.sleep(0.3)  # a running relay, woken by the commit, publishes in ms
+        finally:
+            await bus.stop()
+        outbox = app.state.runtime.spec.messaging.outbox
+        async with app.state.database.sessionmaker() as session:
+            kept = (await session.execute(select(outbox.c.event_type, outbox.c.sent_at))).all()
+    assert [(row.event_type, row.sent_at) for row in kept] == [
+        ("meetings.meeting.scheduled.v1", None)
+    ]
+    assert not bus.log["meetings.events"]
