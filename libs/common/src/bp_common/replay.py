@@ -172,8 +172,16 @@ async def _apply_until(
     retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_retry_backoff_s)
     remaining = set(ends)
     consumer.pause(*(tp for tp in consumer.assignment() if tp not in remaining))
+    # Records below the end offsets exist: a long silence means the broker is gone.
+    patience_s = settings.kafka_request_timeout_s * 3
+    last_record = asyncio.get_running_loop().time()
     while remaining:
         batches = await consumer.getmany(*remaining, timeout_ms=1000, max_records=500)
+        now = asyncio.get_running_loop().time()
+        if batches:
+            last_record = now
+        elif now - last_record > patience_s:
+            raise TimeoutError(f"no records from the broker for {patience_s:.0f}s")
         for tp, records in batches.items():
             progress = by_topic[tp.topic]
             for record in records:

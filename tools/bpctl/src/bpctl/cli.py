@@ -393,7 +393,8 @@ def replay(
         )
     )
     console.print(
-        f"claims forgotten: {report.forgotten_claims}; events applied now: {report.claims}"
+        f"inbox claims of {report.group}: {report.forgotten_claims} forgotten before, "
+        f"{report.claims} now"
     )
     if report.failures:
         for failure in report.failures[:20]:
