@@ -192,9 +192,9 @@ unix_socket_permissions = 0770
 max_connections = 200
 shared_buffers = 128MB
 timezone = 'UTC'
-# Flash storage: a random read costs little more than a sequential one. With the default 4.0 the
-# result import's classification seq-scanned `result` at 1M rows (86-164 ms) instead of using its
-# unique index (32 ms); docker-compose.yml passes the same setting.
+# Flash storage: a random read costs little more than a sequential one. With the default 4.0
+# the result import's classification seq-scanned the result table at 1M rows (86-164 ms)
+# instead of using its unique index (32 ms); docker-compose.yml passes the same setting.
 random_page_cost = 1.1
 # durability stays on (fault tests kill processes): fsync, full_page_writes and
 # synchronous_commit keep their defaults
