@@ -1,9 +1,10 @@
 """The calendar read model, built only from events: plan-api's (published here on the in-process
-bus, as docs/events.md describes them) and this service's own meeting events."""
+bus, as docs/events.md describes them, or by plan-api itself on the same bus) and this service's
+own meeting events."""
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,8 +19,11 @@ from bp_common.events.envelope import CloudEvent
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.security import Role
 from bp_common.testing import deliver, identity_headers, running
+from bp_common.testing import settle as settle_app
 from meetings_api.app import create_app
 from meetings_api.settings import MeetingsSettings
+from plan_api.app import create_app as create_plan_app
+from plan_api.settings import PlanSettings
 
 Settle = Callable[[], Awaitable[None]]
 SECRETARIAT = identity_headers(Role.SECRETARIAT)
@@ -331,6 +335,169 @@ async def test_stale_and_repeated_events_change_nothing(
     await deliver(bus, copy(hosted), hosted)
     assert await calendar(client) == settled
     assert (await client.get("/v1/calendar.ics", headers=VIEWER)).content == ics
+
+
+async def test_an_edited_activity_shows_its_edit(
+    client: httpx.AsyncClient, bus: InMemoryBus
+) -> None:
+    activity_id = str(uuid.uuid4())
+    proposed = plan_event("plan.activity.proposed.v1", activity(activity_id))
+    edited = activity(
+        activity_id, title="Return and reintegration", goal=4, kind="training",
+        working_group="Silk Routes", year=2021, quarter=3, revision=1,
+    )  # fmt: skip
+    updated = plan_event("plan.activity.updated.v1", edited | {"changed": ["goal", "title"]})
+    await deliver(bus, proposed, updated)
+    [entry] = await calendar(client)
+    assert entry == entry | {
+        "title": "Return and reintegration",
+        "goal": 4,
+        "kind": "training",
+        "working_group": "Silk Routes",
+        "year": 2021,
+        "quarter": 3,
+        "status": "proposed",
+        "sequence": 1,
+    }
+    assert [e["id"] for e in await calendar(client, **{"from": "2021-07-01", "to": "2021-09-30"})]
+    assert await calendar(client, **{"from": "2020-01-01", "to": "2020-12-31"}) == []
+    await deliver(bus, replace(proposed, id=str(uuid.uuid4())))  # older: changes nothing
+    assert await calendar(client) == [entry]
+
+
+async def test_an_unscheduled_activity_is_listed_again_without_dates(
+    client: httpx.AsyncClient, bus: InMemoryBus, settle: Settle
+) -> None:
+    activity_id = str(uuid.uuid4())
+    hosted = activity(activity_id, status="hosted", host_countries=["BG"], revision=1)
+    await deliver(bus, plan_event("plan.activity.hosted.v1", hosted))
+    meeting = await schedule(client, activity_id=activity_id)
+    dates = {"starts_on": MEETING["starts_on"], "ends_on": MEETING["ends_on"]}
+    scheduled = plan_event(
+        "plan.activity.scheduled.v1",
+        hosted | dates | {"status": "scheduled", "quarter": 2, "revision": 2},
+    )
+    await deliver(bus, scheduled)
+    await settle()
+    assert [e["id"] for e in await calendar(client)] == [meeting["id"]]
+
+    await client.post(f"/v1/meetings/{meeting['id']}/cancel", headers=SECRETARIAT)
+    unscheduled = hosted | {"quarter": 2, "revision": 3}
+    await deliver(
+        bus,
+        plan_event(
+            "plan.activity.unscheduled.v1",
+            unscheduled | {"meeting_id": meeting["id"], "previous": dates},
+        ),
+    )
+    await settle()
+    shown = {e["source"]: e for e in await calendar(client)}
+    assert shown["meeting"]["status"] == "cancelled"
+    assert shown["activity"] == shown["activity"] | {
+        "id": activity_id,
+        "status": "hosted",
+        "starts_on": None,
+        "ends_on": None,
+        "year": 2020,
+        "quarter": 2,
+        "sequence": 3,
+    }
+    before = await calendar(client)
+    await deliver(bus, replace(scheduled, id=str(uuid.uuid4())))  # older: changes nothing
+    assert await calendar(client) == before
+
+
+@pytest.fixture
+async def plan(bus: InMemoryBus, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """plan-api on the same bus, as in the embedded mode."""
+    settings = PlanSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/plan.db", outbox_poll_interval_s=0.05
+    )
+    async with running(create_plan_app(settings, bus=bus)) as plan_client:
+        yield plan_client
+
+
+async def test_the_calendar_follows_plan_edits_and_a_cancelled_meeting_of_plan_api(
+    client: httpx.AsyncClient, plan: httpx.AsyncClient, bus: InMemoryBus, settle: Settle
+) -> None:
+    async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+        assert response.status_code == status, response.text
+        return dict(response.json())
+
+    async def settle_both() -> None:
+        """Until neither service has anything left to publish (each reacts to the other)."""
+        for _ in range(2):
+            await settle()
+            await settle_app(plan._transport.app, bus)  # type: ignore[attr-defined]
+
+    plan_body = {
+        "title": "Call for Action",
+        "period_start": 2020,
+        "period_end": 2024,
+        "goals": [{"number": n, "title": f"Goal {n}"} for n in (1, 2)],
+    }
+    plan_id = (await ok(await plan.post("/v1/plans", json=plan_body, headers=SECRETARIAT), 201))[
+        "id"
+    ]
+    created = await ok(
+        await plan.post(
+            f"/v1/plans/{plan_id}/activities",
+            json={"title": "Thematic meeting", "goal": 1, "kind": "meeting", "year": 2020},
+            headers=SECRETARIAT,
+        ),
+        201,
+    )
+    activity_id = created["id"]
+    offer = await ok(
+        await plan.post(
+            f"/v1/activities/{activity_id}/hosting-offers",
+            json={"country": "BG"},
+            headers=SECRETARIAT,
+        ),
+        201,
+    )
+    await ok(await plan.post(f"/v1/hosting-offers/{offer['id']}/accept", headers=SECRETARIAT))
+    edited = await ok(
+        await plan.patch(
+            f"/v1/activities/{activity_id}",
+            json={"title": "Return and reintegration", "goal": 2, "quarter": 2},
+            headers=SECRETARIAT,
+        )
+    )
+    await settle_both()
+    [entry] = await calendar(client)
+    assert entry == entry | {
+        "id": activity_id,
+        "title": "Return and reintegration",
+        "goal": 2,
+        "quarter": 2,
+        "status": "hosted",
+        "sequence": edited["revision"],
+    }
+
+    meeting = await schedule(client, activity_id=activity_id)
+    await settle_both()
+    assert (await ok(await plan.get(f"/v1/activities/{activity_id}", headers=VIEWER)))[
+        "status"
+    ] == "scheduled"
+    assert [e["id"] for e in await calendar(client)] == [meeting["id"]]
+
+    await ok(await client.post(f"/v1/meetings/{meeting['id']}/cancel", headers=SECRETARIAT))
+    await settle_both()
+    unscheduled = await ok(await plan.get(f"/v1/activities/{activity_id}", headers=VIEWER))
+    assert (unscheduled["status"], unscheduled["starts_on"]) == ("hosted", None)
+    by_source = {e["source"]: e for e in await calendar(client)}
+    assert by_source["meeting"]["status"] == "cancelled"
+    assert by_source["activity"] == by_source["activity"] | {
+        "status": "hosted",
+        "starts_on": None,
+        "year": 2020,
+        "quarter": 2,
+        "goal": 2,
+        "host_countries": ["BG"],
+        "sequence": unscheduled["revision"],
+    }
+    assert bus.dead_letters == []
 
 
 async def test_without_a_revision_only_a_change_counts(

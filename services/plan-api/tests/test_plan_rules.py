@@ -13,7 +13,7 @@ import pytest
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.security import Role
-from bp_common.testing import deliver, eventually, identity_headers
+from bp_common.testing import deliver, eventually, identity_headers, settle
 
 SECRETARIAT = identity_headers(Role.SECRETARIAT)
 VIEWER = identity_headers(Role.VIEWER)
@@ -247,6 +247,222 @@ async def test_meeting_events_schedule_and_reschedule_an_activity_once(
         dataclasses.replace(moved, id=str(uuid.uuid4()), data=moved.data | {"revision": 3}),
     )
     assert await activity(client, created["id"]) == cancelled
+    assert bus.dead_letters == []
+
+
+async def settled(client: httpx.AsyncClient, bus: InMemoryBus) -> list[CloudEvent]:
+    """Every event plan-api has committed so far, once published."""
+    await settle(client._transport.app, bus)  # type: ignore[attr-defined]
+    return list(bus.log["plan.events"])
+
+
+def of_type(events: list[CloudEvent], event_type: str) -> list[CloudEvent]:
+    return [e for e in events if e.type == event_type]
+
+
+async def test_edits_other_than_the_dates_are_announced_as_updates(
+    client: httpx.AsyncClient, bus: InMemoryBus
+) -> None:
+    plan_id = await new_plan(client)
+    created = await new_activity(client, plan_id)
+    path = f"/v1/activities/{created['id']}"
+
+    async def patch(body: dict[str, Any]) -> dict[str, Any]:
+        return dict(await ok(await client.patch(path, json=body, headers=SECRETARIAT)))
+
+    renamed = await patch(
+        {"title": "Return and reintegration", "working_group": "Black Sea", "lead": "BG"}
+    )
+    moved = await patch({"goal": 2, "year": 2021, "quarter": 3, "kind": "training"})
+    assert await patch({"goal": 2, "title": "Return and reintegration"}) == moved  # no change
+    dated = await patch({"starts_on": "2021-09-14"})
+    retitled = await patch({"title": "Return, readmission and reintegration"})
+
+    events = await settled(client, bus)
+    updated = of_type(events, "plan.activity.updated.v1")
+    assert [(e.data["changed"], e.data["revision"]) for e in updated] == [
+        (["lead", "title", "working_group"], renamed["revision"]),
+        (["goal", "kind", "quarter", "year"], moved["revision"]),
+        (["title"], retitled["revision"]),
+    ]
+    assert [r["revision"] for r in (renamed, moved, dated, retitled)] == [1, 2, 3, 4]
+    assert updated[1].data == {
+        "activity_id": created["id"],
+        "plan_id": plan_id,
+        "title": "Return and reintegration",
+        "goal": 2,
+        "kind": "training",
+        "working_group": "Black Sea",
+        "year": 2021,
+        "quarter": 3,
+        "starts_on": None,
+        "ends_on": None,
+        "status": "proposed",
+        "host_countries": [],
+        "revision": 2,
+        "changed": ["goal", "kind", "quarter", "year"],
+    }
+    # The dates are a (re)scheduling, announced once as such and not also as an update.
+    [scheduled] = of_type(events, "plan.activity.scheduled.v1")
+    assert (scheduled.data["starts_on"], scheduled.data["revision"]) == ("2021-09-14", 3)
+    assert (updated[2].data["status"], updated[2].data["starts_on"]) == ("scheduled", "2021-09-14")
+    assert [e.data["revision"] for e in events if e.subject == created["id"]] == [0, 1, 2, 3, 4]
+
+
+async def test_an_amended_description_is_announced_as_an_update(
+    client: httpx.AsyncClient, bus: InMemoryBus
+) -> None:
+    plan_id = await new_plan(client)
+    created = await new_activity(client, plan_id, description="Returns")
+    await circulate(client, plan_id)
+    target = {"type": "activity", "ref": created["id"]}
+    first = await amend(client, plan_id, target, "modify", "Returns and readmission")
+    # Another delegation asking for the same text: accepted, but nothing changes.
+    body = {"version": 1, "proposer": "MK", "target": target, "action": "modify"}
+    same = await ok(
+        await client.post(
+            f"/v1/plans/{plan_id}/amendments",
+            json=body | {"text": "Returns and readmission"},
+            headers=SECRETARIAT,
+        ),
+        201,
+    )
+    for amendment in (first, same):
+        await ok(await client.post(f"/v1/amendments/{amendment['id']}/accept", headers=SECRETARIAT))
+    [updated] = of_type(await settled(client, bus), "plan.activity.updated.v1")
+    assert (updated.subject, updated.data["changed"], updated.data["revision"]) == (
+        created["id"],
+        ["description"],
+        1,
+    )
+    described = await activity(client, created["id"])
+    assert (described["description"], described["revision"]) == ("Returns and readmission", 1)
+
+
+async def offer(client: httpx.AsyncClient, activity_id: str, country: str) -> dict[str, Any]:
+    response = await client.post(
+        f"/v1/activities/{activity_id}/hosting-offers",
+        json={"country": country},
+        headers=SECRETARIAT,
+    )
+    return dict(await ok(response, 201))
+
+
+@pytest.mark.parametrize("before", ["hosted", "host_offered", "proposed"])
+async def test_a_cancelled_meeting_unschedules_its_activity_once(
+    client: httpx.AsyncClient, bus: InMemoryBus, before: str
+) -> None:
+    plan_id = await new_plan(client)
+    created = await new_activity(client, plan_id, year=2021)
+    if before != "proposed":
+        pending = await offer(client, created["id"], "LV")
+        if before == "hosted":
+            await ok(
+                await client.post(f"/v1/hosting-offers/{pending['id']}/accept", headers=SECRETARIAT)
+            )
+    scheduled = meeting_event("scheduled", created["id"])
+    await deliver(bus, scheduled)
+    assert (await activity(client, created["id"]))["status"] == "scheduled"
+
+    cancelled = meeting_event("cancelled", created["id"], status="cancelled", revision=2)
+    await deliver(bus, cancelled)
+    unscheduled = await activity(client, created["id"])
+    assert unscheduled == unscheduled | {
+        "status": before,
+        "starts_on": None,
+        "ends_on": None,
+        "year": 2020,  # the meeting's, kept as the tentative timing
+        "quarter": 2,
+        "meeting_id": MEETING,
+        "host_countries": ["LV"] if before == "hosted" else [],
+    }
+    [event] = of_type(await settled(client, bus), "plan.activity.unscheduled.v1")
+    assert event.subject == created["id"]
+    assert event.data == event.data | {
+        "status": before,
+        "starts_on": None,
+        "ends_on": None,
+        "year": 2020,
+        "quarter": 2,
+        "revision": unscheduled["revision"],
+        "meeting_id": MEETING,
+        "previous": {"starts_on": "2020-06-10", "ends_on": "2020-06-11"},
+    }
+
+    # Heard again, as copies past the inbox or the originals, or older news heard only now (a
+    # rescheduling re-driven from the dead letters): nothing more happens.
+    late = meeting_event(
+        "rescheduled", created["id"], starts_on="2020-07-01", ends_on="2020-07-02", revision=1
+    )
+    await deliver(
+        bus,
+        dataclasses.replace(cancelled, id=str(uuid.uuid4())),
+        dataclasses.replace(scheduled, id=str(uuid.uuid4())),
+        cancelled,
+        scheduled,
+        late,
+    )
+    assert await activity(client, created["id"]) == unscheduled
+    events = await settled(client, bus)
+    assert len(of_type(events, "plan.activity.unscheduled.v1")) == 1
+    assert len(of_type(events, "plan.activity.scheduled.v1")) == 1
+
+    # Still in the plan: another meeting can carry it out.
+    other = str(uuid.uuid4())
+    await deliver(
+        bus,
+        meeting_event(
+            "scheduled",
+            created["id"],
+            meeting_id=other,
+            starts_on="2020-10-06",
+            ends_on="2020-10-07",
+        ),
+    )
+    again = await activity(client, created["id"])
+    assert (again["status"], again["starts_on"], again["meeting_id"]) == (
+        "scheduled",
+        "2020-10-06",
+        other,
+    )
+    assert bus.dead_letters == []
+
+
+async def test_a_cancelled_meeting_the_activity_does_not_follow_changes_nothing(
+    client: httpx.AsyncClient, bus: InMemoryBus
+) -> None:
+    plan_id = await new_plan(client)
+    followed, closed, untouched = [await new_activity(client, plan_id) for _ in range(3)]
+    closing = str(uuid.uuid4())
+    taken_over = meeting_event("scheduled", followed["id"])
+    later = meeting_event("scheduled", followed["id"], meeting_id=str(uuid.uuid4()))
+    await deliver(
+        bus, taken_over, later, meeting_event("scheduled", closed["id"], meeting_id=closing)
+    )
+    await ok(await client.post(f"/v1/activities/{closed['id']}/cancel", headers=SECRETARIAT))
+    before = {a: await activity(client, a) for a in (followed["id"], closed["id"])}
+
+    await deliver(
+        bus,
+        # The meeting the activity followed first; another one has taken it over since.
+        meeting_event("cancelled", followed["id"], status="cancelled", revision=1),
+        # The activity was cancelled meanwhile: cancelled is final.
+        meeting_event(
+            "cancelled", closed["id"], meeting_id=closing, status="cancelled", revision=1
+        ),
+        # A meeting that carries out no activity, and one the activity never took.
+        meeting_event("cancelled", None, status="cancelled", revision=1),
+        meeting_event(
+            "cancelled",
+            untouched["id"],
+            meeting_id=str(uuid.uuid4()),
+            status="cancelled",
+            revision=1,
+        ),
+    )
+    assert {a: await activity(client, a) for a in before} == before
+    assert await activity(client, untouched["id"]) == untouched
+    assert of_type(await settled(client, bus), "plan.activity.unscheduled.v1") == []
     assert bus.dead_letters == []
 
 

@@ -17,7 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bp_common.errors import DomainError
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.inbox import SessionHandler
-from plan_api.activities.handlers import on_meeting_held, on_meeting_scheduled
+from plan_api.activities.handlers import (
+    on_meeting_cancelled,
+    on_meeting_held,
+    on_meeting_scheduled,
+)
 from plan_api.amendments.handlers import on_amendment_request
 from plan_api.amendments.service import NoCirculatedVersion, UnknownVersion
 from plan_api.hosting.handlers import on_offer_to_host
@@ -29,6 +33,7 @@ logger = logging.getLogger(__name__)
 MEETING_SCHEDULED = "meetings.meeting.scheduled.v1"
 MEETING_RESCHEDULED = "meetings.meeting.rescheduled.v1"
 MEETING_HELD = "meetings.meeting.held.v1"
+MEETING_CANCELLED = "meetings.meeting.cancelled.v1"
 INTERVENTION_RECORDED = "meetings.intervention.recorded.v1"
 DECISION_RECORDED = "meetings.decision.recorded.v1"
 
@@ -67,6 +72,7 @@ HANDLERS: Mapping[str, SessionHandler] = {
         MEETING_SCHEDULED: on_meeting_scheduled,
         MEETING_RESCHEDULED: on_meeting_scheduled,
         MEETING_HELD: on_meeting_held,
+        MEETING_CANCELLED: on_meeting_cancelled,
         INTERVENTION_RECORDED: on_intervention_recorded,
         DECISION_RECORDED: on_decision_recorded,
     }.items()

@@ -11,6 +11,8 @@ from meetings_api.meetings.events import (
 PLAN_ACTIVITY_PROPOSED = "plan.activity.proposed.v1"
 PLAN_ACTIVITY_HOSTED = "plan.activity.hosted.v1"
 PLAN_ACTIVITY_SCHEDULED = "plan.activity.scheduled.v1"
+PLAN_ACTIVITY_UNSCHEDULED = "plan.activity.unscheduled.v1"
+PLAN_ACTIVITY_UPDATED = "plan.activity.updated.v1"
 PLAN_ACTIVITY_CANCELLED = "plan.activity.cancelled.v1"
 PLAN_ACTIVITY_HELD = "plan.activity.held.v1"
 PLAN_ENDORSED = "plan.endorsed.v1"
@@ -19,6 +21,8 @@ ACTIVITY_EVENTS = (
     PLAN_ACTIVITY_PROPOSED,
     PLAN_ACTIVITY_HOSTED,
     PLAN_ACTIVITY_SCHEDULED,
+    PLAN_ACTIVITY_UNSCHEDULED,
+    PLAN_ACTIVITY_UPDATED,
     PLAN_ACTIVITY_CANCELLED,
     PLAN_ACTIVITY_HELD,
 )

@@ -1,5 +1,5 @@
 """A meeting that carries out an activity (``activity_id`` in meetings-api's meeting events)
-schedules it with the meeting's dates, then marks it held."""
+schedules it with the meeting's dates, then marks it held; cancelled, it un-schedules it."""
 
 from __future__ import annotations
 
@@ -54,3 +54,9 @@ async def on_meeting_held(session: AsyncSession, event: CloudEvent) -> None:
     found = _meeting(event)
     if found is not None:
         await ActivityService(session, handler_outbox).hold_for_meeting(*found)
+
+
+async def on_meeting_cancelled(session: AsyncSession, event: CloudEvent) -> None:
+    found = _meeting(event)
+    if found is not None:
+        await ActivityService(session, handler_outbox).unschedule_for_meeting(*found)

@@ -39,7 +39,8 @@ class ActivityStatus(StrEnum):
 
 # proposed -> host_offered -> hosted -> scheduled -> held | cancelled. A step may be skipped (a
 # meeting may be scheduled before any host is known); host_offered falls back to proposed when
-# every offer is declined; held and cancelled are final.
+# every offer is declined; scheduled falls back to where it stood (hosted, host_offered or
+# proposed) when the meeting that was to carry it out is cancelled; held and cancelled are final.
 TRANSITIONS: dict[ActivityStatus, frozenset[ActivityStatus]] = {
     ActivityStatus.PROPOSED: frozenset(
         {
@@ -62,7 +63,15 @@ TRANSITIONS: dict[ActivityStatus, frozenset[ActivityStatus]] = {
     ActivityStatus.HOSTED: frozenset(
         {ActivityStatus.SCHEDULED, ActivityStatus.HELD, ActivityStatus.CANCELLED}
     ),
-    ActivityStatus.SCHEDULED: frozenset({ActivityStatus.HELD, ActivityStatus.CANCELLED}),
+    ActivityStatus.SCHEDULED: frozenset(
+        {
+            ActivityStatus.PROPOSED,
+            ActivityStatus.HOST_OFFERED,
+            ActivityStatus.HOSTED,
+            ActivityStatus.HELD,
+            ActivityStatus.CANCELLED,
+        }
+    ),
     ActivityStatus.HELD: frozenset(),
     ActivityStatus.CANCELLED: frozenset(),
 }
@@ -95,6 +104,7 @@ class Activity(UUIDPrimaryKey, Timestamps, Base):
     # The accepted hosts, in order of acceptance (the hosting offers are the record of each).
     host_countries: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The meeting that scheduled or held it, and that meeting's revision: older news is ignored.
+    # Kept when that meeting is cancelled (the status says so), so its stale news stays ignored.
     meeting_id: Mapped[uuid.UUID | None]
     meeting_revision: Mapped[int | None]
     # Bumped on every change; consumers keep the highest one they saw.

@@ -1,7 +1,9 @@
 """Activities under a plan's goals and their lifecycle
 ``proposed -> host_offered -> hosted -> scheduled -> held | cancelled``. Every status change goes
 through :meth:`ActivityService._move`, which refuses what the transition table does not allow, and
-is checked before anything is changed, so a refusal stores nothing."""
+is checked before anything is changed, so a refusal stores nothing. Every change that shows in the
+activity's event payload, or that the Secretariat edits, is announced with the activity as it now
+is and its revision bumped, so consumers (the calendar) can order what they hear."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from plan_api.activities import events
 from plan_api.activities.models import CLOSED, TRANSITIONS, Activity, ActivityStatus
 from plan_api.activities.repository import ActivityRepository
 from plan_api.activities.schemas import ActivityCreate, ActivityFilters, ActivityOut, ActivityUpdate
+from plan_api.hosting.repository import OfferRepository
 from plan_api.plans.models import Plan
 from plan_api.plans.repository import PlanRepository
 from plan_api.plans.service import find_plan
@@ -86,6 +89,7 @@ class ActivityService:
         self.session = session
         self.activities = ActivityRepository(session)
         self.plans = PlanRepository(session)
+        self.offers = OfferRepository(session)
         self.outbox = outbox
 
     # -- reading ---------------------------------------------------------------------------
@@ -166,6 +170,8 @@ class ActivityService:
         await self.session.flush()
         if rescheduled:
             await self._emit(events.ACTIVITY_SCHEDULED, activity)
+        else:
+            await self._emit(events.ACTIVITY_UPDATED, activity, changed=sorted(changed))
         return activity
 
     async def cancel(self, activity_id: uuid.UUID) -> Activity:
@@ -179,9 +185,12 @@ class ActivityService:
 
     async def describe(self, activity: Activity, description: str) -> None:
         self.ensure_open(activity)
+        if activity.description == description:
+            return
         activity.description = description
         activity.revision += 1
         await self.session.flush()
+        await self._emit(events.ACTIVITY_UPDATED, activity, changed=["description"])
 
     # -- hosting (driven by the hosting context) ---------------------------------------------
     def ensure_open(self, activity: Activity) -> None:
@@ -236,6 +245,43 @@ class ActivityService:
         await self._move(activity, ActivityStatus.HELD)
         await self._emit(events.ACTIVITY_HELD, activity, meeting_id=str(news.meeting_id))
 
+    async def unschedule_for_meeting(self, activity_id: uuid.UUID, news: MeetingNews) -> None:
+        """The meeting that was to carry the activity out is cancelled. The activity stays in the
+        plan: it goes back to where it stood before (hosted with accepted hosts, else
+        host_offered with an offer pending, else proposed), loses the meeting's dates and keeps
+        their year and quarter as its tentative timing. A meeting the activity does not follow
+        (another one took it over, or none ever did) changes nothing."""
+        activity = await self.locked(activity_id)
+        if activity.meeting_id != news.meeting_id:
+            return
+        if activity.meeting_revision is not None and activity.meeting_revision >= news.revision:
+            return  # already applied (a replay), or older than what was applied
+        if activity.status is not ActivityStatus.SCHEDULED:
+            logger.info(
+                "activity %s is %s; meeting cancellation ignored", activity.id, activity.status
+            )
+            return
+        if activity.host_countries:
+            earlier = ActivityStatus.HOSTED
+        elif await self.offers.any_pending(activity.id):
+            earlier = ActivityStatus.HOST_OFFERED
+        else:
+            earlier = ActivityStatus.PROPOSED
+        self._ensure_transition(activity, earlier)
+        previous = {
+            "starts_on": activity.starts_on.isoformat() if activity.starts_on else None,
+            "ends_on": activity.ends_on.isoformat() if activity.ends_on else None,
+        }
+        activity.starts_on = activity.ends_on = None
+        activity.meeting_revision = news.revision
+        await self._move(activity, earlier)
+        await self._emit(
+            events.ACTIVITY_UNSCHEDULED,
+            activity,
+            meeting_id=str(news.meeting_id),
+            previous=previous,
+        )
+
     # -- internals --------------------------------------------------------------------------
     @staticmethod
     def _take_meeting(activity: Activity, news: MeetingNews) -> None:
@@ -256,7 +302,7 @@ class ActivityService:
         activity.revision += 1
         await self.session.flush()
 
-    async def _emit(self, event_type: str, activity: Activity, **extra: str) -> None:
+    async def _emit(self, event_type: str, activity: Activity, **extra: Any) -> None:
         await self.outbox.emit(
             self.session, event_type, activity.id, activity_event_data(activity) | extra
         )
