@@ -3,15 +3,19 @@ events (on the in-process bus, as meetings-api and plan-api publish them)."""
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from bp_common.events.envelope import CloudEvent
 from bp_common.security import Role
 from bp_common.testing import eventually, identity_headers, running
+from indicators_api.base import Base
+from indicators_api.event_metrics.handlers import reset_read_models
 from meetings_api.app import create_app as create_meetings_app
 from meetings_api.settings import MeetingsSettings
 
@@ -69,6 +73,17 @@ def activity_hosted(hosts: list[str], year: int, quarter: int | None = None) -> 
             "revision": 2,
             "offer_id": str(uuid.uuid4()),
         },
+    )
+
+
+def activity_cancelled(hosted: CloudEvent, revision: int = 3) -> CloudEvent:
+    """plan-api's cancellation of the activity ``hosted`` announced."""
+    data = {k: v for k, v in hosted.data.items() if k != "offer_id"}
+    return CloudEvent(
+        type="plan.activity.cancelled.v1",
+        source="/plan",
+        subject=hosted.subject,
+        data=data | {"status": "cancelled", "revision": revision},
     )
 
 
@@ -226,3 +241,152 @@ async def test_holding_a_meeting_in_meetings_api_counts_without_calling_indicato
         1,
         0.5,
     )
+
+
+# -- an activity hosted, then cancelled ------------------------------------------------------
+
+BY = (["goal", "country", "year"], ["year"], ["country"], [])
+
+
+async def hosting_indicators(api: Api) -> dict[str, dict[str, Any]]:
+    """One indicator per rule whose state a cancellation cannot simply decrement."""
+    return {
+        "HOST": await api.indicator(
+            "HOST", source="activities_hosted", targets=[{"year": 2020, "value": 4}]
+        ),
+        "HLAST": await api.indicator("HLAST", source="activities_hosted", aggregation="latest"),
+        "HMAX": await api.indicator("HMAX", source="activities_hosted", aggregation="max", goal=2),
+        "HCUM": await api.indicator("HCUM", source="activities_hosted", cumulative=True),
+    }
+
+
+async def assert_counted(
+    api: Api, indicators: dict[str, dict[str, Any]], hosted: list[CloudEvent]
+) -> None:
+    """The rollups are those of exactly the ``hosted`` events, counted from scratch."""
+    rows = [row for code in indicators for row in facts(code, hosted, "activities_hosted")]
+    for by in BY:
+        answer = await api.rollups(by=",".join(by))
+        assert answered_rollups(answer, by) == pytest.approx(
+            expected_rollups(indicators, rows, by)
+        ), by
+
+
+async def rollup_updates(api: Api) -> list[tuple[str, list[dict[str, Any]]]]:
+    return [
+        (e.subject, e.data["groups"])
+        for e in await api.settle()
+        if e.type == "indicators.rollup.updated.v1"
+    ]
+
+
+async def test_an_activity_cancelled_after_it_was_hosted_no_longer_counts(api: Api) -> None:
+    await api.project()
+    indicators = await hosting_indicators(api)
+    both = activity_hosted(["BG", "LV"], 2020, 4)
+    autumn = activity_hosted(["BG"], 2020, 4)
+    spring = activity_hosted(["BG"], 2020, 2)
+    later = activity_hosted(["AZ"], 2021)
+    await api.publish(both, autumn, spring, later)
+    await assert_counted(api, indicators, [both, autumn, spring, later])
+    [bg] = await api.rollups(by="country,year", indicator="HLAST", country="BG")
+    assert bg["value"] == 2  # the two activities of the latest quarter
+    announced = len(await rollup_updates(api))
+
+    await api.publish(activity_cancelled(both))
+    await assert_counted(api, indicators, [autumn, spring, later])
+    assert await api.rollups(by="country", country="LV") == []
+    assert (await rollup_updates(api))[announced:] == [
+        (code, [{"goal": goal, "country": c, "year": 2020} for c in ("BG", "LV")])
+        for code, goal in (("HCUM", 1), ("HLAST", 1), ("HMAX", 2), ("HOST", 1))
+    ]
+
+    # The latest quarter loses its last activity: the latest value is the spring's again, which
+    # no decrement of the stored state could find.
+    await api.publish(activity_cancelled(autumn))
+    await assert_counted(api, indicators, [spring, later])
+    [bg] = await api.rollups(by="country,year", indicator="HLAST", country="BG")
+    assert bg["value"] == 1
+    [host_2020] = await api.rollups(by="year", indicator="HOST", year=2020)
+    assert (host_2020["value"], host_2020["progress"]) == (1, 0.25)
+    metric = await api.client.get("/v1/event-metrics/activities_hosted", headers=api.VIEWER)
+    assert metric.json() == {
+        "metric": "activities_hosted",
+        "value": 2,
+        "breakdown": [
+            {"metric": "activities_hosted", "country": "BG", "year": 2020, "value": 1},
+            {"metric": "activities_hosted", "country": "AZ", "year": 2021, "value": 1},
+        ],
+    }
+    announced = len(await rollup_updates(api))
+
+    # Heard again (copies past the inbox, the originals), the hosted news among them after the
+    # cancellation, or a cancellation of an activity never hosted: nothing changes.
+    cancelled = activity_cancelled(both)
+    await api.publish(
+        replace(cancelled, id=str(uuid.uuid4())),
+        activity_cancelled(autumn),
+        replayed(both),
+        both,
+        replayed(autumn),
+        activity_cancelled(activity_hosted(["TR"], 2020)),
+    )
+    await assert_counted(api, indicators, [spring, later])
+    assert (
+        await api.client.get("/v1/event-metrics/activities_hosted", headers=api.VIEWER)
+    ).json() == metric.json()
+    assert len(await rollup_updates(api)) == announced
+    assert api.bus.dead_letters == []
+
+
+async def test_hosted_news_older_than_the_cancellation_never_counts(api: Api) -> None:
+    await api.project()
+    indicators = await hosting_indicators(api)
+    # The cancellation first (e.g. the hosted event re-driven from the dead letters later).
+    hosted = activity_hosted(["TR"], 2020)
+    await api.publish(activity_cancelled(hosted, revision=3), hosted, replayed(hosted))
+    await assert_counted(api, indicators, [])
+    assert await api.rollups(by="") == []
+    # The rule is the revision: news newer than the cancellation (plan-api sends none, as it
+    # never changes a cancelled activity) would count.
+    newer = replace(hosted, id=str(uuid.uuid4()), data=hosted.data | {"revision": 4})
+    await api.publish(newer)
+    await assert_counted(api, indicators, [newer])
+    # A cancellation without a revision cannot be ordered: dead-lettered, nothing changed.
+    unordered = replace(
+        activity_cancelled(newer),
+        data={k: v for k, v in activity_cancelled(newer).data.items() if k != "revision"},
+    )
+    await api.publish(unordered)
+    assert [d.event.id for d in api.bus.dead_letters] == [unordered.id]
+    await assert_counted(api, indicators, [newer])
+
+
+async def test_a_replay_rebuilds_the_same_counts_from_empty_read_models(api: Api) -> None:
+    await api.project()
+    indicators = await hosting_indicators(api)
+    kept, dropped = activity_hosted(["BG"], 2020, 2), activity_hosted(["BG", "LV"], 2020, 4)
+    held = meeting_held("TR", "2020-03-10", participants=40, countries=12)
+    history = [kept, dropped, held, activity_cancelled(dropped)]
+    await api.publish(*history)
+    before = {",".join(by): await api.rollups(by=",".join(by)) for by in BY}
+
+    app = api.client._transport.app  # type: ignore[attr-defined]
+    async with app.state.database.sessionmaker() as session, session.begin():
+        await reset_read_models(session)
+    async with app.state.database.sessionmaker() as session:
+        # Every table the event handlers write is emptied, the cancellations' too.
+        written = [t for name, t in Base.metadata.tables.items() if name.startswith("event_")]
+        assert {t.name for t in written} >= {
+            "event_fact",
+            "event_metric_value",
+            "event_cancelled_source",
+        }
+        for table in written:
+            assert await session.scalar(select(func.count()).select_from(table)) == 0, table
+    assert await api.rollups(by="") == []
+
+    # bpctl replay forgets the inbox claims too: the same events, read again from the start.
+    await api.publish(*(replace(e, id=str(uuid.uuid4())) for e in history))
+    assert {",".join(by): await api.rollups(by=",".join(by)) for by in BY} == before
+    await assert_counted(api, indicators, [kept])

@@ -1,6 +1,8 @@
 """Consumers of other services' events that feed the dialogue-activity metrics and the
 indicators built on them. Each runs in the inbox transaction, so a redelivered event is skipped;
-facts are keyed by the meeting or activity, so the same fact under a new event id counts once."""
+facts are keyed by the meeting or activity, so the same fact under a new event id counts once.
+An activity's cancellation takes back what it counted, and outranks its older news (see
+event_metrics.service)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bp_common.events.envelope import CloudEvent
 from indicators_api.base import handler_outbox
 from indicators_api.event_metrics.models import EventMetric
-from indicators_api.event_metrics.schemas import ActivityHosted, Fact, MeetingHeld
+from indicators_api.event_metrics.schemas import (
+    ActivityCancelled,
+    ActivityHosted,
+    Fact,
+    MeetingHeld,
+)
 from indicators_api.event_metrics.service import EventMetricService
 from indicators_api.periods import month_period, year_or_quarter_period
 
 MEETING_HELD = "meetings.meeting.held.v1"
 ACTIVITY_HOSTED = "plan.activity.hosted.v1"
+ACTIVITY_CANCELLED = "plan.activity.cancelled.v1"
 
 
 async def on_meeting_held(session: AsyncSession, event: CloudEvent) -> None:
@@ -50,11 +58,25 @@ async def on_activity_hosted(session: AsyncSession, event: CloudEvent) -> None:
         )
         for country in activity.host_countries
     ]
-    await EventMetricService(session, handler_outbox).count(facts)
+    await EventMetricService(session, handler_outbox).count_activity(
+        activity.activity_id, activity.revision, facts
+    )
+
+
+async def on_activity_cancelled(session: AsyncSession, event: CloudEvent) -> None:
+    """The activity's hosts no longer count: -1 activity hosted for each, in the year counted."""
+    activity = ActivityCancelled.model_validate(event.data)
+    await EventMetricService(session, handler_outbox).cancel_activity(
+        activity.activity_id, activity.revision
+    )
 
 
 async def reset_read_models(session: AsyncSession) -> None:
     await EventMetricService(session, handler_outbox).forget_all()
 
 
-HANDLERS = {MEETING_HELD: on_meeting_held, ACTIVITY_HOSTED: on_activity_hosted}
+HANDLERS = {
+    MEETING_HELD: on_meeting_held,
+    ACTIVITY_HOSTED: on_activity_hosted,
+    ACTIVITY_CANCELLED: on_activity_cancelled,
+}

@@ -43,3 +43,14 @@ class EventFact(Timestamps, Base):
     period: Mapped[str] = mapped_column(String(7))
     period_key: Mapped[int]
     value: Mapped[float]
+
+
+class CancelledSource(Timestamps, Base):
+    """A meeting or activity announced cancelled, with its revision then: its facts are no
+    longer counted, and news of it at that revision or older (a redelivered or replayed hosted
+    event) is not counted again."""
+
+    __tablename__ = "event_cancelled_source"
+
+    source_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revision: Mapped[int]

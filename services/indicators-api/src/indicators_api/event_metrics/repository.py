@@ -1,12 +1,30 @@
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict
 
-from sqlalchemy import Select, delete, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from bp_common.db import dialect_insert
-from indicators_api.event_metrics.models import EventFact, EventMetric, EventMetricValue
+from indicators_api.event_metrics.models import (
+    CancelledSource,
+    EventFact,
+    EventMetric,
+    EventMetricValue,
+)
 from indicators_api.event_metrics.schemas import Fact
 from indicators_api.framework.models import Indicator, Source
 from indicators_api.rollups.models import NONE
@@ -28,6 +46,53 @@ class EventMetricRepository:
     async def delete_all(self) -> None:
         await self.session.execute(delete(EventFact))
         await self.session.execute(delete(EventMetricValue))
+        await self.session.execute(delete(CancelledSource))
+
+    async def cancelled_revision(self, source_id: str) -> int | None:
+        """The revision at which the source was announced cancelled, if it was."""
+        statement = select(CancelledSource.revision).where(CancelledSource.source_id == source_id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def mark_cancelled(self, source_id: str, revision: int) -> None:
+        insert_ = dialect_insert(self.session, CancelledSource.__table__)
+        await self.session.execute(
+            insert_.values(source_id=source_id, revision=revision).on_conflict_do_update(
+                index_elements=["source_id"], set_={"revision": insert_.excluded.revision}
+            )
+        )
+
+    async def groups_of_source(self, metric: EventMetric, source_id: str) -> list[tuple[str, int]]:
+        """The countries and years the source has facts of the metric for."""
+        statement = (
+            select(EventFact.country, EventFact.year)
+            .where(EventFact.metric == metric, EventFact.source_id == source_id)
+            .distinct()
+            .order_by(EventFact.country, EventFact.year)
+        )
+        return [(row.country, row.year) for row in await self.session.execute(statement)]
+
+    async def delete_source(self, metric: EventMetric, source_id: str) -> None:
+        await self.session.execute(
+            delete(EventFact).where(EventFact.metric == metric, EventFact.source_id == source_id)
+        )
+
+    async def recount(self, metric: EventMetric, groups: Collection[tuple[str, int]]) -> None:
+        """Set the metric's value in each (country, year) group to the sum of its facts; a group
+        left without facts has no value at all, as if it had never been counted."""
+        if not groups:
+            return
+        value = EventMetricValue
+        await self.session.execute(
+            delete(value).where(value.metric == metric, _among(value.country, value.year, groups))
+        )
+        summed = (
+            select(EventFact.metric, EventFact.country, EventFact.year, func.sum(EventFact.value))
+            .where(EventFact.metric == metric, _among(EventFact.country, EventFact.year, groups))
+            .group_by(EventFact.metric, EventFact.country, EventFact.year)
+        )
+        await self.session.execute(
+            insert(value).from_select(["metric", "country", "year", "value"], summed)
+        )
 
     async def increment(self, metric: EventMetric, country: str, year: int, by: float) -> None:
         insert = dialect_insert(self.session, EventMetricValue.__table__)
@@ -78,6 +143,54 @@ class EventMetricRepository:
         ).where(EventFact.metric == EventMetric(indicator.source.value))
 
     @staticmethod
+    def groups_of_source_fed(metric: EventMetric, source_id: str) -> Select:
+        """The rollup groups (key columns) the source's facts of the metric are in, in every
+        indicator fed by the metric."""
+        return (
+            select(
+                Indicator.code.label("indicator"),
+                Indicator.goal,
+                EventFact.country,
+                EventFact.year,
+                literal(NONE).label("organisation"),
+                literal(NONE).label("project"),
+            )
+            .select_from(EventFact)
+            .join(Indicator, Indicator.source == Source(metric.value))
+            .where(EventFact.metric == metric, EventFact.source_id == source_id)
+            .distinct()
+        )
+
+    @staticmethod
+    def rows_beside_source(metric: EventMetric, source_id: str) -> Select:
+        """Every other fact in the groups the source's facts are in: those groups without it."""
+        gone = aliased(EventFact, name="gone")
+        return (
+            select(
+                Indicator.code.label("indicator"),
+                Indicator.goal,
+                EventFact.country,
+                EventFact.year,
+                literal(NONE).label("organisation"),
+                literal(NONE).label("project"),
+                EventFact.value,
+                EventFact.period_key,
+            )
+            .select_from(EventFact)
+            .join(Indicator, Indicator.source == Source(metric.value))
+            .where(
+                EventFact.metric == metric,
+                EventFact.source_id != source_id,
+                exists().where(
+                    gone.metric == metric,
+                    gone.source_id == source_id,
+                    gone.country == EventFact.country,
+                    gone.year == EventFact.year,
+                ),
+            )
+        )
+
+    @staticmethod
     def rows_of_fact(fact: Fact) -> Select:
         """One new fact, as a row of every indicator fed by its metric."""
         return select(
@@ -90,3 +203,11 @@ class EventMetricRepository:
             literal(fact.value).label("value"),
             literal(fact.period_key).label("period_key"),
         ).where(Indicator.source == Source(fact.metric.value))
+
+
+def _among(
+    country: InstrumentedAttribute[str],
+    year: InstrumentedAttribute[int],
+    groups: Collection[tuple[str, int]],
+) -> ColumnElement[bool]:
+    return or_(*(and_(country == c, year == y) for c, y in groups))

@@ -46,11 +46,21 @@ class MeetingHeld(BaseModel):
     attendance: Attendance | None = None
 
 
+# plan-api's activity revision; news without one is older than any other.
+Revision = Annotated[int, Field(ge=0, lt=2**31)]
+
+
 class ActivityHosted(BaseModel):
     activity_id: str = Field(min_length=1, max_length=64)
     year: ReportingYear
     quarter: Quarter | None = None
     host_countries: list[CountryCode]
+    revision: Revision = 0
+
+
+class ActivityCancelled(BaseModel):
+    activity_id: str = Field(min_length=1, max_length=64)
+    revision: Revision
 
 
 @dataclass(frozen=True, slots=True)
