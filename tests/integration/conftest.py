@@ -14,7 +14,13 @@ import asyncpg
 import pytest
 
 from bp_common.settings import BusKind, Environment, ServiceSettings
-from bp_common.testing import delete_namespace
+from bp_common.testing import delete_namespace, running
+from indicators_api.app import create_app as create_indicators_app
+from indicators_api.settings import IndicatorsSettings
+from meetings_api.app import create_app as create_meetings_app
+from meetings_api.settings import MeetingsSettings
+
+from .platform import Platform
 
 PG_URL = os.environ.get("BP_TEST_PG_URL", "postgresql://budapest:budapest@127.0.0.1:5432")
 KAFKA = os.environ.get("BP_TEST_KAFKA", "127.0.0.1:9092")
@@ -72,3 +78,18 @@ def kafka_settings(
         outbox_max_backoff_s=2,
         consumer_retry_backoff_s=0.05,
     )
+
+
+@pytest.fixture
+async def platform(
+    fresh_database: Callable[[str], Awaitable[str]], namespace: str
+) -> AsyncIterator[Platform]:
+    meetings = create_meetings_app(
+        kafka_settings(MeetingsSettings, await fresh_database("meetings"), namespace), migrate=True
+    )
+    indicators = create_indicators_app(
+        kafka_settings(IndicatorsSettings, await fresh_database("indicators"), namespace),
+        migrate=True,
+    )
+    async with running(meetings) as meetings_client, running(indicators) as indicators_client:
+        yield Platform(meetings_client, indicators_client)

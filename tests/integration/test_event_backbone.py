@@ -7,86 +7,22 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import func, select
 
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.kafka_bus import KafkaBus, KafkaConfig
 from bp_common.events.redrive import redrive
-from bp_common.security import Role
-from bp_common.testing import eventually, identity_headers, running
-from indicators_api.app import create_app as create_indicators_app
 from indicators_api.base import messaging as indicators_messaging
-from indicators_api.settings import IndicatorsSettings
-from meetings_api.app import create_app as create_meetings_app
 from meetings_api.base import messaging as meetings_messaging
-from meetings_api.settings import MeetingsSettings
 
-from .conftest import KAFKA, kafka_settings
+from .conftest import KAFKA
+from .platform import Platform
 
 REPO = Path(__file__).resolve().parents[2]
-SECRETARIAT = identity_headers(Role.SECRETARIAT)
-MEETING = {
-    "title": "Senior Officials Meeting",
-    "kind": "senior_officials_meeting",
-    "starts_on": "2019-12-04",
-    "ends_on": "2019-12-05",
-    "city": "Istanbul",
-    "country": "TR",
-}
-
-
-class Platform:
-    def __init__(self, meetings: httpx.AsyncClient, indicators: httpx.AsyncClient) -> None:
-        self.meetings = meetings
-        self.indicators = indicators
-        self.meetings_app = meetings._transport.app  # type: ignore[attr-defined]
-        self.indicators_app = indicators._transport.app  # type: ignore[attr-defined]
-
-    async def hold_new_meeting(self, **overrides: str) -> str:
-        created = await self.meetings.post(
-            "/v1/meetings", json=MEETING | overrides, headers=SECRETARIAT
-        )
-        assert created.status_code == 201, created.text
-        meeting_id = str(created.json()["id"])
-        held = await self.meetings.post(f"/v1/meetings/{meeting_id}/hold", headers=SECRETARIAT)
-        assert held.status_code == 200, held.text
-        return meeting_id
-
-    async def meetings_held(self, country: str | None = None) -> float:
-        params = {"country": country} if country else {}
-        response = await self.indicators.get(
-            "/v1/event-metrics/meetings_held", params=params, headers=SECRETARIAT
-        )
-        assert response.status_code == 200, response.text
-        return float(response.json()["value"])
-
-    async def wait_for_held(self, expected: float, country: str | None = None, within_s=30.0):  # type: ignore[no-untyped-def]
-        async def reached() -> bool:
-            return await self.meetings_held(country) >= expected
-
-        await eventually(reached, within_s=within_s, every_s=0.05)
-
-
-@pytest.fixture
-async def platform(
-    fresh_database: Callable[[str], Awaitable[str]], namespace: str
-) -> AsyncIterator[Platform]:
-    meetings = create_meetings_app(
-        kafka_settings(MeetingsSettings, await fresh_database("meetings"), namespace), migrate=True
-    )
-    indicators = create_indicators_app(
-        kafka_settings(IndicatorsSettings, await fresh_database("indicators"), namespace),
-        migrate=True,
-    )
-    async with running(meetings) as meetings_client, running(indicators) as indicators_client:
-        yield Platform(meetings_client, indicators_client)
 
 
 def raw_bus(namespace: str) -> KafkaBus:

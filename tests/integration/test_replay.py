@@ -7,22 +7,16 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 from bp_common.security import Role
-from bp_common.testing import eventually, identity_headers, running
-from indicators_api.app import create_app as create_indicators_app
-from indicators_api.settings import IndicatorsSettings
-from meetings_api.app import create_app as create_meetings_app
-from meetings_api.settings import MeetingsSettings
+from bp_common.testing import eventually, identity_headers
 
-from .conftest import KAFKA, kafka_settings
-from .test_event_backbone import Platform
+from .conftest import KAFKA
+from .platform import Platform
 
 SECRETARIAT = identity_headers(Role.SECRETARIAT)
 BPCTL = Path(sys.executable).with_name("bpctl")
@@ -36,21 +30,6 @@ EVENT_FED = {
     "source": "meetings_held",
 }
 MEETINGS = [("TR", "2019-12-04"), ("HU", "2020-03-10"), ("BG", "2020-06-02"), ("TR", "2020-11-17")]
-
-
-@pytest.fixture
-async def platform(
-    fresh_database: Callable[[str], Awaitable[str]], namespace: str
-) -> AsyncIterator[Platform]:
-    meetings = create_meetings_app(
-        kafka_settings(MeetingsSettings, await fresh_database("meetings"), namespace), migrate=True
-    )
-    indicators = create_indicators_app(
-        kafka_settings(IndicatorsSettings, await fresh_database("indicators"), namespace),
-        migrate=True,
-    )
-    async with running(meetings) as meetings_client, running(indicators) as indicators_client:
-        yield Platform(meetings_client, indicators_client)
 
 
 async def read_models(platform: Platform) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
@@ -113,13 +113,7 @@ async def _delete_topics(admin: AIOKafkaAdminClient, namespace: str) -> None:
     if not topics:
         return
     response = await admin.delete_topics(topics)
-    failed = {
-        topic: code
-        for topic, code in response.topic_error_codes
-        if code not in (0, UnknownTopicOrPartitionError.errno)
-    }
-    if failed:
-        logger.warning("Kafka refused to delete topics (name: error code): %s", failed)
+    _warn_refused("topics", response.topic_error_codes, UnknownTopicOrPartitionError.errno)
 
 
 async def _delete_groups(admin: AIOKafkaAdminClient, namespace: str) -> None:
@@ -132,10 +126,10 @@ async def _delete_groups(admin: AIOKafkaAdminClient, namespace: str) -> None:
         # aiokafka 0.14's admin client has no delete_consumer_groups: the request goes to the
         # groups' coordinator, as its other group requests do.
         response = await admin._send_request(DeleteGroupsRequest(names), node_id)
-        failed = {
-            group: code
-            for group, code in response.results
-            if code not in (0, GroupIdNotFound.errno)
-        }
-        if failed:
-            logger.warning("Kafka refused to delete consumer groups (name: error code): %s", failed)
+        _warn_refused("consumer groups", response.results, GroupIdNotFound.errno)
+
+
+def _warn_refused(what: str, results: Iterable[tuple[str, int]], already_gone: int) -> None:
+    refused = {name: code for name, code in results if code not in (0, already_gone)}
+    if refused:
+        logger.warning("Kafka refused to delete %s (name: error code): %s", what, refused)

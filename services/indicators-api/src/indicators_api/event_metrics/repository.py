@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import asdict
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -146,48 +147,20 @@ class EventMetricRepository:
     def groups_of_source_fed(metric: EventMetric, source_id: str) -> Select:
         """The rollup groups (key columns) the source's facts of the metric are in, in every
         indicator fed by the metric."""
-        return (
-            select(
-                Indicator.code.label("indicator"),
-                Indicator.goal,
-                EventFact.country,
-                EventFact.year,
-                literal(NONE).label("organisation"),
-                literal(NONE).label("project"),
-            )
-            .select_from(EventFact)
-            .join(Indicator, Indicator.source == Source(metric.value))
-            .where(EventFact.metric == metric, EventFact.source_id == source_id)
-            .distinct()
-        )
+        return _facts_as_rollup_rows(metric).where(EventFact.source_id == source_id).distinct()
 
     @staticmethod
     def rows_beside_source(metric: EventMetric, source_id: str) -> Select:
         """Every other fact in the groups the source's facts are in: those groups without it."""
         gone = aliased(EventFact, name="gone")
-        return (
-            select(
-                Indicator.code.label("indicator"),
-                Indicator.goal,
-                EventFact.country,
-                EventFact.year,
-                literal(NONE).label("organisation"),
-                literal(NONE).label("project"),
-                EventFact.value,
-                EventFact.period_key,
-            )
-            .select_from(EventFact)
-            .join(Indicator, Indicator.source == Source(metric.value))
-            .where(
-                EventFact.metric == metric,
-                EventFact.source_id != source_id,
-                exists().where(
-                    gone.metric == metric,
-                    gone.source_id == source_id,
-                    gone.country == EventFact.country,
-                    gone.year == EventFact.year,
-                ),
-            )
+        return _facts_as_rollup_rows(metric, EventFact.value, EventFact.period_key).where(
+            EventFact.source_id != source_id,
+            exists().where(
+                gone.metric == metric,
+                gone.source_id == source_id,
+                gone.country == EventFact.country,
+                gone.year == EventFact.year,
+            ),
         )
 
     @staticmethod
@@ -203,6 +176,25 @@ class EventMetricRepository:
             literal(fact.value).label("value"),
             literal(fact.period_key).label("period_key"),
         ).where(Indicator.source == Source(fact.metric.value))
+
+
+def _facts_as_rollup_rows(metric: EventMetric, *extra: InstrumentedAttribute[Any]) -> Select:
+    """The metric's facts as rollup rows (key columns, then ``extra``) of every indicator it
+    feeds."""
+    return (
+        select(
+            Indicator.code.label("indicator"),
+            Indicator.goal,
+            EventFact.country,
+            EventFact.year,
+            literal(NONE).label("organisation"),
+            literal(NONE).label("project"),
+            *extra,
+        )
+        .select_from(EventFact)
+        .join(Indicator, Indicator.source == Source(metric.value))
+        .where(EventFact.metric == metric)
+    )
 
 
 def _among(
