@@ -54,7 +54,7 @@ EVENTS_OF_WRITE = {
     "meeting.create": ("meetings.meeting.scheduled.v1",),
     "meeting.hold": ("meetings.meeting.held.v1",),
     "activity.create": ("plan.activity.proposed.v1",),
-    "offer.create": ("plan.hosting.offered.v1",),
+    "offer.create": ("plan.hosting.offered.v1", "plan.activity.updated.v1"),
     "offer.accept": ("plan.activity.hosted.v1",),
     "results.import": ("indicators.results.imported.v1", "indicators.rollup.updated.v1"),
 }
@@ -253,6 +253,8 @@ def adopt(ledger: Ledger, write: Write, events: list[SentEvent]) -> None:
             ledger.activities.setdefault(
                 event.subject, Activity(event.subject, "", 0, 0, write.scenario)
             )
+    elif write.kind == "offer.create" and write.aggregate in ledger.activities:
+        ledger.activities[write.aggregate].offered = True
     elif write.kind == "offer.accept" and write.aggregate in ledger.activities:
         ledger.activities[write.aggregate].hosted = True
     elif write.kind == "results.import":
@@ -420,7 +422,8 @@ async def check_read_models(stack: Stack, ledger: Ledger) -> dict[str, ModelChec
         want_calendar[m.id] = ("meeting", "held" if m.held else "planned", (m.country,))
     for a in ledger.activities.values():
         hosts = (a.country,) if a.hosted else ()
-        want_calendar[a.id] = ("activity", "hosted" if a.hosted else "proposed", hosts)
+        status = "hosted" if a.hosted else "host_offered" if a.offered else "proposed"
+        want_calendar[a.id] = ("activity", status, hosts)
     have_calendar = {
         str(e["id"]): (e["source"], e["status"], tuple(e["host_countries"])) for e in entries
     }

@@ -79,6 +79,7 @@ class Activity:
     quarter: int
     scenario: str
     offer_id: str | None = None
+    offered: bool = False  # a host on offer: the activity is host_offered until accepted
     hosted: bool = False
 
 
@@ -312,6 +313,7 @@ class Writer:
         if not offered.ok:
             return activity
         activity.offer_id = str(offer["id"])
+        activity.offered = True
         accepted, _ = await self.call(
             "offer.accept",
             "POST",

@@ -525,6 +525,28 @@ async def test_offers_are_unique_per_country_and_year_and_decided_once(
     assert (await activity(client, created["id"]))["host_countries"] == []
 
 
+async def test_a_host_on_offer_and_its_withdrawal_are_announced_as_status_updates(
+    client: httpx.AsyncClient, bus: InMemoryBus
+) -> None:
+    # The calendar shows an activity's status: proposed <-> host_offered must reach it too.
+    plan_id = await new_plan(client)
+    created = await new_activity(client, plan_id)
+    first = await offer(client, created["id"], "BG")
+    second = await offer(client, created["id"], "LV")  # already host_offered: no new status
+    for pending in (first, second):
+        await ok(
+            await client.post(f"/v1/hosting-offers/{pending['id']}/decline", headers=SECRETARIAT)
+        )
+    events = await settled(client, bus)
+    updates = [
+        (e.data["changed"], e.data["status"], e.data["revision"])
+        for e in of_type(events, "plan.activity.updated.v1")
+    ]
+    final = await activity(client, created["id"])
+    assert updates == [(["status"], "host_offered", 1), (["status"], "proposed", final["revision"])]
+    assert final["status"] == "proposed"
+
+
 async def test_two_hosts_can_be_accepted_and_filtered_on(client: httpx.AsyncClient) -> None:
     plan_id = await new_plan(client)
     shared = await new_activity(client, plan_id, title="Co-hosted study visit", kind="study_visit")

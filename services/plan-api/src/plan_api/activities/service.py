@@ -202,11 +202,13 @@ class ActivityService:
         self.ensure_open(activity)
         if activity.status is ActivityStatus.PROPOSED:
             await self._move(activity, ActivityStatus.HOST_OFFERED)
+            await self._emit(events.ACTIVITY_UPDATED, activity, changed=["status"])
 
     async def offers_withdrawn(self, activity: Activity, *, pending: bool) -> None:
         """An offer was declined: without any other pending offer, no host is on offer any more."""
         if activity.status is ActivityStatus.HOST_OFFERED and not pending:
             await self._move(activity, ActivityStatus.PROPOSED)
+            await self._emit(events.ACTIVITY_UPDATED, activity, changed=["status"])
 
     async def host(self, activity: Activity, country: str, offer_id: uuid.UUID) -> None:
         self.ensure_open(activity)
