@@ -2,8 +2,10 @@
 events (on the in-process bus, as meetings-api and plan-api publish them)."""
 
 import uuid
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +89,55 @@ def activity_cancelled(hosted: CloudEvent, revision: int = 3) -> CloudEvent:
     )
 
 
+def activity_news(activity: CloudEvent, kind: str, revision: int, **changes: Any) -> CloudEvent:
+    """plan-api's ``plan.activity.<kind>.v1`` of the activity ``activity`` announced, carrying
+    the activity as it then stands: ``changes`` applied, at ``revision``."""
+    data = {
+        k: v
+        for k, v in activity.data.items()
+        if k not in ("offer_id", "changed", "meeting_id", "previous")
+    }
+    data |= changes | {"revision": revision}
+    if kind == "updated":
+        data["changed"] = sorted(changes)
+    elif kind == "hosted":
+        data["offer_id"] = str(uuid.uuid4())
+    elif kind == "unscheduled":
+        data |= {
+            "meeting_id": str(uuid.uuid4()),
+            "previous": {"starts_on": activity.data["starts_on"], "ends_on": None},
+        }
+    return CloudEvent(
+        type=f"plan.activity.{kind}.v1", source="/plan", subject=activity.subject, data=data
+    )
+
+
+def scheduled(activity: CloudEvent, revision: int, starts_on: str) -> CloudEvent:
+    """Scheduled by a meeting on ``starts_on``: plan-api's year and quarter follow the date."""
+    day = date.fromisoformat(starts_on)
+    return activity_news(
+        activity,
+        "scheduled",
+        revision,
+        starts_on=starts_on,
+        ends_on=starts_on,
+        year=day.year,
+        quarter=(day.month - 1) // 3 + 1,
+        status="scheduled",
+    )
+
+
+def standing(events: list[CloudEvent]) -> list[CloudEvent]:
+    """Each activity's news with the highest revision (the first heard of equal ones), unless
+    it is its cancellation: what should count, stated independently of the service."""
+    latest: dict[str, CloudEvent] = {}
+    for event in events:
+        activity = event.data["activity_id"]
+        if activity not in latest or event.data["revision"] > latest[activity].data["revision"]:
+            latest[activity] = event
+    return [e for e in latest.values() if e.type != "plan.activity.cancelled.v1"]
+
+
 def replayed(event: CloudEvent) -> CloudEvent:
     """The same fact under a new event id (e.g. a republished outbox row)."""
     return CloudEvent(type=event.type, source=event.source, subject=event.subject, data=event.data)
@@ -97,7 +148,7 @@ def facts(indicator: str, events: list[CloudEvent], metric: str) -> list[dict[st
     rows = []
     for event in events:
         data = event.data
-        if event.type == "plan.activity.hosted.v1":
+        if event.type.startswith("plan.activity."):  # the activity as it stands
             period = f"{data['year']}-Q{data['quarter']}" if data["quarter"] else str(data["year"])
             rows += [{"country": c, "period": period, "value": 1} for c in data["host_countries"]]
         elif metric == "meetings_held":
@@ -272,6 +323,17 @@ async def assert_counted(
         ), by
 
 
+async def assert_metric(api: Api, hosted: list[CloudEvent]) -> None:
+    """The activities_hosted values are those of exactly the ``hosted`` events, per country and
+    year."""
+    expected: dict[tuple[str, int], float] = defaultdict(float)
+    for row in facts("HOST", hosted, "activities_hosted"):
+        expected[(row["country"], row["year"])] += row["value"]
+    answer = await api.client.get("/v1/event-metrics/activities_hosted", headers=api.VIEWER)
+    assert {(r["country"], r["year"]): r["value"] for r in answer.json()["breakdown"]} == expected
+    assert answer.json()["value"] == sum(expected.values())
+
+
 async def rollup_updates(api: Api) -> list[tuple[str, list[dict[str, Any]]]]:
     return [
         (e.subject, e.data["groups"])
@@ -380,7 +442,7 @@ async def test_a_replay_rebuilds_the_same_counts_from_empty_read_models(api: Api
         assert {t.name for t in written} >= {
             "event_fact",
             "event_metric_value",
-            "event_cancelled_source",
+            "event_source_revision",
         }
         for table in written:
             assert await session.scalar(select(func.count()).select_from(table)) == 0, table
@@ -390,3 +452,143 @@ async def test_a_replay_rebuilds_the_same_counts_from_empty_read_models(api: Api
     await api.publish(*(replace(e, id=str(uuid.uuid4())) for e in history))
     assert {",".join(by): await api.rollups(by=",".join(by)) for by in BY} == before
     await assert_counted(api, indicators, [kept])
+
+
+# -- an activity moved, or hosted by another country ----------------------------------------
+
+
+async def test_a_moved_activity_counts_in_its_new_quarter_and_year(api: Api) -> None:
+    await api.project()
+    indicators = await hosting_indicators(api)
+    stays = activity_hosted(["BG"], 2020, 2)
+    moving = activity_hosted(["BG", "LV"], 2020, 4)
+    history = [stays, moving, activity_hosted(["AZ"], 2021)]
+    await api.publish(*history)
+    [bg] = await api.rollups(by="country,year", indicator="HLAST", country="BG")
+    assert bg["value"] == 1  # the moving activity, alone in 2020's latest quarter
+
+    # Another quarter of the same year (an edit): the latest quarter of BG is the second, with
+    # both activities in it, which no decrement of the stored state could find.
+    to_q2 = activity_news(moving, "updated", 3, quarter=2)
+    await api.publish(to_q2)
+    history.append(to_q2)
+    await assert_counted(api, indicators, standing(history))
+    await assert_metric(api, standing(history))
+    [bg] = await api.rollups(by="country,year", indicator="HLAST", country="BG")
+    assert bg["value"] == 2
+    announced = len(await rollup_updates(api))
+
+    # Another year (a meeting scheduling it): 2020 loses it, 2021 gains it, in both countries.
+    to_2021 = scheduled(moving, 4, "2021-08-03")
+    await api.publish(to_2021)
+    history.append(to_2021)
+    await assert_counted(api, indicators, standing(history))
+    await assert_metric(api, standing(history))
+    assert await api.rollups(by="country,year", country="LV", year=2020) == []
+    [host_2020] = await api.rollups(by="year", indicator="HOST", year=2020)
+    assert (host_2020["value"], host_2020["progress"]) == (1, 0.25)
+    assert (await rollup_updates(api))[announced:] == [
+        (
+            code,
+            [{"goal": goal, "country": c, "year": y} for y in (2020, 2021) for c in ("BG", "LV")],
+        )
+        for code, goal in (("HCUM", 1), ("HLAST", 1), ("HMAX", 2), ("HOST", 1))
+    ]
+    announced = len(await rollup_updates(api))
+
+    # Un-scheduled, it keeps the meeting's year and quarter: nothing moves, nothing announced.
+    unscheduled = activity_news(to_2021, "unscheduled", 5, starts_on=None, ends_on=None)
+    await api.publish(unscheduled, replayed(to_2021), replayed(to_q2))
+    history += [unscheduled]
+    await assert_counted(api, indicators, standing(history))
+    assert len(await rollup_updates(api)) == announced
+    assert api.bus.dead_letters == []
+
+
+async def test_another_accepted_host_counts_once_more(api: Api) -> None:
+    await api.project()
+    indicators = await hosting_indicators(api)
+    first = activity_hosted(["BG"], 2020, 3)
+    second = activity_news(first, "hosted", 3, host_countries=["BG", "TR"])
+    await api.publish(first)
+    announced = len(await rollup_updates(api))
+    await api.publish(second, replayed(second), replayed(first))
+    await assert_counted(api, indicators, [second])
+    await assert_metric(api, [second])
+    # Only the new host's groups changed (BG's counted once, untouched).
+    assert (await rollup_updates(api))[announced:] == [
+        (code, [{"goal": goal, "country": "TR", "year": 2020}])
+        for code, goal in (("HCUM", 1), ("HLAST", 1), ("HMAX", 2), ("HOST", 1))
+    ]
+
+
+async def test_older_news_of_an_activity_arriving_late_changes_nothing(api: Api) -> None:
+    await api.project()
+    indicators = await hosting_indicators(api)
+    hosted = activity_hosted(["BG"], 2020, 2)
+    edited = activity_news(hosted, "updated", 3, quarter=3)
+    dated = scheduled(edited, 4, "2021-02-15")
+    second_host = activity_news(hosted, "hosted", 3, host_countries=["BG", "LV"])
+    # The latest news first (e.g. the older ones re-driven from the dead letters later).
+    await api.publish(dated)
+    await assert_counted(api, indicators, [dated])
+    announced = len(await rollup_updates(api))
+    same_revision = activity_news(dated, "updated", 4, quarter=4)  # not plan-api's: ignored too
+    await api.publish(edited, hosted, second_host, same_revision, replayed(edited))
+    await assert_counted(api, indicators, [dated])
+    await assert_metric(api, [dated])
+    assert standing([dated, edited, hosted, second_host, same_revision]) == [dated]
+    assert len(await rollup_updates(api)) == announced
+    assert api.bus.dead_letters == []
+
+
+async def test_an_activity_moved_then_cancelled_no_longer_counts_anywhere(api: Api) -> None:
+    await api.project()
+    indicators = await hosting_indicators(api)
+    other = activity_hosted(["BG"], 2020, 1)
+    hosted = activity_hosted(["BG", "LV"], 2020, 4)
+    moved = activity_news(hosted, "updated", 3, year=2021, quarter=None)
+    second_host = activity_news(moved, "hosted", 4, host_countries=["BG", "LV", "TR"])
+    cancelled = activity_cancelled(second_host, revision=5)
+    await api.publish(other, hosted, moved, second_host)
+    await assert_counted(api, indicators, [other, second_host])
+    await api.publish(cancelled)
+    await assert_counted(api, indicators, [other])
+    await assert_metric(api, [other])
+    assert await api.rollups(by="year", year=2021) == []
+    # Its older news, heard again in any order, never counts it again.
+    await api.publish(replayed(moved), replayed(second_host), replayed(hosted))
+    await assert_counted(api, indicators, [other])
+    assert api.bus.dead_letters == []
+
+
+async def test_a_replay_of_moves_in_any_order_rebuilds_the_same_counts(api: Api) -> None:
+    await api.project()
+    indicators = await hosting_indicators(api)
+    a = activity_hosted(["BG"], 2020, 2)
+    b = activity_hosted(["LV", "TR"], 2020, 4)
+    c = activity_hosted(["AZ"], 2021, 1)
+    history = [
+        a,
+        b,
+        c,
+        activity_news(a, "updated", 3, quarter=3),
+        scheduled(b, 3, "2021-11-02"),
+        activity_news(a, "hosted", 4, quarter=3, host_countries=["BG", "GE"]),
+        activity_news(a, "updated", 2, quarter=1),  # late and stale
+        activity_cancelled(c, revision=3),
+    ]
+    await api.publish(*history)
+    expected = standing(history)
+    await assert_counted(api, indicators, expected)
+    before = {",".join(by): await api.rollups(by=",".join(by)) for by in BY}
+
+    app = api.client._transport.app  # type: ignore[attr-defined]
+    for order in (history, history[::-1]):
+        async with app.state.database.sessionmaker() as session, session.begin():
+            await reset_read_models(session)
+        assert await api.rollups(by="") == []
+        await api.publish(*(replace(e, id=str(uuid.uuid4())) for e in order))
+        assert {",".join(by): await api.rollups(by=",".join(by)) for by in BY} == before
+        await assert_counted(api, indicators, expected)
+        await assert_metric(api, expected)

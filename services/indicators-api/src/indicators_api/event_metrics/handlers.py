@@ -1,8 +1,8 @@
 """Consumers of other services' events that feed the dialogue-activity metrics and the
 indicators built on them. Each runs in the inbox transaction, so a redelivered event is skipped;
 facts are keyed by the meeting or activity, so the same fact under a new event id counts once.
-An activity's cancellation takes back what it counted, and outranks its older news (see
-event_metrics.service)."""
+An activity's facts follow its latest news by revision: moved with it, taken back on its
+cancellation (see event_metrics.service)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from bp_common.events.envelope import CloudEvent
 from indicators_api.base import handler_outbox
 from indicators_api.event_metrics.models import EventMetric
 from indicators_api.event_metrics.schemas import (
+    Activity,
     ActivityCancelled,
-    ActivityHosted,
     Fact,
     MeetingHeld,
 )
@@ -21,8 +21,17 @@ from indicators_api.event_metrics.service import EventMetricService
 from indicators_api.periods import month_period, year_or_quarter_period
 
 MEETING_HELD = "meetings.meeting.held.v1"
-ACTIVITY_HOSTED = "plan.activity.hosted.v1"
 ACTIVITY_CANCELLED = "plan.activity.cancelled.v1"
+# plan-api's news carrying the activity as it now stands, each one able to change whether, where
+# or when it counts (docs/events.md).
+ACTIVITY_NEWS = (
+    "plan.activity.hosted.v1",
+    "plan.activity.updated.v1",
+    "plan.activity.scheduled.v1",
+    "plan.activity.unscheduled.v1",
+    "plan.activity.held.v1",
+)
+CANCELLED = "cancelled"
 
 
 async def on_meeting_held(session: AsyncSession, event: CloudEvent) -> None:
@@ -41,11 +50,14 @@ async def on_meeting_held(session: AsyncSession, event: CloudEvent) -> None:
     await EventMetricService(session, handler_outbox).count(facts)
 
 
-async def on_activity_hosted(session: AsyncSession, event: CloudEvent) -> None:
-    """+1 activity hosted for each accepted host country, in the activity's year (quarter)."""
-    activity = ActivityHosted.model_validate(event.data)
+async def on_activity_news(session: AsyncSession, event: CloudEvent) -> None:
+    """1 activity hosted for each accepted host country, in the activity's year (quarter) as
+    this news has it: counted when hosted, moved when the year or quarter change (an edit, a
+    meeting scheduling or un-scheduling it), another host counted when accepted."""
+    activity = Activity.model_validate(event.data)
     period = year_or_quarter_period(activity.year, activity.quarter)
     assert period is not None  # year and quarter are validated
+    countries = [] if activity.status == CANCELLED else dict.fromkeys(activity.host_countries)
     facts = [
         Fact(
             EventMetric.ACTIVITIES_HOSTED,
@@ -56,9 +68,9 @@ async def on_activity_hosted(session: AsyncSession, event: CloudEvent) -> None:
             period.key,
             1,
         )
-        for country in activity.host_countries
+        for country in countries
     ]
-    await EventMetricService(session, handler_outbox).count_activity(
+    await EventMetricService(session, handler_outbox).apply_activity(
         activity.activity_id, activity.revision, facts
     )
 
@@ -77,6 +89,6 @@ async def reset_read_models(session: AsyncSession) -> None:
 
 HANDLERS = {
     MEETING_HELD: on_meeting_held,
-    ACTIVITY_HOSTED: on_activity_hosted,
+    **dict.fromkeys(ACTIVITY_NEWS, on_activity_news),
     ACTIVITY_CANCELLED: on_activity_cancelled,
 }

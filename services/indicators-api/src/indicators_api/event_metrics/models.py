@@ -45,12 +45,12 @@ class EventFact(Timestamps, Base):
     value: Mapped[float]
 
 
-class CancelledSource(Timestamps, Base):
-    """A meeting or activity announced cancelled, with its revision then: its facts are no
-    longer counted, and news of it at that revision or older (a redelivered or replayed hosted
-    event) is not counted again."""
+class SourceRevision(Timestamps, Base):
+    """The revision of the latest news applied of a meeting or activity (a snapshot of it, or its
+    cancellation): its facts are those of that news, and news at that revision or older (stale,
+    redelivered or replayed) changes nothing."""
 
-    __tablename__ = "event_cancelled_source"
+    __tablename__ = "event_source_revision"
 
     source_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     revision: Mapped[int]

@@ -21,10 +21,10 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from bp_common.db import dialect_insert
 from indicators_api.event_metrics.models import (
-    CancelledSource,
     EventFact,
     EventMetric,
     EventMetricValue,
+    SourceRevision,
 )
 from indicators_api.event_metrics.schemas import Fact
 from indicators_api.framework.models import Indicator, Source
@@ -47,34 +47,47 @@ class EventMetricRepository:
     async def delete_all(self) -> None:
         await self.session.execute(delete(EventFact))
         await self.session.execute(delete(EventMetricValue))
-        await self.session.execute(delete(CancelledSource))
+        await self.session.execute(delete(SourceRevision))
 
-    async def cancelled_revision(self, source_id: str) -> int | None:
-        """The revision at which the source was announced cancelled, if it was."""
-        statement = select(CancelledSource.revision).where(CancelledSource.source_id == source_id)
+    async def applied_revision(self, source_id: str) -> int | None:
+        """The revision of the source's latest news applied, if any was."""
+        statement = select(SourceRevision.revision).where(SourceRevision.source_id == source_id)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def mark_cancelled(self, source_id: str, revision: int) -> None:
-        insert_ = dialect_insert(self.session, CancelledSource.__table__)
+    async def mark_applied(self, source_id: str, revision: int) -> None:
+        insert_ = dialect_insert(self.session, SourceRevision.__table__)
         await self.session.execute(
             insert_.values(source_id=source_id, revision=revision).on_conflict_do_update(
                 index_elements=["source_id"], set_={"revision": insert_.excluded.revision}
             )
         )
 
-    async def groups_of_source(self, metric: EventMetric, source_id: str) -> list[tuple[str, int]]:
-        """The countries and years the source has facts of the metric for."""
+    async def facts_of_source(self, metric: EventMetric, source_id: str) -> list[Fact]:
+        statement = select(EventFact).where(
+            EventFact.metric == metric, EventFact.source_id == source_id
+        )
+        return [
+            Fact(f.metric, f.source_id, f.country, f.year, f.period, f.period_key, f.value)
+            for f in await self.session.scalars(statement)
+        ]
+
+    async def groups_of_source(
+        self, metric: EventMetric, source_id: str, countries: Collection[str]
+    ) -> list[tuple[str, int]]:
+        """The countries and years the source has facts of the metric for, among ``countries``."""
         statement = (
             select(EventFact.country, EventFact.year)
-            .where(EventFact.metric == metric, EventFact.source_id == source_id)
+            .where(_of_source(EventFact, metric, source_id, countries))
             .distinct()
             .order_by(EventFact.country, EventFact.year)
         )
         return [(row.country, row.year) for row in await self.session.execute(statement)]
 
-    async def delete_source(self, metric: EventMetric, source_id: str) -> None:
+    async def delete_source(
+        self, metric: EventMetric, source_id: str, countries: Collection[str]
+    ) -> None:
         await self.session.execute(
-            delete(EventFact).where(EventFact.metric == metric, EventFact.source_id == source_id)
+            delete(EventFact).where(_of_source(EventFact, metric, source_id, countries))
         )
 
     async def recount(self, metric: EventMetric, groups: Collection[tuple[str, int]]) -> None:
@@ -144,20 +157,29 @@ class EventMetricRepository:
         ).where(EventFact.metric == EventMetric(indicator.source.value))
 
     @staticmethod
-    def groups_of_source_fed(metric: EventMetric, source_id: str) -> Select:
-        """The rollup groups (key columns) the source's facts of the metric are in, in every
-        indicator fed by the metric."""
-        return _facts_as_rollup_rows(metric).where(EventFact.source_id == source_id).distinct()
+    def groups_of_source_fed(
+        metric: EventMetric, source_id: str, countries: Collection[str]
+    ) -> Select:
+        """The rollup groups (key columns) the source's facts of the metric in ``countries`` are
+        in, in every indicator fed by the metric."""
+        return (
+            _facts_as_rollup_rows(metric)
+            .where(_of_source(EventFact, metric, source_id, countries))
+            .distinct()
+        )
 
     @staticmethod
-    def rows_beside_source(metric: EventMetric, source_id: str) -> Select:
-        """Every other fact in the groups the source's facts are in: those groups without it."""
+    def rows_beside_source(
+        metric: EventMetric, source_id: str, countries: Collection[str]
+    ) -> Select:
+        """Every other fact in the groups the source's facts in ``countries`` are in: those
+        groups without them. (A group has one country, so the source's only fact in it is one of
+        those.)"""
         gone = aliased(EventFact, name="gone")
         return _facts_as_rollup_rows(metric, EventFact.value, EventFact.period_key).where(
             EventFact.source_id != source_id,
             exists().where(
-                gone.metric == metric,
-                gone.source_id == source_id,
+                _of_source(gone, metric, source_id, countries),
                 gone.country == EventFact.country,
                 gone.year == EventFact.year,
             ),
@@ -194,6 +216,14 @@ def _facts_as_rollup_rows(metric: EventMetric, *extra: InstrumentedAttribute[Any
         .select_from(EventFact)
         .join(Indicator, Indicator.source == Source(metric.value))
         .where(EventFact.metric == metric)
+    )
+
+
+def _of_source(
+    fact: type[EventFact], metric: EventMetric, source_id: str, countries: Collection[str]
+) -> ColumnElement[bool]:
+    return and_(
+        fact.metric == metric, fact.source_id == source_id, fact.country.in_(list(countries))
     )
 
 

@@ -50,11 +50,14 @@ class MeetingHeld(BaseModel):
 Revision = Annotated[int, Field(ge=0, lt=2**31)]
 
 
-class ActivityHosted(BaseModel):
+class Activity(BaseModel):
+    """The activity as one of plan-api's news of it stands (every one carries all of it)."""
+
     activity_id: str = Field(min_length=1, max_length=64)
     year: ReportingYear
     quarter: Quarter | None = None
     host_countries: list[CountryCode]
+    status: str | None = None
     revision: Revision = 0
 
 

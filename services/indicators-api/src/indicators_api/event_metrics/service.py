@@ -1,17 +1,17 @@
 """Facts of the dialogue's own activity: counted once per meeting or activity and host country,
 and fed to the rollups of the indicators whose ``source`` is their metric.
 
-An activity cancelled after it was hosted no longer counts: its facts are removed and the groups
-they were in recounted from the facts left. Which of an activity's news wins is decided by its
-revision (plan-api bumps it on every change): a cancellation is kept with its revision, and
-hosted news at that revision or older is stale and not counted, whenever it arrives (a
-redelivery, a republished or re-driven event). plan-api never changes a cancelled activity, so
-every hosted event of a cancelled activity is older than its cancellation: once cancelled, an
-activity is never counted again, whatever the order the events come in."""
+An activity's facts follow its news (plan-api sends the whole activity with each): one per host
+country, in the activity's year or quarter as it stands, none once it is cancelled. Which news
+wins is decided by its revision (plan-api bumps it on every change): the revision of the latest
+news applied is kept per activity, and news at that revision or older is stale and changes
+nothing, whenever it arrives (a redelivery, a republished or re-driven event, a replay). plan-api
+never changes a cancelled activity, so every other news of it is older than its cancellation:
+once cancelled, an activity is never counted again, whatever the order the events come in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,9 +29,9 @@ _ACTIVITY_METRICS = (EventMetric.ACTIVITIES_HOSTED,)
 
 
 def _source_lock(metric: EventMetric) -> str:
-    # Taken by fact handlers (counting and cancelling) and by the creation of an indicator fed
-    # by the metric, so a fact arriving while such an indicator is created is counted exactly
-    # once, and an activity's hosted and cancelled news are applied one after the other.
+    # Taken by fact handlers (counting, moving and cancelling) and by the creation of an
+    # indicator fed by the metric, so a fact arriving while such an indicator is created is
+    # counted exactly once, and an activity's news are applied one after the other.
     return f"indicators:source:{metric.value}"
 
 
@@ -44,49 +44,64 @@ class EventMetricService:
 
     async def count(self, facts: Sequence[Fact]) -> None:
         await self._lock(fact.metric for fact in facts)
-        await self._record(facts)
+        await self.rollups.announce(await self._add(facts))
 
-    async def count_activity(self, activity_id: str, revision: int, facts: Sequence[Fact]) -> None:
-        """Count an activity's facts, unless it was cancelled at this revision or a later one."""
-        # Under the lock a cancellation takes, so the two cannot interleave (a replay and the
-        # live consumer may handle an activity's events at the same time).
+    async def apply_activity(self, activity_id: str, revision: int, facts: Sequence[Fact]) -> None:
+        """Make the activity's facts ``facts``, those of its news at ``revision`` (none once it is
+        cancelled or has no host), unless news at this revision or a later one was applied.
+
+        Facts it no longer has (a host gone, or moved to another year or quarter) are removed and
+        the metric values and the rollups of their groups recomputed from the facts left (a max
+        or a latest cannot be decremented); new facts are then added. Every group changed is
+        announced."""
+        # Under one lock for all of an activity's news, so two of them cannot interleave (a
+        # replay and the live consumer may handle an activity's events at the same time).
         await self._lock([*_ACTIVITY_METRICS, *(fact.metric for fact in facts)])
-        cancelled = await self.metrics.cancelled_revision(activity_id)
-        if cancelled is not None and revision <= cancelled:
-            return
-        await self._record(facts)
-
-    async def cancel_activity(self, activity_id: str, revision: int) -> None:
-        """Stop counting an activity: remove its facts, recount the metric values and recompute
-        the rollups of the groups they were in (a max or a latest cannot be decremented), and
-        announce those groups. An activity never counted only has its cancellation kept."""
-        await self._lock(_ACTIVITY_METRICS)
-        cancelled = await self.metrics.cancelled_revision(activity_id)
-        if cancelled is not None and cancelled >= revision:
-            return  # heard already
-        await self.metrics.mark_cancelled(activity_id, revision)
+        applied = await self.metrics.applied_revision(activity_id)
+        if applied is not None and revision <= applied:
+            return  # stale, or heard already
+        await self.metrics.mark_applied(activity_id, revision)
+        wanted = set(facts)
+        counted: set[Fact] = set()
         changed: list[Group] = []
         for metric in _ACTIVITY_METRICS:
-            groups = await self.metrics.groups_of_source(metric, activity_id)
-            if not groups:
-                continue
-            fed = await self.indicators.with_source(Source(metric.value))
-            if fed:
-                # Recomputed from the other facts of the groups, before the source's go.
-                await self.rollups.replace(
-                    self.metrics.groups_of_source_fed(metric, activity_id),
-                    self.metrics.rows_beside_source(metric, activity_id),
-                )
-                changed += [(i.code, i.goal, c, y) for i in fed for c, y in groups]
-            await self.metrics.delete_source(metric, activity_id)
-            await self.metrics.recount(metric, groups)
+            had = set(await self.metrics.facts_of_source(metric, activity_id))
+            counted |= had
+            # Removed first: a fact moved to another period keeps its key (activity, country).
+            gone = {fact.country for fact in had - wanted}
+            if gone:
+                changed += await self._take_back(metric, activity_id, gone)
+        changed += await self._add([fact for fact in facts if fact not in counted])
         await self.rollups.announce(changed)
+
+    async def cancel_activity(self, activity_id: str, revision: int) -> None:
+        """Stop counting an activity. An activity never counted only has its revision kept."""
+        await self.apply_activity(activity_id, revision, [])
 
     async def _lock(self, metrics: Iterable[EventMetric]) -> None:
         for metric in sorted(set(metrics)):
             await advisory_lock(self.session, _source_lock(metric))
 
-    async def _record(self, facts: Sequence[Fact]) -> None:
+    async def _take_back(
+        self, metric: EventMetric, source_id: str, countries: Collection[str]
+    ) -> list[Group]:
+        """Remove the source's facts in ``countries``; the groups of fed indicators changed."""
+        groups = await self.metrics.groups_of_source(metric, source_id, countries)
+        changed: list[Group] = []
+        fed = await self.indicators.with_source(Source(metric.value))
+        if fed:
+            # Recomputed from the other facts of the groups, before the source's go.
+            await self.rollups.replace(
+                self.metrics.groups_of_source_fed(metric, source_id, countries),
+                self.metrics.rows_beside_source(metric, source_id, countries),
+            )
+            changed = [(i.code, i.goal, c, y) for i in fed for c, y in groups]
+        await self.metrics.delete_source(metric, source_id, countries)
+        await self.metrics.recount(metric, groups)
+        return changed
+
+    async def _add(self, facts: Sequence[Fact]) -> list[Group]:
+        """Count the facts not counted yet; the groups of fed indicators changed."""
         changed: list[Group] = []
         for fact in facts:
             if not await self.metrics.record(fact):
@@ -96,10 +111,10 @@ class EventMetricService:
             if fed:
                 await self.rollups.merge(self.metrics.rows_of_fact(fact))
                 changed += [(i.code, i.goal, fact.country, fact.year) for i in fed]
-        await self.rollups.announce(changed)
+        return changed
 
     async def forget_all(self) -> None:
-        """Forget every fact and cancellation, and the rollups of the indicators they feed,
+        """Forget every fact and revision applied, and the rollups of the indicators they feed,
         before a replay counts them again. Partners' results and their rollups are the
         service's own data."""
         await self._lock(EventMetric)
