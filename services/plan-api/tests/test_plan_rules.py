@@ -466,6 +466,50 @@ async def test_a_cancelled_meeting_the_activity_does_not_follow_changes_nothing(
     assert bus.dead_letters == []
 
 
+async def test_a_meeting_turned_to_another_activity_moves_the_schedule(
+    client: httpx.AsyncClient, bus: InMemoryBus
+) -> None:
+    plan_id = await new_plan(client)
+    first, second = [await new_activity(client, plan_id) for _ in range(2)]
+    await deliver(bus, meeting_event("scheduled", first["id"]))
+    # A title change only: nothing for plan-api.
+    retitled = meeting_event("updated", first["id"], title="Renamed", changed=["title"], revision=1)
+    await deliver(bus, retitled)
+    assert (await activity(client, first["id"]))["revision"] == 1  # proposed 0, scheduled 1
+
+    turned = meeting_event("updated", second["id"], changed=["activity_id"], revision=2)
+    await deliver(bus, turned)
+    left, taken = await activity(client, first["id"]), await activity(client, second["id"])
+    assert (left["status"], left["starts_on"], left["meeting_id"]) == ("proposed", None, MEETING)
+    assert (taken["status"], taken["starts_on"], taken["meeting_id"]) == (
+        "scheduled",
+        "2020-06-10",
+        MEETING,
+    )
+    # The first activity's older news and the change heard again: nothing more.
+    late = meeting_event(
+        "rescheduled", first["id"], starts_on="2020-06-12", ends_on="2020-06-13", revision=1
+    )
+    await deliver(bus, dataclasses.replace(turned, id=str(uuid.uuid4())), late)
+    assert await activity(client, first["id"]) == left
+    assert await activity(client, second["id"]) == taken
+
+    # Turned to no activity at all: the second one is released too.
+    await deliver(bus, meeting_event("updated", None, changed=["activity_id", "title"], revision=3))
+    released = await activity(client, second["id"])
+    assert (released["status"], released["starts_on"]) == ("proposed", None)
+    events = await settled(client, bus)
+    assert [e.subject for e in of_type(events, "plan.activity.unscheduled.v1")] == [
+        first["id"],
+        second["id"],
+    ]
+    assert [e.subject for e in of_type(events, "plan.activity.scheduled.v1")] == [
+        first["id"],
+        second["id"],
+    ]
+    assert bus.dead_letters == []
+
+
 # -- hosting ------------------------------------------------------------------------------------
 
 

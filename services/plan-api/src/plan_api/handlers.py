@@ -21,6 +21,7 @@ from plan_api.activities.handlers import (
     on_meeting_cancelled,
     on_meeting_held,
     on_meeting_scheduled,
+    on_meeting_updated,
 )
 from plan_api.amendments.handlers import on_amendment_request
 from plan_api.amendments.service import NoCirculatedVersion, UnknownVersion
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 MEETING_SCHEDULED = "meetings.meeting.scheduled.v1"
 MEETING_RESCHEDULED = "meetings.meeting.rescheduled.v1"
 MEETING_HELD = "meetings.meeting.held.v1"
+MEETING_UPDATED = "meetings.meeting.updated.v1"
 MEETING_CANCELLED = "meetings.meeting.cancelled.v1"
 INTERVENTION_RECORDED = "meetings.intervention.recorded.v1"
 DECISION_RECORDED = "meetings.decision.recorded.v1"
@@ -71,6 +73,7 @@ HANDLERS: Mapping[str, SessionHandler] = {
     for event_type, handler in {
         MEETING_SCHEDULED: on_meeting_scheduled,
         MEETING_RESCHEDULED: on_meeting_scheduled,
+        MEETING_UPDATED: on_meeting_updated,
         MEETING_HELD: on_meeting_held,
         MEETING_CANCELLED: on_meeting_cancelled,
         INTERVENTION_RECORDED: on_intervention_recorded,

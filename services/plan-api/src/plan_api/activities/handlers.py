@@ -1,5 +1,6 @@
 """A meeting that carries out an activity (``activity_id`` in meetings-api's meeting events)
-schedules it with the meeting's dates, then marks it held; cancelled, it un-schedules it."""
+schedules it with the meeting's dates, then marks it held; cancelled, or turned to another
+activity, it un-schedules it."""
 
 from __future__ import annotations
 
@@ -33,6 +34,19 @@ class MeetingPayload(BaseModel):
         return self
 
 
+class MeetingChange(BaseModel):
+    """A meeting's update: ``activity_id`` may be gone, ``changed`` names what changed."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    meeting_id: uuid.UUID
+    activity_id: uuid.UUID | None = None
+    starts_on: date
+    ends_on: date
+    revision: int = Field(default=0, ge=0, lt=2**31)
+    changed: list[str] = Field(default_factory=list)
+
+
 def _meeting(event: CloudEvent) -> tuple[uuid.UUID, MeetingNews] | None:
     """The activity and the news, or None for a meeting that carries out no activity. A payload
     that names an activity but is malformed raises (retried, then dead-lettered)."""
@@ -60,3 +74,16 @@ async def on_meeting_cancelled(session: AsyncSession, event: CloudEvent) -> None
     found = _meeting(event)
     if found is not None:
         await ActivityService(session, handler_outbox).unschedule_for_meeting(*found)
+
+
+async def on_meeting_updated(session: AsyncSession, event: CloudEvent) -> None:
+    """Only a change of ``activity_id`` matters here (the dates change by ``rescheduled``): the
+    activity the meeting leaves is un-scheduled, the one it takes is scheduled."""
+    if "activity_id" not in event.data.get("changed", []):
+        return
+    meeting = MeetingChange.model_validate(event.data)
+    news = MeetingNews(meeting.meeting_id, meeting.revision, meeting.starts_on, meeting.ends_on)
+    service = ActivityService(session, handler_outbox)
+    await service.release_meeting(news, keep=meeting.activity_id)
+    if meeting.activity_id is not None:
+        await service.schedule_for_meeting(meeting.activity_id, news)

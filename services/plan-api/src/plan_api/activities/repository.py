@@ -45,6 +45,12 @@ class ActivityRepository:
         )
         return list((await self.session.scalars(statement)).all())
 
+    async def scheduled_by_meeting(self, meeting_id: uuid.UUID) -> list[uuid.UUID]:
+        statement = select(Activity.id).where(
+            Activity.meeting_id == meeting_id, Activity.status == ActivityStatus.SCHEDULED
+        )
+        return list((await self.session.scalars(statement.order_by(Activity.id))).all())
+
     async def any_under_goal(self, plan_id: uuid.UUID, goal: int) -> bool:
         statement = select(exists().where(Activity.plan_id == plan_id, Activity.goal == goal))
         return bool((await self.session.execute(statement)).scalar())

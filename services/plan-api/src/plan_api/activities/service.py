@@ -247,12 +247,20 @@ class ActivityService:
         await self._move(activity, ActivityStatus.HELD)
         await self._emit(events.ACTIVITY_HELD, activity, meeting_id=str(news.meeting_id))
 
+    async def release_meeting(self, news: MeetingNews, *, keep: uuid.UUID | None) -> None:
+        """The meeting now carries out another activity (``keep``) or none: the activities it
+        scheduled go back as when it is cancelled."""
+        for activity_id in await self.activities.scheduled_by_meeting(news.meeting_id):
+            if activity_id != keep:
+                await self.unschedule_for_meeting(activity_id, news)
+
     async def unschedule_for_meeting(self, activity_id: uuid.UUID, news: MeetingNews) -> None:
-        """The meeting that was to carry the activity out is cancelled. The activity stays in the
-        plan: it goes back to where it stood before (hosted with accepted hosts, else
-        host_offered with an offer pending, else proposed), loses the meeting's dates and keeps
-        their year and quarter as its tentative timing. A meeting the activity does not follow
-        (another one took it over, or none ever did) changes nothing."""
+        """The meeting that was to carry the activity out is cancelled, or now carries out
+        another one. The activity stays in the plan: it goes back to where it stood before
+        (hosted with accepted hosts, else host_offered with an offer pending, else proposed),
+        loses the meeting's dates and keeps their year and quarter as its tentative timing. A
+        meeting the activity does not follow (another one took it over, or none ever did)
+        changes nothing."""
         activity = await self.locked(activity_id)
         if activity.meeting_id != news.meeting_id:
             return
