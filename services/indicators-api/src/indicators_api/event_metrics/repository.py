@@ -71,18 +71,6 @@ class EventMetricRepository:
             for f in await self.session.scalars(statement)
         ]
 
-    async def groups_of_source(
-        self, metric: EventMetric, source_id: str, countries: Collection[str]
-    ) -> list[tuple[str, int]]:
-        """The countries and years the source has facts of the metric for, among ``countries``."""
-        statement = (
-            select(EventFact.country, EventFact.year)
-            .where(_of_source(EventFact, metric, source_id, countries))
-            .distinct()
-            .order_by(EventFact.country, EventFact.year)
-        )
-        return [(row.country, row.year) for row in await self.session.execute(statement)]
-
     async def delete_source(
         self, metric: EventMetric, source_id: str, countries: Collection[str]
     ) -> None:

@@ -68,7 +68,7 @@ class EventMetricService:
             had = set(await self.metrics.facts_of_source(metric, activity_id))
             counted |= had
             # Removed first: a fact moved to another period keeps its key (activity, country).
-            gone = {fact.country for fact in had - wanted}
+            gone = had - wanted
             if gone:
                 changed += await self._take_back(metric, activity_id, gone)
         changed += await self._add([fact for fact in facts if fact not in counted])
@@ -83,10 +83,11 @@ class EventMetricService:
             await advisory_lock(self.session, _source_lock(metric))
 
     async def _take_back(
-        self, metric: EventMetric, source_id: str, countries: Collection[str]
+        self, metric: EventMetric, source_id: str, gone: Collection[Fact]
     ) -> list[Group]:
-        """Remove the source's facts in ``countries``; the groups of fed indicators changed."""
-        groups = await self.metrics.groups_of_source(metric, source_id, countries)
+        """Remove the source's ``gone`` facts; the groups of fed indicators changed."""
+        countries = {fact.country for fact in gone}
+        groups = sorted({(fact.country, fact.year) for fact in gone})
         changed: list[Group] = []
         fed = await self.indicators.with_source(Source(metric.value))
         if fed:
