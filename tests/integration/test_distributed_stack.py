@@ -109,7 +109,7 @@ async def test_a_stopped_service_is_a_quick_502_and_readiness_names_it(
     async def refused() -> bool:
         return (await gateway.get("/v1/meetings")).status_code == 502
 
-    await eventually(refused, within_s=10, every_s=0.1)
+    await eventually(refused, every_s=0.1)
     started = time.monotonic()
     response = await gateway.get("/v1/meetings")
     assert time.monotonic() - started < 5  # the configured upstream timeout is 10 s

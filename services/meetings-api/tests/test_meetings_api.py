@@ -1,9 +1,12 @@
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
+import time_machine
 
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.pagination import encode_cursor
-from bp_common.security import Role
+from bp_common.security import IDENTITY_MAX_AGE_S, Role
 from bp_common.testing import eventually, identity_headers
 
 SECRETARIAT = identity_headers(Role.SECRETARIAT)
@@ -143,7 +146,7 @@ async def _wait_for_events(bus: InMemoryBus, count: int) -> None:
     async def published() -> bool:
         return len(bus.log["meetings.events"]) >= count
 
-    await eventually(published, within_s=3)
+    await eventually(published)
 
 
 # -- changes and rescheduling ------------------------------------------------------------------
@@ -284,3 +287,18 @@ async def test_a_forged_cursor_is_a_client_error(
     response = await client.get("/v1/meetings", params={"cursor": cursor}, headers=VIEWER)
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_cursor"
+
+
+async def test_test_identities_are_signed_when_sent_not_when_made(
+    client: httpx.AsyncClient,
+) -> None:
+    """A suite that runs longer than the identity's lifetime must not fail on headers made at
+    import time: the shared headers sign at each request, a materialised copy does expire."""
+    with time_machine.travel(datetime.now(UTC), tick=True) as clock:
+        made_early = identity_headers(Role.VIEWER)
+        frozen_copy = dict(made_early)
+        clock.shift(timedelta(seconds=IDENTITY_MAX_AGE_S + 60))
+        assert (await client.get("/v1/meetings", headers=made_early)).status_code == 200
+        expired = await client.get("/v1/meetings", headers=frozen_copy)
+    assert expired.status_code == 401
+    assert "expired" in expired.json()["detail"].lower()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
@@ -22,17 +22,46 @@ from bp_common.settings import DEV_IDENTITY_SECRET
 logger = logging.getLogger(__name__)
 
 
+class IdentityHeaders(Mapping[str, str]):
+    """Request headers carrying a gateway-signed identity that is signed afresh each time the
+    headers are read, that is when httpx builds each request. A module-level ``SECRETARIAT =
+    identity_headers(...)`` therefore never holds a token that expires while the suite runs."""
+
+    def __init__(
+        self, identity: Identity, secret: str, extra: Mapping[str, str] | None = None
+    ) -> None:
+        self._identity = identity
+        self._secret = secret
+        self._extra = dict(extra or {})
+
+    def __getitem__(self, name: str) -> str:
+        if name == IDENTITY_HEADER:
+            return sign_identity(self._identity, self._secret)
+        return self._extra[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield IDENTITY_HEADER
+        yield from (name for name in self._extra if name != IDENTITY_HEADER)
+
+    def __len__(self) -> int:
+        return 1 + sum(1 for name in self._extra if name != IDENTITY_HEADER)
+
+    def __or__(self, other: Mapping[str, str]) -> IdentityHeaders:
+        return IdentityHeaders(self._identity, self._secret, {**self._extra, **other})
+
+
 def identity_headers(
     role: Role = Role.SECRETARIAT,
     *,
     organisation: str | None = None,
     country: str | None = None,
     secret: str = DEV_IDENTITY_SECRET,
-) -> dict[str, str]:
+) -> IdentityHeaders:
+    """Headers as the gateway forwards them for a caller of ``role``, signed at each request."""
     identity = Identity(
         principal=f"test-{role.value}", role=role, organisation=organisation, country=country
     )
-    return {IDENTITY_HEADER: sign_identity(identity, secret)}
+    return IdentityHeaders(identity, secret)
 
 
 @contextlib.asynccontextmanager
@@ -46,7 +75,7 @@ async def running(app: FastAPI, base_url: str = "http://test") -> AsyncIterator[
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], *, within_s: float = 5.0, every_s: float = 0.02
+    check: Callable[[], Awaitable[bool]], *, within_s: float = 30.0, every_s: float = 0.02
 ) -> None:
     """Wait until ``check()`` holds: effects that travel through the bus arrive asynchronously."""
     deadline = asyncio.get_running_loop().time() + within_s
