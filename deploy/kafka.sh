@@ -310,10 +310,10 @@ cmd_start() {
       pid="$o"
     else
       if port_open "$KAFKA_PORT"; then
-        die "port $HOST:$KAFKA_PORT is already in use by another process (not our broker); set KAFKA_PORT or stop it"
+        die "port $HOST:$KAFKA_PORT is taken by another process (not this clone's broker; another clone's? run make services-down there) and the tests expect it: stop that process first"
       fi
       if port_open "$CONTROLLER_PORT"; then
-        die "controller port $HOST:$CONTROLLER_PORT is already in use by another process; set KAFKA_PORT or stop it"
+        die "controller port $HOST:$CONTROLLER_PORT is taken by another process (another clone's broker? run make services-down there): stop that process first"
       fi
       LOG_OFFSET="$(stat -c %s "$LOG_FILE" 2>/dev/null || echo 0)"
       resolve_classpath

@@ -12,18 +12,15 @@
 #   postgresql://budapest:budapest@127.0.0.1:5432/meetings
 #
 # Env:
-#   BP_VAR_DIR   runtime dir (default <repo>/var); PostgreSQL uses $BP_VAR_DIR/postgres
+#   BP_VAR_DIR   runtime dir (default <repo>/var); PostgreSQL uses $BP_VAR_DIR/postgres, or,
+#                when the postgres OS user cannot reach it (a clone under /root or in a mktemp -d
+#                folder), /var/lib/postgresql/budapest/<hash of that path> (said in one line)
 #   PGPORT       TCP port on 127.0.0.1 (default 5432)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(dirname "$SCRIPT_DIR")"
 VAR_DIR="${BP_VAR_DIR:-$REPO_ROOT/var}"
-PG_VAR="$VAR_DIR/postgres"
-PGDATA_DIR="$PG_VAR/data"
-RUN_DIR="$PG_VAR/run"              # unix socket directory
-LOG_DIR="$PG_VAR/log"
-LOG_FILE="$LOG_DIR/postgres.log"
 PORT="${PGPORT:-5432}"
 HOST="127.0.0.1"
 START_TIMEOUT=30
@@ -75,10 +72,36 @@ install_postgres() {
   fi
 }
 
+# ---------------------------------------------------------------- data location
+
+# The server runs as the postgres OS user, which must traverse every parent of its data directory.
+# A clone where it cannot (a home under /root, a mktemp -d folder) keeps the data in a directory
+# that user owns, named after the clone's runtime path, so two clones never share a cluster.
+postgres_can_reach() {
+  local dir="$1"
+  while [[ ! -e "$dir" ]]; do dir="$(dirname "$dir")"; done
+  runuser -u "$PG_OS_USER" -- test -x "$dir" 2>/dev/null
+}
+
+locate_data() {
+  PG_VAR="$VAR_DIR/postgres"
+  if ((IS_ROOT)) && id "$PG_OS_USER" >/dev/null 2>&1 && ! postgres_can_reach "$VAR_DIR"; then
+    PG_VAR="/var/lib/postgresql/budapest/$(printf '%s' "$VAR_DIR" | sha256sum | cut -c1-12)"
+    RELOCATED=1
+  fi
+  PGDATA_DIR="$PG_VAR/data"
+  RUN_DIR="$PG_VAR/run"              # unix socket directory
+  LOG_DIR="$PG_VAR/log"
+  LOG_FILE="$LOG_DIR/postgres.log"
+}
+RELOCATED=0
+locate_data
+
 PG_BIN="$(find_pg_bin || true)"
 ensure_installed() {
   if [[ -z "$PG_BIN" ]]; then
     install_postgres
+    locate_data  # the postgres user exists only now
     PG_BIN="$(find_pg_bin || true)"
     [[ -n "$PG_BIN" ]] || die "installed 'postgresql' but found no /usr/lib/postgresql/*/bin/postgres"
   fi
@@ -151,7 +174,10 @@ prepare_dirs() {
     fi
     [[ -e "$LOG_FILE" ]] && chown "$PG_OS_USER:" "$LOG_FILE"
     runuser -u "$PG_OS_USER" -- test -w "$PG_VAR" ||
-      die "user '$PG_OS_USER' cannot reach $PG_VAR (a parent directory is not traversable, e.g. under /root); set BP_VAR_DIR elsewhere"
+      die "user '$PG_OS_USER' cannot write $PG_VAR; set BP_VAR_DIR elsewhere"
+  fi
+  if ((RELOCATED)); then
+    log "$VAR_DIR is not reachable by the '$PG_OS_USER' user: data kept in $PG_VAR"
   fi
   chmod 0700 "$RUN_DIR"
 }
@@ -253,7 +279,7 @@ cmd_start() {
     PORT="$rport"
   else
     if answering "$PORT" || (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null; then
-      die "port $HOST:$PORT is already in use by another server (not $PGDATA_DIR); stop it or set PGPORT"
+      die "port $HOST:$PORT is taken by another server (not $PGDATA_DIR; another clone's? run make services-down there) and the tests expect it: stop that server first"
     fi
     prepare_dirs
     init_cluster
