@@ -50,7 +50,7 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # generous: a busy machine migrates slowly
         while not _ready(url):
             if time.monotonic() > deadline or process.poll() is not None:
                 pytest.fail(f"the embedded platform did not start:\n{log_path.read_text()}")
