@@ -37,7 +37,7 @@ format: install ## ruff: fix what can be fixed and format
 .PHONY: typecheck
 typecheck: install ## mypy over the libraries and services
 	$(RUN) mypy libs/common/src services/meetings-api/src services/plan-api/src \
-		services/indicators-api/src services/gateway/src tools/bpctl/src
+		services/indicators-api/src services/gateway/src tools/bpctl/src soak
 
 .PHONY: test-unit
 test-unit: install ## unit tests: SQLite and the in-process bus, no server needed
@@ -72,6 +72,10 @@ migration: install ## new Alembic revision from the models: make migration SERVI
 .PHONY: bench
 bench: install ## benchmarks in the distributed mode, each against its baseline (var/bench/*.json)
 	bash deploy/with-services.sh $(RUN) python -m bench
+
+.PHONY: soak
+soak: install ## the distributed stack under 40 requests/s for SOAK_MINUTES (10): 5xx, p50/p99, memory growth
+	bash deploy/with-services.sh $(RUN) python -m soak
 
 .PHONY: chaos
 chaos: install ## fault scenarios (broker, consumer, relay, replicas, replay, database, poison): lost and doubled

@@ -24,12 +24,10 @@ ADMIN_KEY = "bp_admin_bench-key"
 SERVICES = ("gateway", "meetings-api", "plan-api", "indicators-api")
 # Overridable so two runs on one machine do not share (and stop) each other's processes.
 PORT_BASE = int(os.environ.get("BP_BENCH_PORT_BASE", "28000"))
-PORTS = {
-    "gateway": PORT_BASE,
-    "meetings-api": PORT_BASE + 1,
-    "plan-api": PORT_BASE + 2,
-    "indicators-api": PORT_BASE + 3,
-}
+
+
+def ports_from(base: int) -> dict[str, int]:
+    return {service: base + offset for offset, service in enumerate(SERVICES)}
 
 
 @dataclass
@@ -37,10 +35,11 @@ class Stack:
     run_dir: Path
     namespace: str
     databases: dict[str, str]
+    ports: dict[str, int]
     env: dict[str, str] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{PORTS[service]}"
+        return f"http://127.0.0.1:{self.ports[service]}"
 
     def processes(self) -> dict[str, list[psutil.Process]]:
         """Each service's process tree (``uv run`` wraps the Python process)."""
@@ -82,7 +81,11 @@ def infrastructure_peaks() -> dict[str, float]:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(run_dir: Path, **extra_env: str) -> AsyncIterator[Stack]:
+async def running_stack(
+    run_dir: Path, *, port_base: int = PORT_BASE, rate_limited: bool = False, **extra_env: str
+) -> AsyncIterator[Stack]:
+    """The four processes on ``port_base`` and the three after it. Without ``rate_limited`` the
+    gateway's per-key limits are lifted: a benchmark measures the platform, not the limiter."""
     admin = await asyncpg.connect(f"{PG_URL}/postgres")
     suffix = uuid.uuid4().hex[:8]
     databases = {
@@ -91,7 +94,11 @@ async def running_stack(run_dir: Path, **extra_env: str) -> AsyncIterator[Stack]
     for database in databases.values():
         await admin.execute(f'CREATE DATABASE "{database}"')
     sqlalchemy_pg = PG_URL.replace("postgresql://", "postgresql+asyncpg://")
-    stack = Stack(run_dir, f"bench{suffix}.", databases)
+    stack = Stack(run_dir, f"bench{suffix}.", databases, ports_from(port_base))
+    unlimited = {
+        "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000000",
+        "GATEWAY_RATE_LIMIT_BURST": "1000000",
+    }
     stack.env = os.environ | {
         "BP_VAR_DIR": str(run_dir),
         "KAFKA_NAMESPACE": stack.namespace,
@@ -102,13 +109,15 @@ async def running_stack(run_dir: Path, **extra_env: str) -> AsyncIterator[Stack]
             f"{prefix}_LOG_LEVEL": "WARNING"
             for prefix in ("GATEWAY", "MEETINGS", "PLAN", "INDICATORS")
         },
-        "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000000",
-        "GATEWAY_RATE_LIMIT_BURST": "1000000",
+        **({} if rate_limited else unlimited),
         **{
             f"{name.upper()}_DATABASE_URL": f"{sqlalchemy_pg}/{db}"
             for name, db in databases.items()
         },
-        **{f"{service.split('-')[0].upper()}_PORT": str(port) for service, port in PORTS.items()},
+        **{
+            f"{service.split('-')[0].upper()}_PORT": str(port)
+            for service, port in stack.ports.items()
+        },
         **extra_env,
     }
     script = [str(REPO / "deploy" / "stack.sh")]
