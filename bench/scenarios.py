@@ -260,6 +260,7 @@ async def gateway_overhead(
     identity = IdentityHeaders(
         Identity(principal="bench", role=Role.SECRETARIAT, request_id=uuid.uuid4().hex),
         DEV_IDENTITY_SECRET,
+        audience="meetings-api",
     )
     path = "/v1/meetings?limit=20"
     via_gateway = f"{stack.url('gateway')}{path}"

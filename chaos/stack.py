@@ -24,7 +24,7 @@ import psutil
 
 from bp_common.security import IDENTITY_HEADER, Identity, Role, sign_identity
 from bp_common.settings import DEV_IDENTITY_SECRET
-from bp_common.testing import delete_namespace
+from bp_common.testing import EVERY_SERVICE, delete_namespace
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("BP_CHAOS_PG_URL", "postgresql://budapest:budapest@127.0.0.1:5432")
@@ -57,7 +57,7 @@ def signed_identity() -> dict[str, str]:
     """What the gateway forwards: lets the harness read a service (or a replay instance that no
     gateway fronts) directly. Signed per call, the identity is short-lived."""
     identity = Identity(principal="chaos", role=Role.SECRETARIAT, request_id=uuid.uuid4().hex)
-    return {IDENTITY_HEADER: sign_identity(identity, DEV_IDENTITY_SECRET)}
+    return {IDENTITY_HEADER: sign_identity(identity, DEV_IDENTITY_SECRET, audience=EVERY_SERVICE)}
 
 
 # -- processes ------------------------------------------------------------------------------------

@@ -5,11 +5,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 from fastapi import FastAPI, Request
 from pydantic import SecretStr
 
-from bp_common.security import verify_identity
+from bp_common.security import IdentityAlgorithm, VerificationKey, verify_identity
 from bp_common.settings import DEV_IDENTITY_SECRET
 from bp_common.testing import running
 from gateway.app import create_gateway_app
@@ -20,8 +21,13 @@ KEY = "bp_admin_test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
-def echo_service() -> FastAPI:
-    """Stands in for a service: answers with what it received."""
+def echo_service(
+    name: str,
+    identity_key: VerificationKey = DEV_IDENTITY_SECRET,
+    algorithm: IdentityAlgorithm = IdentityAlgorithm.HS256,
+) -> FastAPI:
+    """Stands in for the service ``name``: verifies the identity as that service does, and
+    answers with what it received."""
     app = FastAPI()
 
     @app.api_route("/{path:path}", methods=["GET", "POST"])
@@ -30,7 +36,8 @@ def echo_service() -> FastAPI:
             return {"status": "ready"}
         if path == "v1/meetings/slow":
             await asyncio.sleep(5)
-        identity = verify_identity(request.headers["x-bp-identity"], DEV_IDENTITY_SECRET)
+        token = request.headers["x-bp-identity"]
+        identity = verify_identity(token, identity_key, audience=name, algorithm=algorithm)
         return {
             "path": request.url.path,
             "query": str(request.url.query),
@@ -40,6 +47,8 @@ def echo_service() -> FastAPI:
             "organisation": identity.organisation,
             "country": identity.country,
             "request_id": request.headers.get("x-request-id"),
+            "jti": identity.request_id,
+            "audience": jwt.decode(token, options={"verify_signature": False})["aud"],
             "saw_authorization": "authorization" in request.headers,
         }
 
@@ -66,17 +75,24 @@ def settings(tmp_path: Path) -> GatewaySettings:
     return gateway_settings(tmp_path)
 
 
+def upstream_clients(
+    identity_key: VerificationKey = DEV_IDENTITY_SECRET,
+    algorithm: IdentityAlgorithm = IdentityAlgorithm.HS256,
+) -> dict[Upstream, httpx.AsyncClient]:
+    """meetings and indicators echo, plan is down."""
+
+    def echo(name: str, base_url: str) -> httpx.AsyncClient:
+        app = echo_service(name, identity_key, algorithm)
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+
+    return {
+        Upstream.MEETINGS: echo("meetings-api", "http://m"),
+        Upstream.PLAN: httpx.AsyncClient(transport=Unreachable(), base_url="http://p"),
+        Upstream.INDICATORS: echo("indicators-api", "http://i"),
+    }
+
+
 @pytest.fixture
 async def gateway(settings: GatewaySettings) -> AsyncIterator[httpx.AsyncClient]:
-    service = echo_service()
-    clients = {
-        Upstream.MEETINGS: httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=service), base_url="http://m"
-        ),
-        Upstream.PLAN: httpx.AsyncClient(transport=Unreachable(), base_url="http://p"),
-        Upstream.INDICATORS: httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=service), base_url="http://i"
-        ),
-    }
-    async with running(create_gateway_app(settings, clients=clients)) as client:
+    async with running(create_gateway_app(settings, clients=upstream_clients())) as client:
         yield client

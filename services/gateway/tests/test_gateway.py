@@ -1,6 +1,14 @@
-import httpx
+from pathlib import Path
 
-from .conftest import AUTH, KEY
+import httpx
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from bp_common.security import IdentityAlgorithm, load_verification_key
+from bp_common.testing import identity_key_pair, running
+from gateway.app import create_gateway_app
+
+from .conftest import AUTH, KEY, gateway_settings, upstream_clients
 
 
 async def test_requests_without_a_valid_key_are_401_problems(gateway: httpx.AsyncClient) -> None:
@@ -24,9 +32,39 @@ async def test_routes_to_the_owning_service_with_a_signed_identity(
     assert echoed["query"] == "dry_run=true"
     assert echoed["body"] == '{"results": []}'
     assert echoed["role"] == "secretariat"
-    assert echoed["request_id"] == "req-42"
+    assert echoed["request_id"] == echoed["jti"] == "req-42"
     assert echoed["saw_authorization"] is False
     assert response.headers["x-request-id"] == "req-42"
+
+
+async def test_each_service_is_sent_an_identity_for_itself_alone(
+    gateway: httpx.AsyncClient,
+) -> None:
+    """Each echo verifies the token with its own name as the audience, as the services do."""
+    meetings = await gateway.get("/v1/meetings", headers=AUTH)
+    indicators = await gateway.get("/v1/indicators", headers=AUTH)
+    assert meetings.json()["audience"] == "meetings-api"
+    assert indicators.json()["audience"] == "indicators-api"
+
+
+async def test_with_eddsa_the_gateway_signs_with_its_private_key(tmp_path: Path) -> None:
+    private_pem, public_pem = identity_key_pair(IdentityAlgorithm.EDDSA)
+    settings = gateway_settings(
+        tmp_path,
+        identity_algorithm=IdentityAlgorithm.EDDSA,
+        identity_private_key=SecretStr(private_pem),
+    )
+    public_key = load_verification_key(IdentityAlgorithm.EDDSA, public_pem)
+    clients = upstream_clients(public_key, IdentityAlgorithm.EDDSA)
+    async with running(create_gateway_app(settings, clients=clients)) as gateway:
+        response = await gateway.get("/v1/meetings", headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert response.json()["audience"] == "meetings-api"
+
+
+def test_with_eddsa_the_gateway_needs_its_private_key(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="identity_private_key is required"):
+        gateway_settings(tmp_path, identity_algorithm=IdentityAlgorithm.EDDSA)
 
 
 async def test_unknown_paths_are_404_problems(gateway: httpx.AsyncClient) -> None:

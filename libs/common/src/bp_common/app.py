@@ -67,6 +67,8 @@ class ServiceRuntime:
         self.spec = spec
         self.settings = settings
         self.bus = bus
+        # Parsed once: a PEM public key would otherwise be parsed at every request.
+        self.identity_key = settings.identity_verification_key()
         self.database = Database(settings.database_url, pool_size=settings.database_pool_size)
         self.outbox = service_outbox(spec.messaging, spec.name)
         self.relay = OutboxRelay(
@@ -211,8 +213,13 @@ async def _identity(request: Request) -> Identity:
     token = request.headers.get(IDENTITY_HEADER)
     if not token:
         raise Unauthenticated("This service is reached through the gateway only.")
-    secret = runtime_of(request).settings.identity_secret.get_secret_value()
-    return verify_identity(token, secret)
+    runtime = runtime_of(request)
+    return verify_identity(
+        token,
+        runtime.identity_key,
+        audience=runtime.settings.service_name,
+        algorithm=runtime.settings.identity_algorithm,
+    )
 
 
 async def _writer(identity: Annotated[Identity, Depends(_identity)]) -> Identity:

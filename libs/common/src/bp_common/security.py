@@ -1,25 +1,39 @@
 """API key primitives and the signed identity the gateway forwards to the services.
 
 Keys look like ``bp_<key id>_<secret>``: the id finds the row, the whole key is checked against
-a keyed hash (HMAC with a server-side pepper), so a stolen table yields no usable key."""
+a keyed hash (HMAC with a server-side pepper), so a stolen table yields no usable key.
+
+The identity is a JWT (RFC 7519) the gateway signs for one service: ``aud`` names that service,
+so a token that reached one service is refused by the others. HS256 with a shared secret by
+default; EdDSA or RS256 let the services hold a public key only."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import asdict, dataclass
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-import orjson
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 from bp_common.errors import Unauthenticated
 
 KEY_PREFIX = "bp"
 IDENTITY_HEADER = "x-bp-identity"
+# Lifetime of a signed identity (exp - iat): it is signed for each forwarded request.
 IDENTITY_MAX_AGE_S = 300
+# Tolerated clock difference between the gateway's host and a service's.
+IDENTITY_LEEWAY_S = 30
+IDENTITY_ISSUER = "gateway"
+_REQUIRED_CLAIMS = ["iss", "aud", "sub", "role", "iat", "exp", "jti"]
 
 
 class Role(StrEnum):
@@ -75,40 +89,105 @@ class Identity:
         return self.role is not Role.VIEWER
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+class IdentityAlgorithm(StrEnum):
+    HS256 = "HS256"
+    EDDSA = "EdDSA"
+    RS256 = "RS256"
+
+    @property
+    def is_asymmetric(self) -> bool:
+        return self is not IdentityAlgorithm.HS256
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+SigningKey = str | Ed25519PrivateKey | RSAPrivateKey
+VerificationKey = str | Ed25519PublicKey | RSAPublicKey
+_KEY_TYPES: dict[IdentityAlgorithm, tuple[type, type]] = {
+    IdentityAlgorithm.EDDSA: (Ed25519PrivateKey, Ed25519PublicKey),
+    IdentityAlgorithm.RS256: (RSAPrivateKey, RSAPublicKey),
+}
 
 
-def sign_identity(identity: Identity, secret: str) -> str:
-    body = asdict(identity) | {"issued_at": identity.issued_at or int(time.time())}
-    payload = _b64(orjson.dumps(body))
-    signature = _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
-    return f"{payload}.{signature}"
+def load_signing_key(algorithm: IdentityAlgorithm, pem: str) -> SigningKey:
+    """An asymmetric algorithm's private key, parsed once (PyJWT would parse a PEM per token)."""
+    key = load_pem_private_key(pem.encode(), password=None)
+    if not isinstance(key, _KEY_TYPES[algorithm][0]):
+        raise ValueError(f"the identity private key is not a key for {algorithm.value}")
+    return key  # type: ignore[return-value]
 
 
-def verify_identity(token: str, secret: str, *, max_age_s: int = IDENTITY_MAX_AGE_S) -> Identity:
+def load_verification_key(algorithm: IdentityAlgorithm, pem: str) -> VerificationKey:
+    key = load_pem_public_key(pem.encode())
+    if not isinstance(key, _KEY_TYPES[algorithm][1]):
+        raise ValueError(f"the identity public key is not a key for {algorithm.value}")
+    return key  # type: ignore[return-value]
+
+
+def sign_identity(
+    identity: Identity,
+    key: SigningKey,
+    *,
+    audience: str | Sequence[str],
+    algorithm: IdentityAlgorithm = IdentityAlgorithm.HS256,
+) -> str:
+    """A token for ``audience``, the name of the service it is sent to (the gateway names one;
+    test helpers may name several). ``jti`` is the request id: it ties the token to the logs and
+    is no nonce, the gateway may send one token on several calls of a request."""
+    now = int(time.time())
+    claims = {
+        "iss": IDENTITY_ISSUER,
+        "aud": audience if isinstance(audience, str) else list(audience),
+        "sub": identity.principal,
+        "role": identity.role.value,
+        "org": identity.organisation,
+        "country": identity.country,
+        "iat": now,
+        "exp": now + IDENTITY_MAX_AGE_S,
+        "jti": identity.request_id or uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, key, algorithm=algorithm.value)
+
+
+def verify_identity(
+    token: str,
+    key: VerificationKey,
+    *,
+    audience: str,
+    algorithm: IdentityAlgorithm = IdentityAlgorithm.HS256,
+) -> Identity:
+    """The identity in ``token`` if it is signed with ``key`` by ``algorithm`` (the only one
+    accepted: no ``none``, no HS256 keyed with a public key), issued by the gateway for
+    ``audience``, and within its lifetime."""
     try:
-        payload, signature = token.split(".", 1)
-        expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _unb64(signature)):
-            raise Unauthenticated("The identity forwarded by the gateway is not valid.")
-        body = orjson.loads(_unb64(payload))
-        identity = Identity(
-            principal=str(body["principal"]),
-            role=Role(body["role"]),
-            organisation=body.get("organisation"),
-            country=body.get("country"),
-            request_id=body.get("request_id"),
-            issued_at=int(body["issued_at"]),
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm.value],
+            audience=audience,
+            issuer=IDENTITY_ISSUER,
+            leeway=IDENTITY_LEEWAY_S,
+            options={"require": _REQUIRED_CLAIMS},
         )
-    except Unauthenticated:
-        raise
-    except (ValueError, KeyError, TypeError) as exc:
-        raise Unauthenticated("The identity forwarded by the gateway is not valid.") from exc
-    if abs(time.time() - identity.issued_at) > max_age_s:
-        raise Unauthenticated("The identity forwarded by the gateway has expired.")
-    return identity
+        organisation, country = claims.get("org"), claims.get("country")
+        if not all(value is None or isinstance(value, str) for value in (organisation, country)):
+            raise ValueError("org and country are strings or null")
+        return Identity(
+            principal=claims["sub"],
+            role=Role(claims["role"]),
+            organisation=organisation,
+            country=country,
+            request_id=claims["jti"],
+            issued_at=claims["iat"],
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated(
+            "The identity forwarded by the gateway has expired.", code="identity_expired"
+        ) from exc
+    except jwt.InvalidAudienceError as exc:
+        raise Unauthenticated(
+            f"The identity forwarded by the gateway is not meant for {audience}.",
+            code="identity_for_another_service",
+        ) from exc
+    except (jwt.PyJWTError, ValueError, KeyError) as exc:
+        raise Unauthenticated(
+            "The identity forwarded by the gateway is not valid.", code="identity_invalid"
+        ) from exc

@@ -8,9 +8,13 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bp_common.security import IdentityAlgorithm, VerificationKey, load_verification_key
+
 # Development-only defaults. Anything but a development or test environment refuses them,
 # so a production deployment can never run on a secret that is published in this repository.
-DEV_IDENTITY_SECRET = "dev-identity-secret-change-me"
+DEV_IDENTITY_SECRET = "dev-identity-secret-change-me-32b"
+# RFC 7518 3.2: an HS256 key at least as long as the hash.
+MIN_IDENTITY_SECRET_BYTES = 32
 DEV_API_KEY_PEPPER = "dev-api-key-pepper-change-me"
 
 
@@ -50,7 +54,12 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=200, ge=1)
     outbox_poll_interval_s: float = 1.0
     outbox_max_backoff_s: float = 10.0
+    # The signed identity the gateway forwards (a JWT): HS256 with the shared identity_secret,
+    # or EdDSA/RS256 where the gateway holds the private key and the services the public key
+    # (PEM), so that a service cannot sign.
+    identity_algorithm: IdentityAlgorithm = IdentityAlgorithm.HS256
     identity_secret: SecretStr = SecretStr(DEV_IDENTITY_SECRET)
+    identity_public_key: str | None = None
     # Fault-test hooks (make chaos): the process exits abruptly at the named point after that many
     # occurrences. Refused outside development and test.
     crash_before_offset_commit_after: int | None = None
@@ -71,7 +80,29 @@ class ServiceSettings(BaseSettings):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _identity_key_usable(self) -> Self:
+        """Refuse at start-up what would refuse every request later."""
+        if self.identity_algorithm.is_asymmetric:
+            self._check_identity_key()
+        elif len(self.identity_secret.get_secret_value().encode()) < MIN_IDENTITY_SECRET_BYTES:
+            raise ValueError(f"identity_secret must be at least {MIN_IDENTITY_SECRET_BYTES} bytes")
+        return self
+
+    def _check_identity_key(self) -> None:
+        """Overridden by the gateway, which signs instead of verifying."""
+        self.identity_verification_key()
+
+    def identity_verification_key(self) -> VerificationKey:
+        if not self.identity_algorithm.is_asymmetric:
+            return self.identity_secret.get_secret_value()
+        if not self.identity_public_key:
+            raise ValueError(f"identity_public_key is required with {self.identity_algorithm}")
+        return load_verification_key(self.identity_algorithm, self.identity_public_key)
+
     def _default_secrets(self) -> dict[str, str]:
+        if self.identity_algorithm.is_asymmetric:
+            return {}
         return {"identity_secret": DEV_IDENTITY_SECRET}
 
     @property

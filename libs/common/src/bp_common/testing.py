@@ -6,20 +6,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupIdNotFound, UnknownTopicOrPartitionError
 from aiokafka.protocol.admin import DeleteGroupsRequest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.memory_bus import InMemoryBus
-from bp_common.security import IDENTITY_HEADER, Identity, Role, sign_identity
+from bp_common.security import IDENTITY_HEADER, Identity, IdentityAlgorithm, Role, sign_identity
 from bp_common.settings import DEV_IDENTITY_SECRET
 
 logger = logging.getLogger(__name__)
+
+# A test reaches a service directly, as the gateway would; the gateway itself only ever names
+# the one service it forwards to (each service accepts a token whose audience names it).
+EVERY_SERVICE = ("meetings-api", "plan-api", "indicators-api")
 
 
 class IdentityHeaders(Mapping[str, str]):
@@ -28,15 +43,21 @@ class IdentityHeaders(Mapping[str, str]):
     identity_headers(...)`` therefore never holds a token that expires while the suite runs."""
 
     def __init__(
-        self, identity: Identity, secret: str, extra: Mapping[str, str] | None = None
+        self,
+        identity: Identity,
+        secret: str,
+        extra: Mapping[str, str] | None = None,
+        *,
+        audience: str | Sequence[str] = EVERY_SERVICE,
     ) -> None:
         self._identity = identity
         self._secret = secret
         self._extra = dict(extra or {})
+        self._audience = audience
 
     def __getitem__(self, name: str) -> str:
         if name == IDENTITY_HEADER:
-            return sign_identity(self._identity, self._secret)
+            return sign_identity(self._identity, self._secret, audience=self._audience)
         return self._extra[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -47,7 +68,9 @@ class IdentityHeaders(Mapping[str, str]):
         return 1 + sum(1 for name in self._extra if name != IDENTITY_HEADER)
 
     def __or__(self, other: Mapping[str, str]) -> IdentityHeaders:
-        return IdentityHeaders(self._identity, self._secret, {**self._extra, **other})
+        return IdentityHeaders(
+            self._identity, self._secret, {**self._extra, **other}, audience=self._audience
+        )
 
 
 def identity_headers(
@@ -56,12 +79,34 @@ def identity_headers(
     organisation: str | None = None,
     country: str | None = None,
     secret: str = DEV_IDENTITY_SECRET,
+    audience: str | Sequence[str] = EVERY_SERVICE,
 ) -> IdentityHeaders:
     """Headers as the gateway forwards them for a caller of ``role``, signed at each request."""
     identity = Identity(
         principal=f"test-{role.value}", role=role, organisation=organisation, country=country
     )
-    return IdentityHeaders(identity, secret)
+    return IdentityHeaders(identity, secret, audience=audience)
+
+
+def identity_key_pair(
+    algorithm: IdentityAlgorithm = IdentityAlgorithm.EDDSA,
+) -> tuple[str, str]:
+    """A fresh (private, public) PEM key pair for identities signed with ``algorithm``."""
+    private = (
+        Ed25519PrivateKey.generate()
+        if algorithm is IdentityAlgorithm.EDDSA
+        else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+    return (
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode(),
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode(),
+    )
 
 
 @contextlib.asynccontextmanager

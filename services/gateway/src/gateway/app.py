@@ -59,7 +59,8 @@ def create_gateway_app(
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
     upstreams = Upstreams(
         clients or network_clients(settings),
-        settings.identity_secret.get_secret_value(),
+        settings.identity_signing_key(),
+        settings.identity_algorithm,
         settings.upstream_timeout_s,
     )
     should_migrate = settings.is_sqlite if migrate is None else migrate

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from bp_common.middleware import REQUEST_ID_HEADER
 from bp_common.request_context import current_request_id
-from bp_common.security import IDENTITY_HEADER, Identity, sign_identity
+from bp_common.security import IDENTITY_HEADER, Identity
 from gateway.proxy import Upstreams
 from gateway.routing import Upstream
 
@@ -60,22 +60,19 @@ class DashboardSummary(BaseModel):
 class _Reader:
     def __init__(self, upstreams: Upstreams, identity: Identity) -> None:
         self.upstreams = upstreams
-        token = sign_identity(
-            Identity(
-                principal=identity.principal,
-                role=identity.role,
-                organisation=identity.organisation,
-                country=identity.country,
-                request_id=current_request_id(),
-            ),
-            upstreams.identity_secret,
-        )
-        self.headers = {IDENTITY_HEADER: token, REQUEST_ID_HEADER: current_request_id() or ""}
+        # Each service is sent an identity addressed to it: one would refuse another's.
+        self.headers = {
+            upstream: {
+                IDENTITY_HEADER: upstreams.signed_identity(upstream, identity),
+                REQUEST_ID_HEADER: current_request_id() or "",
+            }
+            for upstream in Upstream
+        }
 
     async def get(self, upstream: Upstream, path: str, **params: Any) -> Any:
         async with asyncio.timeout(self.upstreams.timeout_s):
             response = await self.upstreams.clients[upstream].get(
-                path, params=params, headers=self.headers
+                path, params=params, headers=self.headers[upstream]
             )
         response.raise_for_status()
         return response.json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -13,7 +14,13 @@ from fastapi import Request, Response
 from bp_common.errors import DomainError, problem_response
 from bp_common.middleware import REQUEST_ID_HEADER
 from bp_common.request_context import current_request_id
-from bp_common.security import IDENTITY_HEADER, Identity, sign_identity
+from bp_common.security import (
+    IDENTITY_HEADER,
+    Identity,
+    IdentityAlgorithm,
+    SigningKey,
+    sign_identity,
+)
 from gateway.routing import Upstream
 
 logger = logging.getLogger(__name__)
@@ -55,17 +62,28 @@ class Upstreams:
     def __init__(
         self,
         clients: dict[Upstream, httpx.AsyncClient],
-        identity_secret: str,
+        identity_key: SigningKey,
+        identity_algorithm: IdentityAlgorithm,
         timeout_s: float,
     ) -> None:
         self.clients = clients
-        self.identity_secret = identity_secret
+        self.identity_key = identity_key
+        self.identity_algorithm = identity_algorithm
         # Enforced here as well as in the clients: in-process transports ignore httpx timeouts.
         self.timeout_s = timeout_s
 
     async def aclose(self) -> None:
         for client in self.clients.values():
             await client.aclose()
+
+    def signed_identity(self, upstream: Upstream, identity: Identity) -> str:
+        """The caller's identity for ``upstream`` alone, its ``jti`` the request id."""
+        return sign_identity(
+            replace(identity, request_id=current_request_id()),
+            self.identity_key,
+            audience=upstream.service_name,
+            algorithm=self.identity_algorithm,
+        )
 
     async def forward(
         self, upstream: Upstream, request: Request, identity: Identity, body: bytes
@@ -76,16 +94,7 @@ class Upstreams:
             if name.lower() not in _DROPPED_REQUEST_HEADERS
         ]
         request_id = current_request_id() or ""
-        signed = sign_identity(
-            Identity(
-                principal=identity.principal,
-                role=identity.role,
-                organisation=identity.organisation,
-                country=identity.country,
-                request_id=request_id,
-            ),
-            self.identity_secret,
-        )
+        signed = self.signed_identity(upstream, identity)
         headers += [(IDENTITY_HEADER, signed), (REQUEST_ID_HEADER, request_id)]
         client = self.clients[upstream]
         try:

@@ -10,6 +10,12 @@ class Upstream(StrEnum):
     PLAN = "plan"
     INDICATORS = "indicators"
 
+    @property
+    def service_name(self) -> str:
+        """The audience of the identities forwarded to it: the name the service verifies them
+        against (its settings' ``service_name``)."""
+        return f"{self.value}-api"
+
 
 ROUTES: dict[str, Upstream] = {
     "meetings": Upstream.MEETINGS,

@@ -5,6 +5,7 @@ from typing import Self
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from bp_common.security import SigningKey, load_signing_key
 from bp_common.settings import DEV_API_KEY_PEPPER, Environment, ServiceSettings
 
 
@@ -21,6 +22,8 @@ class GatewaySettings(ServiceSettings):
     )
     # Keyed hash of API keys: a copy of the key table is useless without it.
     api_key_pepper: SecretStr = SecretStr(DEV_API_KEY_PEPPER)
+    # PEM, with identity_algorithm EdDSA or RS256: what the gateway signs identities with.
+    identity_private_key: SecretStr | None = None
     meetings_url: str = "http://127.0.0.1:8001"
     plan_url: str = "http://127.0.0.1:8002"
     indicators_url: str = "http://127.0.0.1:8003"
@@ -30,6 +33,18 @@ class GatewaySettings(ServiceSettings):
     # Token bucket per key: a sustained rate and a burst.
     rate_limit_per_minute: int = Field(default=1200, ge=1)
     rate_limit_burst: int = Field(default=200, ge=1)
+
+    def _check_identity_key(self) -> None:
+        self.identity_signing_key()
+
+    def identity_signing_key(self) -> SigningKey:
+        if not self.identity_algorithm.is_asymmetric:
+            return self.identity_secret.get_secret_value()
+        if self.identity_private_key is None:
+            raise ValueError(f"identity_private_key is required with {self.identity_algorithm}")
+        return load_signing_key(
+            self.identity_algorithm, self.identity_private_key.get_secret_value()
+        )
 
     def _default_secrets(self) -> dict[str, str]:
         return super()._default_secrets() | {"api_key_pepper": DEV_API_KEY_PEPPER}
