@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -110,9 +109,8 @@ async def test_a_stopped_service_is_a_quick_502_and_readiness_names_it(
         return (await gateway.get("/v1/meetings")).status_code == 502
 
     await eventually(refused, every_s=0.1)
-    started = time.monotonic()
     response = await gateway.get("/v1/meetings")
-    assert time.monotonic() - started < 5  # the configured upstream timeout is 10 s
+    # Refused at once, not waited out: a timeout would be a 504 upstream_timeout.
     assert response.status_code == 502
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "upstream_unavailable"
