@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from bench.load import percentile
 from bench.scenarios import COUNTRIES, result_rows
 from bench.stack import ADMIN_KEY
 
@@ -64,16 +65,11 @@ class Tally:
         return {
             endpoint: {
                 "requests": len(values),
-                "p50_ms": round(_percentile(values, 0.50), 1),
-                "p99_ms": round(_percentile(values, 0.99), 1),
+                "p50_ms": round(percentile(values, 50), 1),
+                "p99_ms": round(percentile(values, 99), 1),
             }
             for endpoint, values in sorted(self.latencies_ms.items())
         }
-
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
 @dataclass(frozen=True)
