@@ -40,12 +40,15 @@ typecheck: install ## mypy over the libraries and services
 		services/indicators-api/src services/gateway/src tools/bpctl/src soak
 
 .PHONY: test-unit
-test-unit: install ## unit tests: SQLite and the in-process bus, no server needed
-	$(RUN) pytest -m "not integration" $(PYTEST_TARGETS)
+test-unit: install ## unit tests: SQLite and the in-process bus, no server needed (one worker per core)
+	$(RUN) pytest -m "not integration" -n auto --dist loadfile $(PYTEST_TARGETS)
 
 .PHONY: test-integration
+# The servers are started once for both phases: first the tests that share them, in parallel, then
+# those that stop or kill one (the fault scenarios), alone.
 test-integration: install ## integration tests against real PostgreSQL and Kafka (started and stopped here)
-	bash deploy/with-services.sh $(RUN) pytest -m integration tests
+	bash deploy/with-services.sh bash -c '$(RUN) pytest -m "integration and not disruptive" \
+		-n auto --dist loadfile tests && $(RUN) pytest -m "integration and disruptive" tests'
 
 .PHONY: services-up
 services-up: ## start PostgreSQL and Kafka as native processes (deploy/)

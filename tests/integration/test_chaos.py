@@ -44,7 +44,7 @@ SIZES = replace(
     poison_stream_s=3,
 )
 # Generous: a SIGKILLed broker holding many partitions takes a while to recover.
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.disruptive]
 
 
 @pytest.fixture(scope="module")

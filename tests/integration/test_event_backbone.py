@@ -1,6 +1,7 @@
 """The event backbone against the real PostgreSQL and Kafka: outbox -> Kafka -> inbox, exactly
 once; duplicates ignored; poison messages dead-lettered without blocking; nothing lost while
-the broker is down. The broker-outage test stops Kafka, so it runs last in this module."""
+the broker is down. The broker-outage test stops Kafka: it is marked disruptive and runs after
+the tests that share the broker (see the Makefile)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import func, select
 
@@ -172,6 +174,7 @@ def kafka(command: str) -> None:
     subprocess.run(["bash", str(REPO / "deploy" / "kafka.sh"), command], check=True, timeout=180)
 
 
+@pytest.mark.disruptive
 async def test_writes_succeed_while_kafka_is_down_and_their_events_arrive_later(
     platform: Platform,
 ) -> None:
