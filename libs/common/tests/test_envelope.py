@@ -9,10 +9,12 @@ def make_event() -> CloudEvent:
     return CloudEvent(
         type="plan.activity.hosted.v1",
         source="/plan",
-        subject="a1b2",
+        subject="offer-9",
         data={"activity_id": "a1b2", "host_countries": ["BG"]},
         time=datetime(2019, 12, 5, 10, 0, tzinfo=UTC),
         requestid="req-1",
+        dataschema="https://example.org/plan.activity.hosted.v1.json",
+        partitionkey="a1b2",
     )
 
 
@@ -20,9 +22,26 @@ def test_kafka_binary_mode_round_trip_keeps_every_attribute() -> None:
     event = make_event()
     key, value, headers = event.to_kafka()
     names = {name for name, _ in headers}
-    assert key == b"a1b2"
-    assert {"ce_id", "ce_type", "ce_source", "ce_specversion", "ce_time", "ce_subject"} <= names
-    assert CloudEvent.from_kafka(value, headers) == event
+    assert key == b"a1b2"  # the aggregate, not the subject
+    assert {
+        "ce_id",
+        "ce_type",
+        "ce_source",
+        "ce_specversion",
+        "ce_time",
+        "ce_subject",
+        "ce_dataschema",
+    } <= names
+    assert CloudEvent.from_kafka(value, headers, key) == event
+
+
+def test_an_event_without_partition_key_is_keyed_by_its_subject() -> None:
+    event = CloudEvent(type="plan.endorsed.v1", source="/plan", subject="p1", data={})
+    assert event.to_kafka()[0] == b"p1"
+    # An outbox row written before the key had its own attribute.
+    stored = event.to_json()
+    del stored["partitionkey"]
+    assert CloudEvent.from_json(stored).key == b"p1"
 
 
 def test_structured_round_trip() -> None:

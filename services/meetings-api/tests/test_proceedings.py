@@ -79,10 +79,15 @@ async def test_an_amendment_request_is_recorded_and_published(
     await settle()
     event = bus.log["meetings.events"][-1]
     assert event.type == "meetings.intervention.recorded.v1"
-    assert event.subject == meeting_path.rsplit("/", 1)[1]
+    # The subject is the intervention itself; the key stays its meeting (the aggregate).
+    meeting_id = meeting_path.rsplit("/", 1)[1]
+    assert (event.subject, event.key) == (intervention["id"], meeting_id.encode())
+    assert event.dataschema == (
+        "https://api.budapestprocess.org/v1/events/schemas/meetings.intervention.recorded.v1.json"
+    )
     assert event.data == {
         "intervention_id": intervention["id"],
-        "meeting_id": event.subject,
+        "meeting_id": meeting_id,
         "delegation": "RS",
         "delegation_type": "state",
         "kind": "amendment_request",

@@ -28,6 +28,7 @@ from bp_common.errors import (
     install_problem_handlers,
 )
 from bp_common.events.bus import EventBus, RetryPolicy
+from bp_common.events.contract import Event
 from bp_common.events.inbox import InboxDispatcher, SessionHandler
 from bp_common.events.kafka_bus import KafkaBus, KafkaConfig
 from bp_common.events.memory_bus import InMemoryBus
@@ -54,6 +55,8 @@ class ServiceSpec:
     # event type -> handler(session, event); the service's consumer group subscribes to their topics
     handlers: Mapping[str, SessionHandler] = field(default_factory=dict)
     publishes: Sequence[str] = ()
+    # The events it publishes, one model per type and version (its published contract).
+    events: Sequence[type[Event]] = ()
     # Deletes what the handlers built from events (its read models), so that a replay from
     # offset 0 rebuilds it (`bpctl replay`). None: the handlers create the service's own
     # records, which a replay must not re-create.

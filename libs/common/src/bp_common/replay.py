@@ -204,7 +204,7 @@ async def _apply(
 ) -> None:
     progress.read += 1
     try:
-        event = CloudEvent.from_kafka(record.value, list(record.headers or []))
+        event = CloudEvent.from_kafka(record.value, list(record.headers or []), record.key)
     except MalformedEvent:
         # The live consumer dead-lettered it already; the replay has nothing to rebuild from it.
         progress.malformed += 1

@@ -13,6 +13,7 @@ from indicators_api.projects import api as projects_api
 from indicators_api.results import api as results_api
 from indicators_api.results import events as results_events
 from indicators_api.rollups import api as rollups_api
+from indicators_api.rollups import events as rollup_events
 from indicators_api.settings import IndicatorsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -37,6 +38,7 @@ SPEC = ServiceSpec(
     # was endorsed, which a replay today could not reproduce.
     reset_read_models=event_metrics_handlers.reset_read_models,
     publishes=[results_events.TOPIC],
+    events=[*results_events.EVENTS, *rollup_events.EVENTS],
 )
 
 

@@ -11,6 +11,7 @@ from meetings_api.meetings import api as meetings_api
 from meetings_api.meetings import events as meeting_events
 from meetings_api.organisations import api as organisations_api
 from meetings_api.proceedings import api as proceedings_api
+from meetings_api.proceedings import events as proceedings_events
 from meetings_api.settings import MeetingsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -32,6 +33,7 @@ SPEC = ServiceSpec(
     handlers=calendar_handlers.HANDLERS,
     reset_read_models=calendar_handlers.reset_read_models,
     publishes=[meeting_events.TOPIC],
+    events=[*meeting_events.EVENTS, *proceedings_events.EVENTS],
 )
 
 

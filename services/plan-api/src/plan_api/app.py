@@ -5,14 +5,18 @@ from pathlib import Path
 
 from bp_common.app import ServiceSpec, create_service_app
 from plan_api.activities import api as activities_api
+from plan_api.activities import events as activity_events
 from plan_api.amendments import api as amendments_api
+from plan_api.amendments import events as amendment_events
 from plan_api.base import SERVICE_NAME, Base, messaging
 from plan_api.handlers import HANDLERS
 from plan_api.hosting import api as hosting_api
+from plan_api.hosting import events as hosting_events
 from plan_api.plans import api as plans_api
 from plan_api.plans.events import TOPIC
 from plan_api.settings import PlanSettings
 from plan_api.versions import api as versions_api
+from plan_api.versions import events as version_events
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -32,6 +36,12 @@ SPEC = ServiceSpec(
     ],
     handlers=HANDLERS,
     publishes=[TOPIC],
+    events=[
+        *activity_events.EVENTS,
+        *hosting_events.EVENTS,
+        *version_events.EVENTS,
+        *amendment_events.EVENTS,
+    ],
 )
 
 

@@ -30,6 +30,11 @@ class CloudEvent:
     datacontenttype: str = JSON
     # Extension attribute: the request that caused the event, for tracing across services.
     requestid: str | None = None
+    # The URL of the JSON Schema of ``data`` (contracts/events/<type>.json).
+    dataschema: str | None = None
+    # Partitioning extension: the aggregate id, the Kafka key. The subject names the record the
+    # event is about, which may be a part of the aggregate (an intervention of a meeting).
+    partitionkey: str | None = None
 
     @property
     def topic(self) -> str:
@@ -39,7 +44,7 @@ class CloudEvent:
     @property
     def key(self) -> bytes:
         """The aggregate id: one aggregate's events stay in order in one partition."""
-        return self.subject.encode()
+        return (self.subject if self.partitionkey is None else self.partitionkey).encode()
 
     def to_kafka(self) -> tuple[bytes, bytes, KafkaHeaders]:
         headers: KafkaHeaders = [
@@ -51,12 +56,16 @@ class CloudEvent:
             ("ce_time", self.time.isoformat().encode()),
             ("content-type", self.datacontenttype.encode()),
         ]
+        if self.dataschema:
+            headers.append(("ce_dataschema", self.dataschema.encode()))
         if self.requestid:
             headers.append(("ce_requestid", self.requestid.encode()))
         return self.key, orjson.dumps(self.data), headers
 
     @classmethod
-    def from_kafka(cls, value: bytes | None, headers: KafkaHeaders) -> CloudEvent:
+    def from_kafka(
+        cls, value: bytes | None, headers: KafkaHeaders, key: bytes | None = None
+    ) -> CloudEvent:
         attrs = {name: raw.decode("utf-8", "replace") for name, raw in headers}
         try:
             data = orjson.loads(value) if value else {}
@@ -72,6 +81,8 @@ class CloudEvent:
                 specversion=attrs["ce_specversion"],
                 datacontenttype=attrs.get("content-type", JSON),
                 requestid=attrs.get("ce_requestid"),
+                dataschema=attrs.get("ce_dataschema"),
+                partitionkey=key.decode("utf-8", "replace") if key is not None else None,
             )
         except MalformedEvent:
             raise
@@ -89,6 +100,8 @@ class CloudEvent:
             "time": self.time.isoformat(),
             "datacontenttype": self.datacontenttype,
             "requestid": self.requestid,
+            "dataschema": self.dataschema,
+            "partitionkey": self.partitionkey,
             "data": self.data,
         }
 
@@ -104,6 +117,9 @@ class CloudEvent:
             specversion=body.get("specversion", SPEC_VERSION),
             datacontenttype=body.get("datacontenttype", JSON),
             requestid=body.get("requestid"),
+            dataschema=body.get("dataschema"),
+            # Rows written before the key was its own attribute were keyed by their subject.
+            partitionkey=body.get("partitionkey"),
         )
 
 

@@ -258,7 +258,7 @@ class KafkaBus:
     ) -> None:
         headers = list(record.headers or [])
         try:
-            event = CloudEvent.from_kafka(record.value, headers)
+            event = CloudEvent.from_kafka(record.value, headers, record.key)
         except MalformedEvent as exc:
             await self._dead_letter(subscription, record, exc)
             return

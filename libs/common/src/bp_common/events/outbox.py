@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.db import OUTBOX_WRITTEN, Database
 from bp_common.events.bus import EventBus
+from bp_common.events.contract import Event, schema_url
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.store import MessagingTables
 from bp_common.faults import CrashPoint
@@ -28,12 +29,15 @@ class Outbox:
         self.table = table
         self.source = source
 
-    def event(self, event_type: str, subject: object, data: dict[str, object]) -> CloudEvent:
+    def event(self, event: Event) -> CloudEvent:
+        """The CloudEvent of ``event``: type, subject, key and schema all come from its model."""
         return CloudEvent(
-            type=event_type,
+            type=event.type,
             source=self.source,
-            subject=str(subject),
-            data=data,
+            subject=event.subject,
+            partitionkey=event.key,
+            data=event.data(),
+            dataschema=schema_url(event.type),
             requestid=current_request_id(),
         )
 
@@ -54,12 +58,10 @@ class Outbox:
         )
         session.info[OUTBOX_WRITTEN] = True
 
-    async def emit(
-        self, session: AsyncSession, event_type: str, subject: object, data: dict[str, object]
-    ) -> CloudEvent:
-        event = self.event(event_type, subject, data)
-        await self.add(session, event)
-        return event
+    async def emit(self, session: AsyncSession, event: Event) -> CloudEvent:
+        cloud_event = self.event(event)
+        await self.add(session, cloud_event)
+        return cloud_event
 
 
 def service_outbox(messaging: MessagingTables, service: str) -> Outbox:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.events.contract import Consumer, consumes
 from bp_common.events.envelope import CloudEvent
 from indicators_api.base import handler_outbox
 from indicators_api.event_metrics.models import EventMetric
@@ -20,24 +21,12 @@ from indicators_api.event_metrics.schemas import (
 from indicators_api.event_metrics.service import EventMetricService
 from indicators_api.periods import month_period, year_or_quarter_period
 
-MEETING_HELD = "meetings.meeting.held.v1"
-ACTIVITY_CANCELLED = "plan.activity.cancelled.v1"
-# plan-api's news carrying the activity as it now stands, each one able to change whether, where
-# or when it counts (docs/events.md).
-ACTIVITY_NEWS = (
-    "plan.activity.hosted.v1",
-    "plan.activity.updated.v1",
-    "plan.activity.scheduled.v1",
-    "plan.activity.unscheduled.v1",
-    "plan.activity.held.v1",
-)
 CANCELLED = "cancelled"
 
 
-async def on_meeting_held(session: AsyncSession, event: CloudEvent) -> None:
+async def on_meeting_held(session: AsyncSession, meeting: MeetingHeld, event: CloudEvent) -> None:
     """+1 meeting held for the host country and year; its participants and the countries
     represented, when the event carries the attendance."""
-    meeting = MeetingHeld.model_validate(event.data)
     period = month_period(meeting.starts_on)
     counts = {EventMetric.MEETINGS_HELD: 1}
     if meeting.attendance is not None:
@@ -50,11 +39,10 @@ async def on_meeting_held(session: AsyncSession, event: CloudEvent) -> None:
     await EventMetricService(session, handler_outbox).count(facts)
 
 
-async def on_activity_news(session: AsyncSession, event: CloudEvent) -> None:
+async def on_activity_news(session: AsyncSession, activity: Activity, event: CloudEvent) -> None:
     """1 activity hosted for each accepted host country, in the activity's year (quarter) as
     this news has it: counted when hosted, moved when the year or quarter change (an edit, a
     meeting scheduling or un-scheduling it), another host counted when accepted."""
-    activity = Activity.model_validate(event.data)
     period = year_or_quarter_period(activity.year, activity.quarter)
     assert period is not None  # year and quarter are validated
     countries = [] if activity.status == CANCELLED else dict.fromkeys(activity.host_countries)
@@ -75,9 +63,10 @@ async def on_activity_news(session: AsyncSession, event: CloudEvent) -> None:
     )
 
 
-async def on_activity_cancelled(session: AsyncSession, event: CloudEvent) -> None:
+async def on_activity_cancelled(
+    session: AsyncSession, activity: ActivityCancelled, event: CloudEvent
+) -> None:
     """The activity's hosts no longer count: -1 activity hosted for each, in the year counted."""
-    activity = ActivityCancelled.model_validate(event.data)
     await EventMetricService(session, handler_outbox).cancel_activity(
         activity.activity_id, activity.revision
     )
@@ -87,8 +76,16 @@ async def reset_read_models(session: AsyncSession) -> None:
     await EventMetricService(session, handler_outbox).forget_all()
 
 
-HANDLERS = {
-    MEETING_HELD: on_meeting_held,
-    **dict.fromkeys(ACTIVITY_NEWS, on_activity_news),
-    ACTIVITY_CANCELLED: on_activity_cancelled,
+# Other services' events by their type strings; the contract tests check each reader against
+# the producer's published schema. plan-api's news carry the activity as it now stands, each
+# one able to change whether, where or when it counts.
+_ACTIVITY_NEWS = consumes(Activity, on_activity_news)
+HANDLERS: dict[str, Consumer] = {
+    "meetings.meeting.held.v1": consumes(MeetingHeld, on_meeting_held),
+    "plan.activity.hosted.v1": _ACTIVITY_NEWS,
+    "plan.activity.updated.v1": _ACTIVITY_NEWS,
+    "plan.activity.scheduled.v1": _ACTIVITY_NEWS,
+    "plan.activity.unscheduled.v1": _ACTIVITY_NEWS,
+    "plan.activity.held.v1": _ACTIVITY_NEWS,
+    "plan.activity.cancelled.v1": consumes(ActivityCancelled, on_activity_cancelled),
 }

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from bp_common.events.contract import EventReader
 from bp_common.types import CountryCode, Quarter
 from indicators_api.event_metrics.models import EventMetric
 from indicators_api.fields import ReportingYear
@@ -26,7 +27,7 @@ class EventMetricTotal(BaseModel):
     breakdown: list[EventMetricOut]
 
 
-# -- what this service reads of other services' events (docs/events.md) ---------------------
+# -- what this service reads of other services' events; anything else is ignored ------------
 
 # A headcount; a list of attendees counts as its length.
 Count = Annotated[
@@ -39,7 +40,7 @@ class Attendance(BaseModel):
     countries: Count = 0
 
 
-class MeetingHeld(BaseModel):
+class MeetingHeld(EventReader):
     meeting_id: str = Field(min_length=1, max_length=64)
     starts_on: date
     country: CountryCode
@@ -50,7 +51,7 @@ class MeetingHeld(BaseModel):
 Revision = Annotated[int, Field(ge=0, lt=2**31)]
 
 
-class Activity(BaseModel):
+class Activity(EventReader):
     """The activity as one of plan-api's news of it stands (every one carries all of it)."""
 
     activity_id: str = Field(min_length=1, max_length=64)
@@ -61,7 +62,7 @@ class Activity(BaseModel):
     revision: Revision = 0
 
 
-class ActivityCancelled(BaseModel):
+class ActivityCancelled(EventReader):
     activity_id: str = Field(min_length=1, max_length=64)
     revision: Revision
 

@@ -6,6 +6,7 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from bp_common.events.contract import EventReader
 from bp_common.types import GoalNumber
 from indicators_api.codelists import Dimension
 from indicators_api.fields import MAX_VALUE, Code, ReportingYear, unique
@@ -117,7 +118,7 @@ class SnapshotOut(BaseModel):
     indicators: list[IndicatorOut]
 
 
-class PlanEndorsed(BaseModel):
+class PlanEndorsed(EventReader):
     """What this service reads of ``plan.endorsed.v1``."""
 
     plan_id: uuid.UUID

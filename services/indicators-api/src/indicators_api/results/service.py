@@ -187,16 +187,14 @@ class ResultService:
             )
         await self.outbox.emit(
             self.session,
-            events.RESULTS_IMPORTED,
-            outcome.import_id,
-            {
-                "import_id": str(outcome.import_id),
-                "organisation": reporter,
-                "created": outcome.created,
-                "updated": outcome.updated,
-                "unchanged": outcome.unchanged,
-                "rejected": outcome.rejected,
-            },
+            events.ResultsImportedV1(
+                import_id=outcome.import_id,
+                organisation=reporter,
+                created=outcome.created,
+                updated=outcome.updated,
+                unchanged=outcome.unchanged,
+                rejected=outcome.rejected,
+            ),
         )
 
     async def summary(self) -> ResultsSummary:

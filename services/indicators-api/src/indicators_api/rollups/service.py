@@ -122,15 +122,13 @@ class RollupService:
         for indicator, changed in sorted(by_indicator.items()):
             await self.outbox.emit(
                 self.session,
-                events.ROLLUP_UPDATED,
-                indicator,
-                {
-                    "indicator": indicator,
-                    "groups": [
-                        {"goal": goal, "country": country or None, "year": year}
+                events.RollupUpdatedV1(
+                    indicator=indicator,
+                    groups=[
+                        events.RollupGroupV1(goal=goal, country=country or None, year=year)
                         for goal, country, year in sorted(changed, key=lambda g: (g[0], g[2], g[1]))
                     ],
-                },
+                ),
             )
 
     # -- reader -----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from bp_common.events.contract import EventReader
 from bp_common.types import CountryCode, Quarter, Year
 from meetings_api.calendar.models import EntrySource
 
@@ -15,13 +16,11 @@ def _cut(length: int) -> BeforeValidator:
     return BeforeValidator(lambda value: value[:length] if isinstance(value, str) else value)
 
 
-# -- what the consumed events carry (docs/events.md); unknown fields are ignored -------------
+# -- what the calendar reads of the events it consumes; unknown fields are ignored -------------
 
 
-class ActivitySnapshot(BaseModel):
+class ActivitySnapshot(EventReader):
     """The activity in plan-api's events."""
-
-    model_config = ConfigDict(extra="ignore")
 
     activity_id: uuid.UUID
     plan_id: uuid.UUID | None = None
@@ -44,10 +43,14 @@ class ActivitySnapshot(BaseModel):
         return self
 
 
-class MeetingSnapshot(BaseModel):
-    """The meeting in this service's meeting events."""
+class EndorsedPlan(EventReader):
+    """plan-api's endorsed plan, for the activities it lists."""
 
-    model_config = ConfigDict(extra="ignore")
+    activities: list[ActivitySnapshot] = Field(default_factory=list)
+
+
+class MeetingSnapshot(EventReader):
+    """The meeting in this service's meeting events."""
 
     meeting_id: uuid.UUID
     title: Annotated[str, _cut(500)]

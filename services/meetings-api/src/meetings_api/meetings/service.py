@@ -68,27 +68,6 @@ class AgendaBeyondDates(Conflict):
     code = "agenda_beyond_dates"
 
 
-def meeting_event_data(
-    meeting: Meeting, attendance: Attendance, goals: list[int], **extra: Any
-) -> dict[str, Any]:
-    return {
-        "meeting_id": str(meeting.id),
-        "title": meeting.title,
-        "kind": meeting.kind.value,
-        "status": meeting.status.value,
-        "starts_on": meeting.starts_on.isoformat(),
-        "ends_on": meeting.ends_on.isoformat(),
-        "city": meeting.city,
-        "country": meeting.country,
-        "working_group": meeting.working_group,
-        "activity_id": str(meeting.activity_id) if meeting.activity_id else None,
-        "revision": meeting.revision,
-        "attendance": attendance.model_dump(),
-        "goals": goals,
-        **extra,
-    }
-
-
 def require_status(meeting: Meeting, allowed: Collection[MeetingStatus], action: str) -> None:
     if meeting.status not in allowed:
         expected = " or ".join(status.value for status in allowed)
@@ -123,7 +102,7 @@ class MeetingService:
         )
         self.meetings.add(meeting)
         await self.session.flush()
-        return await self._announce(events.MEETING_SCHEDULED, meeting)
+        return await self._announce(events.MeetingScheduledV1, meeting)
 
     async def get(self, meeting_id: uuid.UUID) -> MeetingOut:
         return await self._view(await find_meeting(self.meetings, meeting_id))
@@ -173,48 +152,52 @@ class MeetingService:
             raise AgendaBeyondDates(
                 f"The agenda has items after day {days} of the new dates; move them first."
             )
-        previous = {
-            "starts_on": meeting.starts_on.isoformat(),
-            "ends_on": meeting.ends_on.isoformat(),
-        }
+        previous = events.DatesV1(starts_on=meeting.starts_on, ends_on=meeting.ends_on)
         for name, value in changes.items():
             setattr(meeting, name, value)
         meeting.revision += 1
         if not rescheduled:
             await self.session.flush()
-            return await self._announce(events.MEETING_UPDATED, meeting, changed=sorted(changes))
+            return await self._announce(events.MeetingUpdatedV1, meeting, changed=sorted(changes))
         meeting.previous_dates = [
             *meeting.previous_dates,
-            previous | {"replaced_at": datetime.now(UTC).isoformat()},
+            previous.model_dump(mode="json") | {"replaced_at": datetime.now(UTC).isoformat()},
         ]
         await self.session.flush()
-        return await self._announce(events.MEETING_RESCHEDULED, meeting, previous=previous)
+        return await self._announce(events.MeetingRescheduledV1, meeting, previous=previous)
 
     async def hold(self, meeting_id: uuid.UUID) -> MeetingOut:
         return await self._transition(
-            meeting_id, MeetingStatus.HELD, events.MEETING_HELD, "be held"
+            meeting_id, MeetingStatus.HELD, events.MeetingHeldV1, "be held"
         )
 
     async def cancel(self, meeting_id: uuid.UUID) -> MeetingOut:
         return await self._transition(
-            meeting_id, MeetingStatus.CANCELLED, events.MEETING_CANCELLED, "be cancelled"
+            meeting_id, MeetingStatus.CANCELLED, events.MeetingCancelledV1, "be cancelled"
         )
 
     async def _transition(
-        self, meeting_id: uuid.UUID, to: MeetingStatus, event_type: str, action: str
+        self,
+        meeting_id: uuid.UUID,
+        to: MeetingStatus,
+        event: type[events.MeetingV1],
+        action: str,
     ) -> MeetingOut:
         meeting = await find_meeting(self.meetings, meeting_id, for_update=True)
         require_status(meeting, [MeetingStatus.PLANNED], action)
         meeting.status = to
         meeting.revision += 1
         await self.session.flush()
-        return await self._announce(event_type, meeting)
+        return await self._announce(event, meeting)
 
-    async def _announce(self, event_type: str, meeting: Meeting, **extra: Any) -> MeetingOut:
-        """Emit ``event_type`` with the meeting as it now is, in the caller's transaction."""
+    async def _announce(
+        self, event: type[events.MeetingV1], meeting: Meeting, **extra: Any
+    ) -> MeetingOut:
+        """Emit ``event`` with the meeting as it now is, in the caller's transaction."""
         view = await self._view(meeting)
-        data = meeting_event_data(meeting, view.attendance, view.goals, **extra)
-        await self.outbox.emit(self.session, event_type, meeting.id, data)
+        await self.outbox.emit(
+            self.session, event.of(meeting, view.attendance, view.goals, **extra)
+        )
         return view
 
     async def _view(self, meeting: Meeting) -> MeetingOut:

@@ -1,4 +1,143 @@
-"""Events this context publishes on ``meetings.events`` (payloads in docs/events.md)."""
+"""Events of a meeting's record on ``meetings.events``: each names its own record (the
+intervention, the decision) as subject and is keyed by the meeting, so a meeting's events stay
+in order."""
 
-INTERVENTION_RECORDED = "meetings.intervention.recorded.v1"
-DECISION_RECORDED = "meetings.decision.recorded.v1"
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bp_common.events.contract import Event, Examples
+from bp_common.types import CountryCode
+from meetings_api.meetings.models import ParticipantType
+from meetings_api.proceedings.models import DecisionKind, InterventionKind
+from meetings_api.proceedings.schemas import AmendmentAction, AmendmentTargetType
+
+MEETING_ID = "7e6d5c4b-3a29-4817-a6f5-e4d3c2b1a098"
+PLAN_ID = "0c9f4e0a-58f4-4b7f-a7a1-5c0f6b7e3d20"
+INTERVENTION_EXAMPLE: dict[str, Any] = {
+    "intervention_id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+    "meeting_id": MEETING_ID,
+    "delegation": "TR",
+    "delegation_type": "state",
+    "kind": "statement",
+    "text": "Türkiye welcomes the draft Implementation Plan.",
+    "agenda_item_id": None,
+    "plan_id": None,
+    "plan_version": None,
+    "activity_id": None,
+    "year": None,
+    "amendment": None,
+}
+
+
+class AmendmentTargetV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: AmendmentTargetType
+    ref: str | None = Field(
+        default=None, description="The goal number or the item's id; none for the whole plan."
+    )
+
+
+class AmendmentV1(BaseModel):
+    """The amendment an ``amendment_request`` asks for."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    target: AmendmentTargetV1
+    action: AmendmentAction
+    text: str
+    rationale: str | None = None
+
+
+class InterventionRecordedV1(Event):
+    """A delegation's intervention at a meeting was recorded. plan-api turns an
+    ``offer_to_host`` naming an activity into a hosting offer, and an ``amendment_request`` on a
+    plan into a proposed amendment."""
+
+    type: ClassVar[str] = "meetings.intervention.recorded.v1"
+    subject_field: ClassVar[str] = "intervention_id"
+    key_field: ClassVar[str] = "meeting_id"
+    examples: ClassVar[Examples] = (
+        INTERVENTION_EXAMPLE,
+        {
+            **INTERVENTION_EXAMPLE,
+            "delegation": "BG",
+            "kind": "offer_to_host",
+            "text": "Bulgaria offers to host the training in Sofia.",
+            "activity_id": "5b0d7a4e-1f43-4c1e-9a57-0f7e2f0c8a11",
+            "year": 2020,
+        },
+        {
+            **INTERVENTION_EXAMPLE,
+            "delegation": "IOM",
+            "delegation_type": "organisation",
+            "kind": "amendment_request",
+            "text": "IOM proposes to widen goal 2.",
+            "agenda_item_id": "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+            "plan_id": PLAN_ID,
+            "plan_version": 1,
+            "amendment": {
+                "target": {"type": "goal", "ref": "2"},
+                "action": "modify",
+                "text": "Strengthen cooperation on the prevention of irregular migration.",
+                "rationale": "As discussed in the working group.",
+            },
+        },
+    )
+
+    intervention_id: uuid.UUID
+    meeting_id: uuid.UUID
+    delegation: str = Field(description="Country code or organisation acronym.")
+    delegation_type: ParticipantType
+    kind: InterventionKind
+    text: str
+    agenda_item_id: uuid.UUID | None
+    plan_id: uuid.UUID | None
+    plan_version: int | None = Field(ge=1)
+    activity_id: uuid.UUID | None
+    year: int | None
+    amendment: AmendmentV1 | None = Field(description="Only for an amendment_request.")
+
+
+class DecisionRecordedV1(Event):
+    """A decision of a meeting was recorded. plan-api endorses ``plan_version`` of ``plan_id``
+    on an ``endorsement``."""
+
+    type: ClassVar[str] = "meetings.decision.recorded.v1"
+    subject_field: ClassVar[str] = "decision_id"
+    key_field: ClassVar[str] = "meeting_id"
+    examples: ClassVar[Examples] = (
+        {
+            "decision_id": "4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f70",
+            "meeting_id": MEETING_ID,
+            "kind": "endorsement",
+            "text": "The meeting endorses the Implementation Plan 2020-2024.",
+            "plan_id": PLAN_ID,
+            "plan_version": 2,
+            "reservations": ["AZ"],
+        },
+        {
+            "decision_id": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a81",
+            "meeting_id": MEETING_ID,
+            "kind": "take_note",
+            "text": "The meeting takes note of the report.",
+            "plan_id": None,
+            "plan_version": None,
+            "reservations": [],
+        },
+    )
+
+    decision_id: uuid.UUID
+    meeting_id: uuid.UUID
+    kind: DecisionKind
+    text: str
+    plan_id: uuid.UUID | None
+    plan_version: int | None = Field(ge=1)
+    reservations: list[CountryCode] = Field(description="States that did not join it.")
+
+
+EVENTS = (InterventionRecordedV1, DecisionRecordedV1)

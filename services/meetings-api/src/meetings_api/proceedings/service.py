@@ -54,39 +54,6 @@ def _body_error(loc: str | tuple[str | int, ...], code: str, message: str) -> Fi
     return FieldError(loc=["body", *path], code=code, message=message)
 
 
-def _optional_id(value: uuid.UUID | None) -> str | None:
-    return str(value) if value else None
-
-
-def intervention_event_data(intervention: Intervention) -> dict[str, Any]:
-    return {
-        "intervention_id": str(intervention.id),
-        "meeting_id": str(intervention.meeting_id),
-        "delegation": intervention.delegation,
-        "delegation_type": intervention.delegation_type.value,
-        "kind": intervention.kind.value,
-        "text": intervention.text,
-        "agenda_item_id": _optional_id(intervention.agenda_item_id),
-        "plan_id": _optional_id(intervention.plan_id),
-        "plan_version": intervention.plan_version,
-        "activity_id": _optional_id(intervention.activity_id),
-        "year": intervention.year,
-        "amendment": intervention.amendment,
-    }
-
-
-def decision_event_data(decision: Decision) -> dict[str, Any]:
-    return {
-        "decision_id": str(decision.id),
-        "meeting_id": str(decision.meeting_id),
-        "kind": decision.kind.value,
-        "text": decision.text,
-        "plan_id": _optional_id(decision.plan_id),
-        "plan_version": decision.plan_version,
-        "reservations": decision.reservations,
-    }
-
-
 class ProceedingsService:
     def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
         self.session = session
@@ -129,9 +96,24 @@ class ProceedingsService:
         await self._insert(intervention)
         await self.outbox.emit(
             self.session,
-            events.INTERVENTION_RECORDED,
-            meeting.id,
-            intervention_event_data(intervention),
+            events.InterventionRecordedV1(
+                intervention_id=intervention.id,
+                meeting_id=intervention.meeting_id,
+                delegation=intervention.delegation,
+                delegation_type=intervention.delegation_type,
+                kind=intervention.kind,
+                text=intervention.text,
+                agenda_item_id=intervention.agenda_item_id,
+                plan_id=intervention.plan_id,
+                plan_version=intervention.plan_version,
+                activity_id=intervention.activity_id,
+                year=intervention.year,
+                amendment=(
+                    None
+                    if intervention.amendment is None
+                    else events.AmendmentV1.model_validate(intervention.amendment)
+                ),
+            ),
         )
         return intervention
 
@@ -203,7 +185,16 @@ class ProceedingsService:
             raise AlreadyRecorded("This decision is recorded already; nothing was added.")
         await self._insert(decision)
         await self.outbox.emit(
-            self.session, events.DECISION_RECORDED, meeting.id, decision_event_data(decision)
+            self.session,
+            events.DecisionRecordedV1(
+                decision_id=decision.id,
+                meeting_id=decision.meeting_id,
+                kind=decision.kind,
+                text=decision.text,
+                plan_id=decision.plan_id,
+                plan_version=decision.plan_version,
+                reservations=decision.reservations,
+            ),
         )
         return decision
 

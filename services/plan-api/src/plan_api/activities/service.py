@@ -65,25 +65,6 @@ class MeetingNews:
     ends_on: date
 
 
-def activity_event_data(activity: Activity) -> dict[str, Any]:
-    """The activity as docs/events.md defines it."""
-    return {
-        "activity_id": str(activity.id),
-        "plan_id": str(activity.plan_id),
-        "title": activity.title,
-        "goal": activity.goal,
-        "kind": activity.kind.value,
-        "working_group": activity.working_group,
-        "year": activity.year,
-        "quarter": activity.quarter,
-        "starts_on": activity.starts_on.isoformat() if activity.starts_on else None,
-        "ends_on": activity.ends_on.isoformat() if activity.ends_on else None,
-        "status": activity.status.value,
-        "host_countries": list(activity.host_countries),
-        "revision": activity.revision,
-    }
-
-
 class ActivityService:
     def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
         self.session = session
@@ -127,7 +108,7 @@ class ActivityService:
         )
         self.activities.add(activity)
         await self.session.flush()
-        await self._emit(events.ACTIVITY_PROPOSED, activity)
+        await self._emit(events.ActivityProposedV1, activity)
         return activity
 
     async def update(self, activity_id: uuid.UUID, patch: ActivityUpdate) -> Activity:
@@ -169,9 +150,9 @@ class ActivityService:
         activity.revision += 1
         await self.session.flush()
         if rescheduled:
-            await self._emit(events.ACTIVITY_SCHEDULED, activity)
+            await self._emit(events.ActivityScheduledV1, activity)
         else:
-            await self._emit(events.ACTIVITY_UPDATED, activity, changed=sorted(changed))
+            await self._emit(events.ActivityUpdatedV1, activity, changed=sorted(changed))
         return activity
 
     async def cancel(self, activity_id: uuid.UUID) -> Activity:
@@ -181,7 +162,7 @@ class ActivityService:
 
     async def cancel_activity(self, activity: Activity) -> None:
         await self._move(activity, ActivityStatus.CANCELLED)
-        await self._emit(events.ACTIVITY_CANCELLED, activity)
+        await self._emit(events.ActivityCancelledV1, activity)
 
     async def describe(self, activity: Activity, description: str) -> None:
         self.ensure_open(activity)
@@ -190,7 +171,7 @@ class ActivityService:
         activity.description = description
         activity.revision += 1
         await self.session.flush()
-        await self._emit(events.ACTIVITY_UPDATED, activity, changed=["description"])
+        await self._emit(events.ActivityUpdatedV1, activity, changed=["description"])
 
     # -- hosting (driven by the hosting context) ---------------------------------------------
     def ensure_open(self, activity: Activity) -> None:
@@ -202,13 +183,13 @@ class ActivityService:
         self.ensure_open(activity)
         if activity.status is ActivityStatus.PROPOSED:
             await self._move(activity, ActivityStatus.HOST_OFFERED)
-            await self._emit(events.ACTIVITY_UPDATED, activity, changed=["status"])
+            await self._emit(events.ActivityUpdatedV1, activity, changed=["status"])
 
     async def offers_withdrawn(self, activity: Activity, *, pending: bool) -> None:
         """An offer was declined: without any other pending offer, no host is on offer any more."""
         if activity.status is ActivityStatus.HOST_OFFERED and not pending:
             await self._move(activity, ActivityStatus.PROPOSED)
-            await self._emit(events.ACTIVITY_UPDATED, activity, changed=["status"])
+            await self._emit(events.ActivityUpdatedV1, activity, changed=["status"])
 
     async def host(self, activity: Activity, country: str, offer_id: uuid.UUID) -> None:
         self.ensure_open(activity)
@@ -219,7 +200,7 @@ class ActivityService:
             activity.status = ActivityStatus.HOSTED
         activity.revision += 1
         await self.session.flush()
-        await self._emit(events.ACTIVITY_HOSTED, activity, offer_id=str(offer_id))
+        await self._emit(events.ActivityHostedV1, activity, offer_id=offer_id)
 
     # -- meetings (driven by meetings-api's events) --------------------------------------------
     async def schedule_for_meeting(self, activity_id: uuid.UUID, news: MeetingNews) -> None:
@@ -236,7 +217,7 @@ class ActivityService:
         activity.status = ActivityStatus.SCHEDULED
         activity.revision += 1
         await self.session.flush()
-        await self._emit(events.ACTIVITY_SCHEDULED, activity)
+        await self._emit(events.ActivityScheduledV1, activity)
 
     async def hold_for_meeting(self, activity_id: uuid.UUID, news: MeetingNews) -> None:
         activity = await self.locked(activity_id)
@@ -245,7 +226,7 @@ class ActivityService:
         self._ensure_transition(activity, ActivityStatus.HELD)
         self._take_meeting(activity, news)
         await self._move(activity, ActivityStatus.HELD)
-        await self._emit(events.ACTIVITY_HELD, activity, meeting_id=str(news.meeting_id))
+        await self._emit(events.ActivityHeldV1, activity, meeting_id=news.meeting_id)
 
     async def release_meeting(self, news: MeetingNews, *, keep: uuid.UUID | None) -> None:
         """The meeting now carries out another activity (``keep``) or none: the activities it
@@ -278,18 +259,12 @@ class ActivityService:
         else:
             earlier = ActivityStatus.PROPOSED
         self._ensure_transition(activity, earlier)
-        previous = {
-            "starts_on": activity.starts_on.isoformat() if activity.starts_on else None,
-            "ends_on": activity.ends_on.isoformat() if activity.ends_on else None,
-        }
+        previous = events.PreviousDates(starts_on=activity.starts_on, ends_on=activity.ends_on)
         activity.starts_on = activity.ends_on = None
         activity.meeting_revision = news.revision
         await self._move(activity, earlier)
         await self._emit(
-            events.ACTIVITY_UNSCHEDULED,
-            activity,
-            meeting_id=str(news.meeting_id),
-            previous=previous,
+            events.ActivityUnscheduledV1, activity, meeting_id=news.meeting_id, previous=previous
         )
 
     # -- internals --------------------------------------------------------------------------
@@ -312,10 +287,8 @@ class ActivityService:
         activity.revision += 1
         await self.session.flush()
 
-    async def _emit(self, event_type: str, activity: Activity, **extra: Any) -> None:
-        await self.outbox.emit(
-            self.session, event_type, activity.id, activity_event_data(activity) | extra
-        )
+    async def _emit(self, event: type[events.ActivityV1], activity: Activity, **extra: Any) -> None:
+        await self.outbox.emit(self.session, event.of(activity, **extra))
 
     async def _ensure_goal(self, plan_id: uuid.UUID, goal: int) -> None:
         if await self.plans.goal(plan_id, goal) is None:

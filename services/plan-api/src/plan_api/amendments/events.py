@@ -1,3 +1,66 @@
-"""Amendment events on ``plan.events`` (payloads in docs/events.md)."""
+"""Amendment events on ``plan.events``."""
 
-AMENDMENT_DECIDED = "plan.amendment.decided.v1"
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bp_common.events.contract import Event, Examples
+from plan_api.amendments.models import AmendmentAction, AmendmentStatus, TargetType
+
+
+class AmendmentTargetV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: TargetType
+    ref: int | str | None = Field(
+        description="The goal number for a goal, the item's id for an action point or an "
+        "activity; null for the plan as a whole."
+    )
+
+
+class ChangelogEntryV1(BaseModel):
+    """An accepted amendment as a version's changelog lists it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    amendment_id: uuid.UUID
+    proposer: str = Field(description="The proposing delegation (country or organisation).")
+    target: AmendmentTargetV1
+    action: AmendmentAction
+    text: str
+
+
+CHANGELOG_EXAMPLE: dict[str, Any] = {
+    "amendment_id": "3f2e1d0c-b9a8-4765-8432-10fedcba9876",
+    "proposer": "TR",
+    "target": {"type": "goal", "ref": 2},
+    "action": "modify",
+    "text": "Strengthen cooperation on the prevention of irregular migration.",
+}
+
+
+class AmendmentDecidedV1(ChangelogEntryV1, Event):
+    """The Secretariat accepted or rejected a proposed amendment; an accepted one is applied to
+    the plan's working content and listed in the next circulated version."""
+
+    type: ClassVar[str] = "plan.amendment.decided.v1"
+    subject_field: ClassVar[str] = "amendment_id"
+    key_field: ClassVar[str] = "plan_id"
+    examples: ClassVar[Examples] = (
+        {
+            **CHANGELOG_EXAMPLE,
+            "plan_id": "0c9f4e0a-58f4-4b7f-a7a1-5c0f6b7e3d20",
+            "version": 1,
+            "status": "accepted",
+        },
+    )
+
+    plan_id: uuid.UUID
+    version: int = Field(description="The circulated version the amendment was proposed against.")
+    status: AmendmentStatus
+
+
+EVENTS = (AmendmentDecidedV1,)

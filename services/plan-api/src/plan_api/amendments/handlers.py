@@ -4,10 +4,12 @@ delegation against ``plan_version`` (else the plan's latest circulated version).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.events.contract import EventReader
 from bp_common.events.envelope import CloudEvent
 from plan_api.amendments.schemas import AmendmentProposal
 from plan_api.amendments.service import AmendmentService
@@ -15,10 +17,9 @@ from plan_api.base import handler_outbox
 from plan_api.fields import Proposer, VersionNumber
 
 
-class AmendmentRequestPayload(BaseModel):
-    """The fields of meetings-api's intervention (docs/events.md) an amendment needs."""
-
-    model_config = ConfigDict(extra="ignore")
+class AmendmentRequestPayload(EventReader):
+    """The fields of meetings-api's intervention an amendment needs: an ``amendment_request``
+    naming a plan concerns plan-api, one about something else does not."""
 
     intervention_id: uuid.UUID
     meeting_id: uuid.UUID
@@ -27,11 +28,14 @@ class AmendmentRequestPayload(BaseModel):
     plan_version: VersionNumber | None = None
     amendment: AmendmentProposal
 
+    @classmethod
+    def concerns(cls, data: Mapping[str, Any]) -> bool:
+        return data.get("kind") == "amendment_request" and data.get("plan_id") is not None
 
-async def on_amendment_request(session: AsyncSession, event: CloudEvent) -> None:
-    if event.data.get("plan_id") is None:
-        return  # a request about something other than a plan
-    payload = AmendmentRequestPayload.model_validate(event.data)
+
+async def on_amendment_request(
+    session: AsyncSession, payload: AmendmentRequestPayload, event: CloudEvent
+) -> None:
     await AmendmentService(session, handler_outbox).propose_from_meeting(
         payload.plan_id,
         payload.plan_version,

@@ -88,14 +88,14 @@ def target_of(amendment: Amendment) -> dict[str, Any]:
     return {"type": amendment.target_type.value, "ref": ref}
 
 
-def changelog_entry(amendment: Amendment) -> dict[str, Any]:
-    return {
-        "amendment_id": str(amendment.id),
-        "proposer": amendment.proposer,
-        "target": target_of(amendment),
-        "action": amendment.action.value,
-        "text": amendment.text,
-    }
+def changelog_entry(amendment: Amendment) -> events.ChangelogEntryV1:
+    return events.ChangelogEntryV1(
+        amendment_id=amendment.id,
+        proposer=amendment.proposer,
+        target=events.AmendmentTargetV1.model_validate(target_of(amendment)),
+        action=amendment.action,
+        text=amendment.text,
+    )
 
 
 def amendment_out(amendment: Amendment) -> AmendmentOut:
@@ -283,14 +283,12 @@ class AmendmentService:
         await self.session.flush()
         await self.outbox.emit(
             self.session,
-            events.AMENDMENT_DECIDED,
-            amendment.plan_id,
-            changelog_entry(amendment)
-            | {
-                "plan_id": str(amendment.plan_id),
-                "version": amendment.version,
-                "status": amendment.status.value,
-            },
+            events.AmendmentDecidedV1(
+                **dict(changelog_entry(amendment)),
+                plan_id=amendment.plan_id,
+                version=amendment.version,
+                status=status,
+            ),
         )
         return amendment
 

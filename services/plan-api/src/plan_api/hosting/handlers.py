@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, field_validator
+from pydantic import TypeAdapter, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.events.contract import EventReader
 from bp_common.events.envelope import CloudEvent
 from bp_common.types import CountryCode, LongText, Year
 from plan_api.base import handler_outbox
@@ -20,10 +22,9 @@ logger = logging.getLogger(__name__)
 _COUNTRY: TypeAdapter[str] = TypeAdapter(CountryCode)
 
 
-class OfferToHostPayload(BaseModel):
-    """The fields of meetings-api's intervention (docs/events.md) an offer needs."""
-
-    model_config = ConfigDict(extra="ignore")
+class OfferToHostPayload(EventReader):
+    """The fields of meetings-api's intervention an offer needs: an ``offer_to_host`` naming a
+    plan activity concerns plan-api, an offer to host something else does not."""
 
     intervention_id: uuid.UUID
     meeting_id: uuid.UUID
@@ -33,16 +34,19 @@ class OfferToHostPayload(BaseModel):
     year: Year | None = None
     text: LongText | None = None
 
+    @classmethod
+    def concerns(cls, data: Mapping[str, Any]) -> bool:
+        return data.get("kind") == "offer_to_host" and data.get("activity_id") is not None
+
     @field_validator("text", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
 
-async def on_offer_to_host(session: AsyncSession, event: CloudEvent) -> None:
-    if event.data.get("activity_id") is None:
-        return  # an offer to host something that is not a plan activity
-    payload = OfferToHostPayload.model_validate(event.data)
+async def on_offer_to_host(
+    session: AsyncSession, payload: OfferToHostPayload, event: CloudEvent
+) -> None:
     if payload.delegation_type != "state":
         logger.info(
             "offer to host by organisation %s ignored: hosts are states", payload.delegation

@@ -5,7 +5,6 @@ creates a second one."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,18 +31,6 @@ class DuplicateOffer(Conflict):
 
 class OfferAlreadyDecided(Conflict):
     code = "offer_already_decided"
-
-
-def offer_event_data(offer: HostingOffer, activity: Activity) -> dict[str, Any]:
-    return {
-        "offer_id": str(offer.id),
-        "activity_id": str(activity.id),
-        "plan_id": str(activity.plan_id),
-        "country": offer.country,
-        "year": offer.year,
-        "note": offer.note,
-        "status": offer.status.value,
-    }
 
 
 class HostingService:
@@ -138,7 +125,16 @@ class HostingService:
         except IntegrityError as exc:  # a concurrent identical offer won the race
             raise DuplicateOffer(f"{country} has already offered to host it in {year}.") from exc
         await self.outbox.emit(
-            self.session, events.HOSTING_OFFERED, activity.id, offer_event_data(offer, activity)
+            self.session,
+            events.HostingOfferedV1(
+                offer_id=offer.id,
+                activity_id=activity.id,
+                plan_id=activity.plan_id,
+                country=offer.country,
+                year=offer.year,
+                note=offer.note,
+                status=offer.status,
+            ),
         )
         return offer
 

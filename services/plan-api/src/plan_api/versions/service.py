@@ -14,6 +14,7 @@ from bp_common.errors import Conflict, InvalidInput, NotFound
 from bp_common.events.outbox import Outbox
 from bp_common.orm import utcnow
 from bp_common.pagination import Page, cursor_int, page_of, read_cursor
+from plan_api.activities.events import ActivityV1
 from plan_api.activities.repository import ActivityRepository
 from plan_api.amendments.repository import AmendmentRepository
 from plan_api.amendments.service import changelog_entry
@@ -114,7 +115,7 @@ class VersionService:
             number=number,
             status=VersionStatus.CIRCULATED,
             content=content.model_dump(mode="json"),
-            changelog=[changelog_entry(a) for a in accepted],
+            changelog=[changelog_entry(a).model_dump(mode="json") for a in accepted],
             circulated_at=utcnow(),
         )
         for amendment in accepted:
@@ -126,14 +127,12 @@ class VersionService:
             raise ConcurrentCirculation("Another version was circulated meanwhile.") from exc
         await self.outbox.emit(
             self.session,
-            events.VERSION_CIRCULATED,
-            plan.id,
-            {
-                "plan_id": str(plan.id),
-                "version": number,
-                "status": version.status.value,
-                "changelog": version.changelog,
-            },
+            events.VersionCirculatedV1(
+                plan_id=plan.id,
+                version=number,
+                status=version.status,
+                changelog=[changelog_entry(a) for a in accepted],
+            ),
         )
         return version
 
@@ -166,21 +165,19 @@ class VersionService:
         content = PlanContent.model_validate(version.content)
         await self.outbox.emit(
             self.session,
-            events.PLAN_ENDORSED,
-            plan.id,
-            {
-                "plan_id": str(plan.id),
-                "title": content.title,
-                "version": number,
-                "meeting_id": str(meeting_id) if meeting_id else None,
-                "period_start": content.period_start,
-                "period_end": content.period_end,
-                "goals": [{"number": g.number, "title": g.title} for g in content.goals],
-                "activities": [
-                    a.model_dump(mode="json", exclude={"description", "lead"})
+            events.PlanEndorsedV1(
+                plan_id=plan.id,
+                title=content.title,
+                version=number,
+                meeting_id=meeting_id,
+                period_start=content.period_start,
+                period_end=content.period_end,
+                goals=[events.GoalV1(number=g.number, title=g.title) for g in content.goals],
+                activities=[
+                    ActivityV1.model_validate(a.model_dump(exclude={"description", "lead"}))
                     for a in content.activities
                 ],
-            },
+            ),
         )
         return version
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from plan_api.activities.events import ActivityV1
 from plan_api.activities.models import Activity
-from plan_api.activities.service import activity_event_data
 from plan_api.plans.models import ActionPoint, Goal, Plan
 from plan_api.versions.schemas import (
     ActionPointContent,
@@ -40,7 +40,7 @@ def plan_content(
         action_points=by_goal.get(None, []),
         activities=[
             ActivityContent.model_validate(
-                activity_event_data(a) | {"description": a.description, "lead": a.lead}
+                ActivityV1.of(a).data() | {"description": a.description, "lead": a.lead}
             )
             for a in ordered
         ],
