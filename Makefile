@@ -50,6 +50,10 @@ test-integration: install ## integration tests against real PostgreSQL and Kafka
 	bash deploy/with-services.sh bash -c '$(RUN) pytest -m "integration and not disruptive" \
 		-n auto --dist loadfile tests && $(RUN) pytest -m "integration and disruptive" tests'
 
+.PHONY: contracts
+contracts: install ## the event contracts from the event models: contracts/ (JSON Schemas, AsyncAPI) and docs/events.md
+	$(RUN) python -m bpctl.contracts
+
 .PHONY: services-up
 services-up: ## start PostgreSQL and Kafka as native processes (deploy/)
 	bash deploy/postgres.sh start

@@ -11,7 +11,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
+import jsonschema_rs
+import orjson as json_codec
 import pytest
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from bp_common.testing import eventually
 from bpctl.demo import load_demo
@@ -93,10 +96,68 @@ async def test_the_slice_works_across_processes(gateway: httpx.AsyncClient) -> N
     assert direct.status_code == 401
 
 
-async def test_the_istanbul_story_works_across_processes(gateway: httpx.AsyncClient) -> None:
-    """The same story as tests/test_istanbul_story.py, over PostgreSQL and Kafka."""
+async def test_the_istanbul_story_works_across_processes(
+    gateway: httpx.AsyncClient, namespace: str
+) -> None:
+    """The same story as tests/test_istanbul_story.py, over PostgreSQL and Kafka; then every
+    record on the three topics matches the schema its ``ce_dataschema`` names, as the gateway
+    serves it."""
     demo = await load_demo(gateway, ADMIN_KEY, within_s=60)
     await check_story(gateway, ADMIN_KEY, demo)
+
+    records = await read_topics(namespace, ["meetings.events", "plan.events", "indicators.events"])
+    assert {topic for topic, _ in records} == {
+        "meetings.events",
+        "plan.events",
+        "indicators.events",
+    }
+    validators: dict[str, jsonschema_rs.Validator] = {}
+    for topic, record in records:
+        headers = {name: value.decode() for name, value in record.headers}
+        where = f"{topic}@{record.partition}:{record.offset} {headers.get('ce_type')}"
+        url = headers.get("ce_dataschema")
+        assert url, f"{where} names no ce_dataschema"
+        if url not in validators:
+            served = await gateway.get(httpx.URL(url).path, headers={"Authorization": ""})
+            assert served.status_code == 200, f"{where}: {url} is not served"
+            assert served.json()["$id"] == url
+            validators[url] = jsonschema_rs.validator_for(served.json())
+        errors = [
+            error.message for error in validators[url].iter_errors(json_codec.loads(record.value))
+        ]
+        assert not errors, f"{where} does not match {url}: {errors}"
+    assert len(validators) >= 10  # the story exercises most event types
+
+
+async def read_topics(
+    namespace: str, topics: list[str]
+) -> list[tuple[str, ConsumerRecord[bytes, bytes]]]:
+    """Every record on ``topics`` up to their current end, read without a consumer group."""
+    consumer = AIOKafkaConsumer(
+        *(namespace + topic for topic in topics),
+        bootstrap_servers=KAFKA,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        # Without a group every partition of the topics is assigned, once their metadata is in.
+        async def assigned() -> bool:
+            return {tp.topic for tp in consumer.assignment()} == {namespace + t for t in topics}
+
+        await eventually(assigned, within_s=30, every_s=0.1)
+        partitions = sorted(consumer.assignment())
+        ends = await consumer.end_offsets(partitions)
+        records: list[tuple[str, ConsumerRecord[bytes, bytes]]] = []
+        async with asyncio.timeout(60):
+            while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+                batches = await consumer.getmany(timeout_ms=500)
+                for tp, batch in batches.items():
+                    topic = tp.topic.removeprefix(namespace)
+                    records += [(topic, r) for r in batch if r.offset < ends[tp]]
+        return records
+    finally:
+        await consumer.stop()
 
 
 async def test_a_stopped_service_is_a_quick_502_and_readiness_names_it(

@@ -19,6 +19,7 @@ from bp_common.errors import PROBLEM_RESPONSES, NotFound, install_problem_handle
 from bp_common.middleware import REQUEST_ID_HEADER, RequestIdMiddleware
 from bp_common.migrations import upgrade_to_head
 from bp_common.security import Identity
+from gateway import contracts as contracts_api
 from gateway.auth import authenticated
 from gateway.dashboard import DashboardSummary, dashboard_summary
 from gateway.keys import api as keys_api
@@ -99,6 +100,7 @@ def create_gateway_app(
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app)
     app.include_router(keys_api.router, dependencies=[Depends(authenticated)])
+    app.include_router(contracts_api.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

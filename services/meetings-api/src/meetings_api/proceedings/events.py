@@ -33,7 +33,7 @@ INTERVENTION_EXAMPLE: dict[str, Any] = {
 }
 
 
-class AmendmentTargetV1(BaseModel):
+class RequestedAmendmentTargetV1(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     type: AmendmentTargetType
@@ -42,12 +42,12 @@ class AmendmentTargetV1(BaseModel):
     )
 
 
-class AmendmentV1(BaseModel):
+class RequestedAmendmentV1(BaseModel):
     """The amendment an ``amendment_request`` asks for."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    target: AmendmentTargetV1
+    target: RequestedAmendmentTargetV1
     action: AmendmentAction
     text: str
     rationale: str | None = None
@@ -100,7 +100,7 @@ class InterventionRecordedV1(Event):
     plan_version: int | None = Field(ge=1)
     activity_id: uuid.UUID | None
     year: int | None
-    amendment: AmendmentV1 | None = Field(description="Only for an amendment_request.")
+    amendment: RequestedAmendmentV1 | None = Field(description="Only for an amendment_request.")
 
 
 class DecisionRecordedV1(Event):

@@ -111,7 +111,7 @@ class ProceedingsService:
                 amendment=(
                     None
                     if intervention.amendment is None
-                    else events.AmendmentV1.model_validate(intervention.amendment)
+                    else events.RequestedAmendmentV1.model_validate(intervention.amendment)
                 ),
             ),
         )

@@ -73,7 +73,7 @@ class ActivityV1(Event):
         )
 
 
-class PreviousDates(BaseModel):
+class PreviousDatesV1(BaseModel):
     """The dates before the change."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -149,7 +149,7 @@ class ActivityUnscheduledV1(ActivityV1):
     )
 
     meeting_id: uuid.UUID = Field(description="The meeting that no longer carries it out.")
-    previous: PreviousDates
+    previous: PreviousDatesV1
 
 
 class ActivityCancelledV1(ActivityV1):

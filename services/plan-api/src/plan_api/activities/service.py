@@ -259,7 +259,7 @@ class ActivityService:
         else:
             earlier = ActivityStatus.PROPOSED
         self._ensure_transition(activity, earlier)
-        previous = events.PreviousDates(starts_on=activity.starts_on, ends_on=activity.ends_on)
+        previous = events.PreviousDatesV1(starts_on=activity.starts_on, ends_on=activity.ends_on)
         activity.starts_on = activity.ends_on = None
         activity.meeting_revision = news.revision
         await self._move(activity, earlier)
