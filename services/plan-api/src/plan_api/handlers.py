@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.errors import DomainError
-from bp_common.events.contract import Consumer, ReadHandler, Route
+from bp_common.events.contract import Consumer, EventReader, ReadHandler, Route
 from bp_common.events.envelope import CloudEvent
 from plan_api.activities.handlers import (
     MeetingChange,
@@ -34,11 +34,12 @@ from plan_api.versions.service import VersionNotFound
 
 logger = logging.getLogger(__name__)
 
+R = TypeVar("R", bound=EventReader)
 _AWAITING_A_VERSION = (UnknownVersion, NoCirculatedVersion, VersionNotFound)
 
 
-def _refusals_skipped(handler: ReadHandler[Any]) -> ReadHandler[Any]:
-    async def handle(session: AsyncSession, payload: Any, event: CloudEvent) -> None:
+def _refusals_skipped(handler: ReadHandler[R]) -> ReadHandler[R]:
+    async def handle(session: AsyncSession, payload: R, event: CloudEvent) -> None:
         try:
             await handler(session, payload, event)
         except _AWAITING_A_VERSION:
@@ -51,7 +52,7 @@ def _refusals_skipped(handler: ReadHandler[Any]) -> ReadHandler[Any]:
     return handle
 
 
-def _route(reader: Any, handler: ReadHandler[Any]) -> Route[Any]:
+def _route(reader: type[R], handler: ReadHandler[R]) -> Route[R]:
     return Route(reader, _refusals_skipped(handler))
 
 

@@ -450,7 +450,7 @@ def events_markdown() -> str:
             readers = [
                 f"- {service_name(binding.spec)} reads "
                 + ", ".join(f"`{name}`" for name in reader.model_fields)
-                + f" (`{reader.__name__}`): {_first_paragraph(reader.__doc__)}"
+                + f" (`{reader.__name__}`): {_prose(reader.__doc__)}"
                 for binding in bindings
                 if binding.event_type == item.type
                 for reader in binding.readers

@@ -41,6 +41,9 @@ class Attendance(BaseModel):
 
 
 class MeetingHeld(EventReader):
+    """A meeting held counts once for its country and month, with its participants and the
+    countries represented."""
+
     meeting_id: str = Field(min_length=1, max_length=64)
     starts_on: date
     country: CountryCode
@@ -52,7 +55,10 @@ Revision = Annotated[int, Field(ge=0, lt=2**31)]
 
 
 class Activity(EventReader):
-    """The activity as one of plan-api's news of it stands (every one carries all of it)."""
+    """The activity as one of plan-api's news of it stands (every one carries all of it):
+    ``activities_hosted`` counts 1 per accepted host country in the activity's year and quarter
+    as its latest news has them, so the count moves with the activity and follows new hosts.
+    News at a revision already applied, heard again or late, changes nothing."""
 
     activity_id: str = Field(min_length=1, max_length=64)
     year: ReportingYear
@@ -63,6 +69,8 @@ class Activity(EventReader):
 
 
 class ActivityCancelled(EventReader):
+    """A cancelled activity's hosts no longer count, for good."""
+
     activity_id: str = Field(min_length=1, max_length=64)
     revision: Revision
 

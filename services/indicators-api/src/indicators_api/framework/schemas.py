@@ -119,7 +119,8 @@ class SnapshotOut(BaseModel):
 
 
 class PlanEndorsed(EventReader):
-    """What this service reads of ``plan.endorsed.v1``."""
+    """What this service reads of ``plan.endorsed.v1``: the framework's goals follow the
+    endorsed plan."""
 
     plan_id: uuid.UUID
     title: str

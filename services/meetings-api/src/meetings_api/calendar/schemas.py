@@ -20,7 +20,8 @@ def _cut(length: int) -> BeforeValidator:
 
 
 class ActivitySnapshot(EventReader):
-    """The activity in plan-api's events."""
+    """The activity in plan-api's events: the calendar shows it as its latest news has it (by
+    ``revision``), dated once scheduled, by year and quarter until then."""
 
     activity_id: uuid.UUID
     plan_id: uuid.UUID | None = None
@@ -50,7 +51,8 @@ class EndorsedPlan(EventReader):
 
 
 class MeetingSnapshot(EventReader):
-    """The meeting in this service's meeting events."""
+    """The meeting in this service's meeting events: the calendar shows it as its latest news
+    has it (by ``revision``)."""
 
     meeting_id: uuid.UUID
     title: Annotated[str, _cut(500)]

@@ -20,7 +20,13 @@ from plan_api.base import handler_outbox
 
 class MeetingPayload(EventReader):
     """The fields of meetings-api's meeting that plan-api reads; a meeting that carries out no
-    activity concerns it not."""
+    activity concerns it not. ``scheduled`` and ``rescheduled`` schedule the activity with the
+    meeting's dates (``plan.activity.scheduled.v1``), ``held`` marks it held
+    (``plan.activity.held.v1``), ``cancelled`` un-schedules it: back to hosted, host_offered or
+    proposed, without dates, keeping the meeting's year and quarter
+    (``plan.activity.unscheduled.v1``). Only the meeting the activity follows (the one that last
+    scheduled it) does this; a held or cancelled activity does not change; a meeting's news at a
+    revision already applied changes nothing."""
 
     meeting_id: uuid.UUID
     activity_id: uuid.UUID
@@ -44,7 +50,8 @@ class MeetingPayload(EventReader):
 
 class MeetingChange(EventReader):
     """A meeting's update: ``activity_id`` may be gone, ``changed`` names what changed. Only a
-    change of ``activity_id`` concerns plan-api (the dates change by ``rescheduled``)."""
+    change of ``activity_id`` concerns plan-api (the dates change by ``rescheduled``): the
+    activity the meeting scheduled is un-scheduled, the one it now names (if any) scheduled."""
 
     meeting_id: uuid.UUID
     activity_id: uuid.UUID | None = None

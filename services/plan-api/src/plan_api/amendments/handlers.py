@@ -19,7 +19,9 @@ from plan_api.fields import Proposer, VersionNumber
 
 class AmendmentRequestPayload(EventReader):
     """The fields of meetings-api's intervention an amendment needs: an ``amendment_request``
-    naming a plan concerns plan-api, one about something else does not."""
+    naming a plan concerns plan-api, one about something else does not. It becomes an
+    amendment proposed by the delegation against ``plan_version`` (else the plan's latest
+    circulated version)."""
 
     intervention_id: uuid.UUID
     meeting_id: uuid.UUID

@@ -24,7 +24,9 @@ _COUNTRY: TypeAdapter[str] = TypeAdapter(CountryCode)
 
 class OfferToHostPayload(EventReader):
     """The fields of meetings-api's intervention an offer needs: an ``offer_to_host`` naming a
-    plan activity concerns plan-api, an offer to host something else does not."""
+    plan activity concerns plan-api, an offer to host something else does not. It becomes a
+    hosting offer by the delegation's country for ``year`` (else the activity's); an
+    organisation's offer is ignored (hosts are states)."""
 
     intervention_id: uuid.UUID
     meeting_id: uuid.UUID

@@ -17,7 +17,8 @@ from plan_api.versions.service import VersionService
 
 class EndorsementPayload(EventReader):
     """The fields of meetings-api's decision an endorsement needs: only an ``endorsement`` of a
-    plan concerns plan-api."""
+    plan concerns plan-api, which endorses ``plan_version`` (else the plan's latest version);
+    the same decision heard again changes nothing."""
 
     decision_id: uuid.UUID
     meeting_id: uuid.UUID
