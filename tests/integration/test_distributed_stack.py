@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import jsonschema_rs
-import orjson as json_codec
+import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
@@ -123,7 +123,7 @@ async def test_the_istanbul_story_works_across_processes(
             assert served.json()["$id"] == url
             validators[url] = jsonschema_rs.validator_for(served.json())
         errors = [
-            error.message for error in validators[url].iter_errors(json_codec.loads(record.value))
+            error.message for error in validators[url].iter_errors(orjson.loads(record.value))
         ]
         assert not errors, f"{where} does not match {url}: {errors}"
     assert len(validators) >= 10  # the story exercises most event types
