@@ -3,7 +3,7 @@
 import sqlite3
 
 import httpx
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy.exc import DataError, IntegrityError
 
 from bp_common.errors import Conflict, install_problem_handlers
@@ -58,3 +58,45 @@ async def test_a_bug_is_a_500_problem_without_internals() -> None:
     assert response.status_code == 500
     assert "secret" not in response.text
     assert response.json()["code"] == "internal_error"
+
+
+def app_with_routers() -> FastAPI:
+    """A path served by two routes (of an included router, as the services' are) and another
+    by one: Starlette's own 405 would list the first route's methods only."""
+    router = APIRouter(prefix="/things")
+
+    @router.get("")
+    async def list_things() -> list[int]:
+        return []
+
+    @router.post("")
+    async def add_thing() -> int:
+        return 1
+
+    @router.get("/{number}")
+    async def get_thing(number: int) -> int:
+        return number
+
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(router)
+    return app
+
+
+async def test_an_unserved_method_is_405_with_every_method_the_path_serves() -> None:
+    transport = httpx.ASGITransport(app=app_with_routers())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        for method in ("DELETE", "PUT", "PATCH", "TRACE"):
+            refused = await client.request(method, "/things")
+            assert refused.status_code == 405
+            assert refused.headers["allow"] == "GET, POST, OPTIONS"
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["code"] == "method_not_allowed"
+        single = await client.post("/things/7")
+        assert (single.status_code, single.headers["allow"]) == (405, "GET, OPTIONS")
+        options = await client.options("/things")
+        assert (options.status_code, options.headers["allow"]) == (204, "GET, POST, OPTIONS")
+        assert options.content == b""
+        unknown = await client.request("DELETE", "/nothing")
+        assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
+        assert "allow" not in unknown.headers

@@ -306,3 +306,24 @@ async def test_test_identities_are_signed_when_sent_not_when_made(
         expired = await client.get("/v1/meetings", headers=frozen_copy)
     assert expired.status_code == 401
     assert "expired" in expired.json()["detail"].lower()
+
+
+async def test_an_unserved_method_is_405_with_allow_and_an_unknown_path_404(
+    client: httpx.AsyncClient,
+) -> None:
+    # Routing comes before the identity check: no identity is needed to learn the methods.
+    meeting = "/v1/meetings/00000000-0000-0000-0000-000000000001"
+    for method, path, allow in (
+        ("DELETE", "/v1/meetings", "GET, POST, OPTIONS"),
+        ("PUT", meeting, "GET, PATCH, OPTIONS"),
+        ("GET", f"{meeting}/hold", "POST, OPTIONS"),
+        ("POST", f"{meeting}/delegations", "GET, PUT, OPTIONS"),
+    ):
+        refused = await client.request(method, path)
+        assert (refused.status_code, refused.headers["allow"]) == (405, allow), path
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "method_not_allowed"
+        options = await client.options(path)
+        assert (options.status_code, options.headers["allow"]) == (204, allow)
+    unknown = await client.delete(f"{meeting}/nothing")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")

@@ -10,9 +10,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import Match
 
 from bp_common.request_context import current_request_id
 
@@ -149,6 +152,33 @@ def _field_errors(exc: RequestValidationError) -> list[FieldError]:
     ]
 
 
+def served_methods(request: Request) -> list[str]:
+    """The methods the app serves at the request's path, from every route whose path matches.
+    (Starlette's own 405 lists the methods of the first such route only, so ``GET`` for a path
+    that also takes ``POST`` in another route.) A catch-all route (no methods) counts for none."""
+    methods: set[str] = set()
+    # Through FastAPI's contexts: the routes of an included router are not in app.router.routes.
+    for route in iter_route_contexts(request.app.router.routes):
+        if route.methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
+
+
+def method_not_allowed(request: Request) -> Response:
+    """A known path with a method it does not serve: 405 and ``Allow``. A plain ``OPTIONS`` (not
+    a CORS preflight, which the CORS middleware answers first) gets the same ``Allow``, with 204."""
+    allow = ", ".join([*served_methods(request), "OPTIONS"])
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers={"Allow": allow})
+    return problem_response(
+        405,
+        "method_not_allowed",
+        f"{request.url.path} does not serve {request.method}; it serves {allow}.",
+        instance=request.url.path,
+        headers={"Allow": allow},
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
@@ -172,7 +202,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            return method_not_allowed(request)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         return problem_response(
@@ -219,3 +251,24 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     }
     for status in (400, 401, 403, 404, 409, 422)
 }
+
+
+def refusals(rules: dict[int, dict[str, str]]) -> dict[int | str, dict[str, Any]]:
+    """An operation's ``responses`` for what its schema cannot say: the cross-field and state
+    rules that refuse a request the schema accepts, by status, each with its ``code``:
+    ``responses=refusals({422: {"invalid_period": "`to` is before `from`."}})``."""
+    return {
+        status: {
+            "model": Problem,
+            "description": f"{HTTPStatus(status).phrase}. Beyond the schema, refused as `code`:\n\n"
+            + "\n".join(f"- `{code}`: {why}" for code, why in codes.items()),
+            "content": {PROBLEM_JSON: {}},
+        }
+        for status, codes in rules.items()
+    }
+
+
+def cross_field(*rules: str) -> dict[str, str]:
+    """The entry of :func:`refusals` for a model's own cross-field rules: 422 `validation_failed`
+    whose ``errors`` carry the rule (``code`` `value_error`)."""
+    return {"validation_failed": "; ".join(rules) + " (`errors[].code` `value_error`)."}

@@ -4,7 +4,7 @@ owning service, serves API keys, the merged OpenAPI and the cross-service views.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,9 +13,17 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.routing import Route, request_response
+from starlette.types import Receive, Scope, Send
 
 from bp_common.db import Database
-from bp_common.errors import PROBLEM_RESPONSES, NotFound, install_problem_handlers
+from bp_common.errors import (
+    PROBLEM_RESPONSES,
+    NotFound,
+    install_problem_handlers,
+    method_not_allowed,
+    served_methods,
+)
 from bp_common.middleware import REQUEST_ID_HEADER, RequestIdMiddleware
 from bp_common.migrations import upgrade_to_head
 from bp_common.security import Identity
@@ -30,7 +38,8 @@ from gateway.routing import Upstream, upstream_for
 from gateway.settings import GatewaySettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-PROXIED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+# What a cross-origin page may send (the CORS preflight answers with these).
+CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 IdentityDep = Annotated[Identity, Depends(authenticated)]
 
 
@@ -92,7 +101,7 @@ def create_gateway_app(
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
-        allow_methods=PROXIED_METHODS,
+        allow_methods=CORS_METHODS,
         allow_headers=["authorization", "content-type", "idempotency-key", REQUEST_ID_HEADER],
         expose_headers=[REQUEST_ID_HEADER, "retry-after", "location"],
         max_age=600,
@@ -137,12 +146,30 @@ def create_gateway_app(
         status and host, results received and indicators on and off track."""
         return await dashboard_summary(upstreams, identity)
 
-    @app.api_route("/v1/{path:path}", methods=PROXIED_METHODS, include_in_schema=False)
-    async def proxy(request: Request, path: str, identity: IdentityDep) -> Response:
+    async def proxy(request: Request) -> Response:
+        """Every method is forwarded: the owning service knows which methods a path serves, and
+        answers 405 with ``Allow`` (or 204 with ``Allow`` to a plain OPTIONS) for the others."""
+        identity = await authenticated(request)
         upstream = upstream_for(request.url.path)
-        if upstream is None:
-            raise NotFound(f"No resource at {request.url.path}.", code="no_such_route")
-        body = await read_body(request, settings.max_body_bytes)
-        return await upstreams.forward(upstream, request, identity, body)
+        if upstream is not None:
+            body = await read_body(request, settings.max_body_bytes)
+            return await upstreams.forward(upstream, request, identity, body)
+        if served_methods(request):  # one of the gateway's own paths, another method
+            return method_not_allowed(request)
+        raise NotFound(f"No resource at {request.url.path}.", code="no_such_route")
 
+    app.router.routes.append(Route("/v1/{path:path}", AnyMethod(proxy), include_in_schema=False))
     return app
+
+
+class AnyMethod:
+    """A route endpoint that takes every method. Starlette gives a function endpoint ``GET``
+    only (and FastAPI a fixed list), and an unserved method would then get the gateway's 405
+    instead of reaching the service that knows which methods the path serves; an ASGI app as
+    endpoint keeps ``methods=None``."""
+
+    def __init__(self, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app = request_response(endpoint)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
