@@ -1,5 +1,8 @@
 """The shared value types accept what the services store and refuse the rest as a 422."""
 
+import json
+import re
+import string
 from datetime import date
 from typing import Annotated, Any
 
@@ -7,14 +10,21 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from bp_common.types import (
+    COUNTRY_PATTERN,
+    CURRENCY_PATTERN,
     Acronym,
+    BodyBool,
     CountryCode,
     CurrencyCode,
     GoalNumber,
+    IsoDate,
+    IsoDateTime,
     LongText,
     Quarter,
+    QueryBool,
     Year,
     bounded_text,
+    is_country_code,
     quarter_of,
 )
 
@@ -91,3 +101,44 @@ def test_values_out_of_their_domain_are_refused(type_: Any, value: object) -> No
 )
 def test_quarter_of(day: date, quarter: int) -> None:
     assert quarter_of(day) == quarter
+
+
+def test_the_country_pattern_of_the_document_is_exactly_the_codes_the_server_takes() -> None:
+    letters = string.ascii_uppercase
+    for code in (a + b for a in letters for b in letters):
+        assert bool(re.fullmatch(COUNTRY_PATTERN, code)) == is_country_code(code), code
+    assert TypeAdapter(CountryCode).json_schema()["pattern"] == COUNTRY_PATTERN
+    assert re.fullmatch(CURRENCY_PATTERN, "EUR")
+    assert not re.fullmatch(CURRENCY_PATTERN, "ABC")
+
+
+@pytest.mark.parametrize("value", ["2020-02-29", date(2020, 2, 29)])
+def test_a_date_is_taken_in_iso_form(value: object) -> None:
+    assert TypeAdapter(IsoDate).validate_python(value) == date(2020, 2, 29)
+
+
+@pytest.mark.parametrize(
+    "value", [0, 1582934400, "0", "1582934400", "20200229", "2020-2-29", "2020-02-29T00:00:00"]
+)
+def test_a_date_is_not_a_number_nor_another_form(value: object) -> None:
+    assert refused(TypeAdapter(IsoDate), value) == "date_format"
+
+
+def test_an_instant_carries_its_offset() -> None:
+    adapter = TypeAdapter(IsoDateTime)
+    assert adapter.validate_python("2026-01-31T12:00:00+01:00").utcoffset() is not None
+    assert adapter.validate_python("2026-01-31T12:00:00.5Z").microsecond == 500_000
+    for value in (0, "1769860800", "2026-01-31", "2026-01-31T12:00:00"):
+        assert refused(adapter, value) in ("datetime_format", "timezone_aware"), value
+
+
+def test_a_query_boolean_is_true_or_false_only() -> None:
+    adapter = TypeAdapter(QueryBool)
+    assert (adapter.validate_python("true"), adapter.validate_python("false")) == (True, False)
+    for value in ("1", "0", "yes", "on", "True", "", 1):
+        assert refused(adapter, value) == "bool_format", value
+    body = TypeAdapter(BodyBool)
+    assert body.validate_json("true") is True
+    for text in ('"true"', "1", "0"):
+        with pytest.raises(ValidationError):
+            body.validate_python(json.loads(text))

@@ -16,11 +16,11 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 from sqlalchemy import ColumnElement, Select, literal, tuple_
 from sqlalchemy.orm import QueryableAttribute
 
-from bp_common.errors import FieldError, InvalidInput
+from bp_common.errors import FieldError, InvalidInput, refusals
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -31,6 +31,15 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 # The `limit` query parameter of every list.
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+# The `cursor` query parameter of every list: base64url text a previous page gave. The pattern
+# is for the document; the server's own check (`read_cursor`) refuses as `invalid_cursor`.
+Cursor = Annotated[
+    Annotated[str, WithJsonSchema({"type": "string", "pattern": "^[A-Za-z0-9_-]*$"})] | None,
+    Query(
+        description="`next_cursor` of the previous page; empty or absent for the first page. "
+        "One the API did not issue is refused: 422 `invalid_cursor`."
+    ),
+]
 
 _MAX_CURSOR_INT = 2**31
 # The longest text a list sorts on (a partner's external_id).
@@ -103,6 +112,10 @@ def page_of(
     cursor is ``key`` of the last row shown."""
     next_cursor = encode_cursor(*key(rows[limit - 1])) if len(rows) > limit else None
     return Page(items=[item(row) for row in rows[:limit]], next_cursor=next_cursor)
+
+
+# The responses of a list filtered by `from` and `to` (:func:`check_period`).
+INVALID_PERIOD = refusals({422: {"invalid_period": "`to` is before `from`."}})
 
 
 def check_period(from_: date | None, to: date | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Annotated, TypeVar
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from indicators_api.periods import MAX_YEAR, MIN_YEAR
 
@@ -20,6 +20,11 @@ def unique(values: Sequence[H]) -> Sequence[H]:
         seen.add(value)
     return values
 
+
+# A list that names each value once: refused otherwise, and the schema says so.
+UniqueList = Annotated[
+    list[H], AfterValidator(unique), Field(json_schema_extra={"uniqueItems": True})
+]
 
 # Projects and indicators are named by codes partners already use (e.g. GLO.ACT).
 Code = Annotated[

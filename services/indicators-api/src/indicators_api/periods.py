@@ -9,6 +9,8 @@ from datetime import date
 from functools import lru_cache
 
 _PATTERN = re.compile(r"(\d{4})(?:-Q([1-4])|-(0[1-9]|1[0-2]))?")
+# The same forms, for JSON Schema (the document) and query filters.
+PERIOD_PATTERN = r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
 _MONTH, _QUARTER, _YEAR = 1, 2, 3
 MIN_YEAR, MAX_YEAR = 1900, 2199
 

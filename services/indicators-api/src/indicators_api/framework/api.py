@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
+from bp_common.errors import cross_field, refusals
+from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from bp_common.types import GoalNumber
 from indicators_api.framework.models import Level, Source
 from indicators_api.framework.schemas import (
@@ -28,7 +29,23 @@ async def _service(session: SessionDep, outbox: OutboxDep) -> FrameworkService:
 ServiceDep = Annotated[FrameworkService, Depends(_service)]
 
 
-@indicators_router.post("", status_code=status.HTTP_201_CREATED, response_model=IndicatorOut)
+@indicators_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IndicatorOut,
+    responses=refusals(
+        {
+            422: cross_field(
+                "a qualitative indicator with numeric baseline or targets",
+                "a percentage outside 0..100 or a negative count",
+                "target years repeat",
+                "an event-fed indicator that is not a disaggregated unit count",
+            )
+            | {"unknown_goal": "the endorsed framework has no such goal."},
+            409: {"indicator_exists": "an indicator has this code."},
+        }
+    ),
+)
 async def create_indicator(
     body: IndicatorCreate, service: ServiceDep, _: SecretariatDep
 ) -> IndicatorOut:
@@ -45,7 +62,7 @@ async def list_indicators(
     goal: GoalNumber | None = None,
     level: Level | None = None,
     source: Source | None = None,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[IndicatorOut]:
     return await service.list(
@@ -66,7 +83,7 @@ async def get_framework(service: ServiceDep, _: IdentityDep) -> FrameworkOut:
 
 @framework_router.get("/snapshots", response_model=Page[SnapshotOut])
 async def list_snapshots(
-    service: ServiceDep, _: IdentityDep, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
+    service: ServiceDep, _: IdentityDep, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[SnapshotOut]:
     """The framework as it stood at each endorsement of a plan version, newest first."""
     return await service.list_snapshots(limit, cursor)

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bp_common.events.contract import EventReader
-from bp_common.types import GoalNumber
+from bp_common.types import BodyBool, GoalNumber
 from indicators_api.codelists import Dimension
-from indicators_api.fields import MAX_VALUE, Code, ReportingYear, unique
+from indicators_api.fields import MAX_VALUE, Code, ReportingYear, UniqueList, unique
 from indicators_api.framework.models import Aggregation, Level, Measure, Source
 
 
@@ -28,9 +28,9 @@ class IndicatorCreate(BaseModel):
     level: Level
     goal: GoalNumber
     measure: Measure
-    ascending: bool = Field(default=True, description="Whether higher values are better.")
+    ascending: BodyBool = Field(default=True, description="Whether higher values are better.")
     aggregation: Aggregation
-    cumulative: bool = Field(
+    cumulative: BodyBool = Field(
         default=False,
         description="Values are running totals: over time the latest period counts, not a sum.",
     )
@@ -40,7 +40,7 @@ class IndicatorCreate(BaseModel):
         default=Source.REPORTED,
         description="`reported` by partners' imports; any other source is fed by events.",
     )
-    disaggregations: Annotated[list[Dimension], AfterValidator(unique)] = []
+    disaggregations: UniqueList[Dimension] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
+from bp_common.errors import cross_field, refusals
+from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from bp_common.types import Acronym, CountryCode, GoalNumber
 from indicators_api.projects.schemas import ProjectCreate, ProjectFilters, ProjectOut
 from indicators_api.projects.service import ProjectService
@@ -20,7 +21,22 @@ async def _service(session: SessionDep, outbox: OutboxDep) -> ProjectService:
 ServiceDep = Annotated[ProjectService, Depends(_service)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProjectOut,
+    responses=refusals(
+        {
+            422: cross_field(
+                "`ends_on` is before `starts_on`",
+                "component codes repeat",
+                "a component's parent is not another component",
+                "a component's goal or countries are not the project's",
+            ),
+            409: {"project_exists": "a project has this code."},
+        }
+    ),
+)
 async def create_project(body: ProjectCreate, service: ServiceDep, _: SecretariatDep) -> ProjectOut:
     """A project under the dialogue's umbrella, with its implementing organisations (whose
     partner keys may then report its results), countries, goals and components."""
@@ -34,7 +50,7 @@ async def list_projects(
     organisation: Acronym | None = None,
     country: CountryCode | None = None,
     goal: GoalNumber | None = None,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ProjectOut]:
     filters = ProjectFilters(organisation=organisation, country=country, goal=goal)

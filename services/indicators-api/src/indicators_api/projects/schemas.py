@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Annotated, Self
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -14,8 +13,8 @@ from pydantic import (
     model_validator,
 )
 
-from bp_common.types import Acronym, CountryCode, CurrencyCode, GoalNumber
-from indicators_api.fields import Code, unique
+from bp_common.types import Acronym, CountryCode, CurrencyCode, GoalNumber, IsoDate
+from indicators_api.fields import Code, UniqueList, unique
 from indicators_api.projects.models import ComponentKind
 
 
@@ -35,7 +34,7 @@ class ComponentIn(BaseModel):
     description: str | None = Field(default=None, max_length=4000)
     goal: GoalNumber | None = None
     parent: Code | None = Field(default=None, description="Code of the component it belongs to.")
-    countries: Annotated[list[CountryCode], AfterValidator(unique)] = []
+    countries: UniqueList[CountryCode] = []
 
 
 class ProjectCreate(BaseModel):
@@ -45,13 +44,11 @@ class ProjectCreate(BaseModel):
     title: str = Field(min_length=1, max_length=300)
     donor: str | None = Field(default=None, max_length=200)
     budget: Budget | None = None
-    implementing_organisations: Annotated[list[Acronym], AfterValidator(unique)] = Field(
-        min_length=1
-    )
-    countries: Annotated[list[CountryCode], AfterValidator(unique)] = Field(min_length=1)
-    goals: Annotated[list[GoalNumber], AfterValidator(unique)] = Field(min_length=1)
-    starts_on: date
-    ends_on: date
+    implementing_organisations: UniqueList[Acronym] = Field(min_length=1)
+    countries: UniqueList[CountryCode] = Field(min_length=1)
+    goals: UniqueList[GoalNumber] = Field(min_length=1)
+    starts_on: IsoDate
+    ends_on: IsoDate
     components: list[ComponentIn] = []
 
     @model_validator(mode="after")

@@ -6,9 +6,11 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
 from bp_common.app import IdentityDep, OutboxDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
-from bp_common.types import Acronym, CountryCode
+from bp_common.errors import refusals
+from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from bp_common.types import Acronym, CountryCode, QueryBool
 from indicators_api.fields import ReportingYear
+from indicators_api.periods import PERIOD_PATTERN
 from indicators_api.results import payload
 from indicators_api.results.schemas import (
     ImportOutcome,
@@ -68,12 +70,24 @@ _CSV_EXAMPLE = (
             },
         }
     },
+    responses=refusals(
+        {
+            422: {
+                "organisation_conflict": "the body and the query name different organisations.",
+                "organisation_required": "a Secretariat key names the reporting organisation.",
+            },
+            409: {
+                "idempotency_key_reused": "the `Idempotency-Key` came with another body.",
+                "idempotency_key_in_use": "a request with this `Idempotency-Key` is in progress.",
+            },
+        }
+    ),
 )
 async def import_results(
     request: Request,
     service: ServiceDep,
     identity: IdentityDep,
-    dry_run: bool = False,
+    dry_run: QueryBool = False,
     organisation: Annotated[
         Acronym | None, Query(description="The reporting organisation (Secretariat keys).")
     ] = None,
@@ -124,11 +138,11 @@ async def list_results(
     _: IdentityDep,
     project: str | None = None,
     indicator: str | None = None,
-    period: str | None = None,
+    period: Annotated[str, Query(pattern=PERIOD_PATTERN)] | None = None,
     country: CountryCode | None = None,
     organisation: Acronym | None = None,
     year: ReportingYear | None = None,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ResultOut]:
     filters = ResultFilters(

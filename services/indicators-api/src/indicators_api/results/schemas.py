@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from bp_common.types import Acronym
 from indicators_api.codelists import Disaggregation
+from indicators_api.periods import PERIOD_PATTERN
 
 NumberOrText = Annotated[
     Any,
@@ -28,7 +29,12 @@ class ResultRow(BaseModel):
     external_id: str = Field(min_length=1, max_length=200, description="The partner's own id.")
     project: str = Field(min_length=1, max_length=50, description="A project code.")
     indicator: str = Field(min_length=1, max_length=50, description="An indicator code.")
-    period: str = Field(max_length=16, examples=["2020", "2020-Q3", "2020-07"])
+    # The row's own check reports `invalid_period`; the pattern is for the document.
+    period: str = Field(
+        max_length=16,
+        examples=["2020", "2020-Q3", "2020-07"],
+        json_schema_extra={"pattern": PERIOD_PATTERN},
+    )
     country: str | None = Field(default=None, max_length=8, description="One of the project's.")
     disaggregation: Disaggregation | None = None
     value: NumberOrText

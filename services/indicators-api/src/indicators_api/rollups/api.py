@@ -19,6 +19,11 @@ async def _service(session: SessionDep, outbox: OutboxDep) -> RollupService:
     return RollupService(session, outbox)
 
 
+_DIMENSION = f"\\s*({'|'.join(DIMENSIONS)})?\\s*"
+# What `_dimensions` takes, for the document (it answers `invalid_grouping` itself).
+GROUPING_PATTERN = f"^{_DIMENSION}(,{_DIMENSION})*$"
+
+
 def _dimensions(by: str) -> list[str]:
     chosen = [part.strip() for part in by.split(",") if part.strip()]
     unknown = [part for part in chosen if part not in DIMENSIONS]
@@ -45,7 +50,11 @@ async def get_rollups(
     organisation: Acronym | None = None,
     project: str | None = None,
     by: Annotated[
-        str, Query(description=f"Comma-separated subset of {', '.join(DIMENSIONS)}.")
+        str,
+        Query(
+            description=f"Comma-separated subset of {', '.join(DIMENSIONS)}.",
+            json_schema_extra={"pattern": GROUPING_PATTERN},
+        ),
     ] = "goal,country,year",
 ) -> list[RollupOut]:
     filters = RollupFilters(

@@ -1,13 +1,20 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from bp_common.app import IdentityDep, SessionDep, runtime_of
-from bp_common.pagination import DEFAULT_LIMIT, Limit, Page, SortOrder, check_period
-from bp_common.types import CountryCode, bounded_text
+from bp_common.pagination import (
+    DEFAULT_LIMIT,
+    INVALID_PERIOD,
+    Cursor,
+    Limit,
+    Page,
+    SortOrder,
+    check_period,
+)
+from bp_common.types import CountryCode, IsoDate, bounded_text
 from meetings_api.calendar.models import EntrySource
 from meetings_api.calendar.schemas import CalendarEntryOut, CalendarFilters
 from meetings_api.calendar.service import CalendarService
@@ -23,8 +30,8 @@ async def _service(session: SessionDep) -> CalendarService:
 
 
 async def _filters(
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[IsoDate | None, Query(alias="from")] = None,
+    to: IsoDate | None = None,
     country: Annotated[CountryCode | None, Query(description="A host country.")] = None,
     goal: Annotated[int | None, Query(ge=1, le=100)] = None,
     working_group: Annotated[str, bounded_text(120, min_length=None)] | None = None,
@@ -56,13 +63,17 @@ ServiceDep = Annotated[CalendarService, Depends(_service)]
 FiltersDep = Annotated[CalendarFilters, Depends(_filters)]
 
 
-@router.get("/calendar", response_model=Page[CalendarEntryOut])
+@router.get(
+    "/calendar",
+    response_model=Page[CalendarEntryOut],
+    responses=INVALID_PERIOD,
+)
 async def list_calendar(
     service: ServiceDep,
     filters: FiltersDep,
     _: IdentityDep,
     order: Annotated[SortOrder, Query(description="By date.")] = SortOrder.ASC,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[CalendarEntryOut]:
     """Meetings and plan activities in one list, dated or only placed in a year or quarter.
@@ -75,7 +86,8 @@ async def list_calendar(
 @router.get(
     "/calendar.ics",
     response_class=Response,
-    responses={200: {"content": {ICALENDAR: {}}, "description": "An RFC 5545 calendar."}},
+    responses={200: {"content": {ICALENDAR: {}}, "description": "An RFC 5545 calendar."}}
+    | INVALID_PERIOD,
 )
 async def calendar_ics(
     service: ServiceDep,

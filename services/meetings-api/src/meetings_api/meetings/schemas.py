@@ -6,7 +6,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bp_common.types import CountryCode, bounded_text
+from bp_common.types import CountryCode, IsoDate, bounded_text, unclearable
 from meetings_api.meetings.models import MeetingKind, MeetingStatus, ParticipantType
 
 Title = Annotated[str, bounded_text(300)]
@@ -25,8 +25,8 @@ class MeetingCreate(BaseModel):
 
     title: Title
     kind: MeetingKind
-    starts_on: date
-    ends_on: date
+    starts_on: IsoDate
+    ends_on: IsoDate
     city: City
     country: CountryCode
     working_group: WorkingGroup | None = None
@@ -49,12 +49,12 @@ class MeetingUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Title | None = None
-    kind: MeetingKind | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
-    city: City | None = None
-    country: CountryCode | None = None
+    title: Title | None = unclearable()
+    kind: MeetingKind | None = unclearable()
+    starts_on: IsoDate | None = unclearable()
+    ends_on: IsoDate | None = unclearable()
+    city: City | None = unclearable()
+    country: CountryCode | None = unclearable()
     working_group: WorkingGroup | None = None
     chair: Person | None = None
     co_chair: Person | None = None

@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, status
 
 from bp_common.app import IdentityDep, SecretariatDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
+from bp_common.errors import refusals
+from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from meetings_api.organisations.models import OrganisationType
 from meetings_api.organisations.schemas import OrganisationCreate, OrganisationOut
 from meetings_api.organisations.service import OrganisationService
@@ -20,7 +21,19 @@ async def _service(session: SessionDep) -> OrganisationService:
 ServiceDep = Annotated[OrganisationService, Depends(_service)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=OrganisationOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrganisationOut,
+    responses=refusals(
+        {
+            422: {
+                "acronym_is_country_code": "the acronym is a country code (it would hide a state)."
+            },
+            409: {"organisation_exists": "an organisation has this acronym."},
+        }
+    ),
+)
 async def register_organisation(
     body: OrganisationCreate, service: ServiceDep, _: SecretariatDep
 ) -> OrganisationOut:
@@ -32,7 +45,7 @@ async def list_organisations(
     service: ServiceDep,
     _: IdentityDep,
     type_: Annotated[OrganisationType | None, Query(alias="type")] = None,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[OrganisationOut]:
     return await service.list(type_, limit, cursor)

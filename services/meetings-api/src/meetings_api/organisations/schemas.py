@@ -6,15 +6,24 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from bp_common.types import bounded_text, stripped_upper
+from bp_common.types import COUNTRY_PATTERN, bounded_text, stripped_upper
 from meetings_api.organisations.models import OrganisationType
 
 # The registry's own rule, not bp_common.types.Acronym's: two characters at least, and a digit
 # may come first or a "/" within.
+# Not a country code either (the service answers `acronym_is_country_code`; `not` says it here).
 RegisteredAcronym = Annotated[
-    str,
+    Annotated[
+        str,
+        Field(
+            min_length=2,
+            max_length=20,
+            pattern=r"^[A-Z0-9][A-Z0-9.&/-]*$",
+            examples=["IOM", "ICMPD"],
+            json_schema_extra={"not": {"pattern": COUNTRY_PATTERN}},
+        ),
+    ],
     BeforeValidator(stripped_upper),
-    Field(min_length=2, max_length=20, pattern=r"^[A-Z0-9][A-Z0-9.&/-]*$", examples=["IOM", "EC"]),
 ]
 IatiOrganisationId = Annotated[
     str,

@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
+from bp_common.errors import refusals
+from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from bp_common.types import bounded_text
 from meetings_api.proceedings.models import DecisionKind, InterventionKind
 from meetings_api.proceedings.schemas import (
@@ -28,7 +29,22 @@ async def _service(session: SessionDep, outbox: OutboxDep) -> ProceedingsService
 ServiceDep = Annotated[ProceedingsService, Depends(_service)]
 
 
-@router.post("/interventions", status_code=status.HTTP_201_CREATED, response_model=InterventionOut)
+@router.post(
+    "/interventions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InterventionOut,
+    responses=refusals(
+        {
+            422: {
+                "invalid_intervention": "`errors[].code` says which rule: "
+                "`delegation_not_at_meeting`, `agenda_item_not_found` (not this meeting's), "
+                "`host_must_be_a_state` (an offer to host), `year_in_past`, `required_for_kind` "
+                "or `not_allowed_for_kind` (fields the `kind` needs or does not take).",
+            },
+            409: {"already_recorded": "the same intervention is already recorded."},
+        }
+    ),
+)
 async def record_intervention(
     meeting_id: uuid.UUID, body: InterventionCreate, service: ServiceDep, _: SecretariatDep
 ) -> InterventionOut:
@@ -45,7 +61,7 @@ async def list_interventions(
     kind: InterventionKind | None = None,
     delegation: Annotated[str, bounded_text(20, min_length=None)] | None = None,
     agenda_item_id: uuid.UUID | None = None,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[InterventionOut]:
     """In the order they were recorded."""
@@ -57,7 +73,22 @@ async def list_interventions(
     return await service.interventions_of(meeting_id, filters, limit, cursor)
 
 
-@router.post("/decisions", status_code=status.HTTP_201_CREATED, response_model=DecisionOut)
+@router.post(
+    "/decisions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DecisionOut,
+    responses=refusals(
+        {
+            422: {
+                "invalid_decision": "`errors[].code` says which rule: "
+                "`reservation_not_at_meeting` (a state absent from the meeting), "
+                "`duplicate_reservation`, `required_for_kind` (an endorsement names the plan "
+                "and its version) or `not_allowed_for_kind`.",
+            },
+            409: {"already_recorded": "the same decision is already recorded."},
+        }
+    ),
+)
 async def record_decision(
     meeting_id: uuid.UUID, body: DecisionCreate, service: ServiceDep, _: SecretariatDep
 ) -> DecisionOut:
@@ -72,7 +103,7 @@ async def list_decisions(
     service: ServiceDep,
     _: IdentityDep,
     kind: DecisionKind | None = None,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[DecisionOut]:
     """In the order they were recorded."""

@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
+from bp_common.errors import cross_field, refusals
+from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from bp_common.types import CountryCode, GoalNumber, Year
 from plan_api.activities.models import ActivityKind, ActivityStatus
 from plan_api.activities.schemas import (
@@ -31,6 +32,14 @@ ServiceDep = Annotated[ActivityService, Depends(_service)]
     "/v1/plans/{plan_id}/activities",
     status_code=status.HTTP_201_CREATED,
     response_model=ActivityOut,
+    responses=refusals(
+        {
+            422: {
+                "unknown_goal": "the plan has no such goal.",
+                "year_outside_plan_period": "`year` is outside the plan's period.",
+            }
+        }
+    ),
 )
 async def create_activity(
     plan_id: uuid.UUID, body: ActivityCreate, service: ServiceDep, _: SecretariatDep
@@ -48,7 +57,7 @@ async def list_activities(
     status_: Annotated[ActivityStatus | None, Query(alias="status")] = None,
     host: Annotated[CountryCode | None, Query(description="An accepted host country.")] = None,
     kind: ActivityKind | None = None,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ActivityOut]:
     filters = ActivityFilters(goal=goal, year=year, status=status_, host=host, kind=kind)
@@ -60,14 +69,34 @@ async def get_activity(activity_id: uuid.UUID, service: ServiceDep, _: IdentityD
     return ActivityOut.model_validate(await service.get(activity_id))
 
 
-@router.patch("/v1/activities/{activity_id}", response_model=ActivityOut)
+@router.patch(
+    "/v1/activities/{activity_id}",
+    response_model=ActivityOut,
+    responses=refusals(
+        {
+            422: cross_field("`ends_on` is before `starts_on`")
+            | {
+                "unknown_goal": "the plan has no such goal.",
+                "year_outside_plan_period": "`year` is outside the plan's period.",
+                "invalid_schedule": "the dates do not fall in the activity's year (and quarter).",
+            },
+            409: {"activity_closed": "a held or cancelled activity does not change."},
+        }
+    ),
+)
 async def update_activity(
     activity_id: uuid.UUID, body: ActivityUpdate, service: ServiceDep, _: SecretariatDep
 ) -> ActivityOut:
     return ActivityOut.model_validate(await service.update(activity_id, body))
 
 
-@router.post("/v1/activities/{activity_id}/cancel", response_model=ActivityOut)
+@router.post(
+    "/v1/activities/{activity_id}/cancel",
+    response_model=ActivityOut,
+    responses=refusals(
+        {409: {"activity_transition_not_allowed": "a held activity is not cancelled."}}
+    ),
+)
 async def cancel_activity(
     activity_id: uuid.UUID, service: ServiceDep, _: SecretariatDep
 ) -> ActivityOut:

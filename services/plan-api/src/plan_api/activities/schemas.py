@@ -6,7 +6,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bp_common.types import GoalNumber, LongText, Quarter, Year
+from bp_common.types import GoalNumber, IsoDate, LongText, Quarter, Year, unclearable
 from plan_api.activities.models import ActivityKind, ActivityStatus
 from plan_api.fields import Label, Lead, Title
 
@@ -29,16 +29,16 @@ class ActivityUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Title | None = None
-    goal: GoalNumber | None = None
-    kind: ActivityKind | None = None
-    year: Year | None = None
+    title: Title | None = unclearable()
+    goal: GoalNumber | None = unclearable()
+    kind: ActivityKind | None = unclearable()
+    year: Year | None = unclearable()
     quarter: Quarter | None = None
     working_group: Label | None = None
     description: LongText | None = None
     lead: Lead | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: IsoDate | None = unclearable()
+    ends_on: IsoDate | None = unclearable()
 
     @model_validator(mode="after")
     def _required_fields_stay_set(self) -> Self:

@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep, WriterDep
-from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
+from bp_common.errors import refusals
+from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from plan_api.access import ensure_speaks_for
 from plan_api.amendments.models import AmendmentStatus
 from plan_api.amendments.schemas import AmendmentCreate, AmendmentFilters, AmendmentOut
@@ -27,6 +28,20 @@ ServiceDep = Annotated[AmendmentService, Depends(_service)]
     "/v1/plans/{plan_id}/amendments",
     status_code=status.HTTP_201_CREATED,
     response_model=AmendmentOut,
+    responses=refusals(
+        {
+            422: {
+                "unknown_version": "the plan has no such version.",
+                "unknown_amendment_target": "the plan has no such goal or item.",
+                "amendment_not_applicable": "the action does not apply to the target.",
+            },
+            409: {
+                "version_endorsed": "an endorsed version is not amended.",
+                "no_circulated_version": "the plan has no circulated version yet.",
+                "duplicate_amendment": "the proposer has already proposed it.",
+            },
+        }
+    ),
 )
 async def propose_amendment(
     plan_id: uuid.UUID, body: AmendmentCreate, service: ServiceDep, identity: WriterDep
@@ -43,7 +58,7 @@ async def list_amendments(
     status_: Annotated[AmendmentStatus | None, Query(alias="status")] = None,
     version: VersionNumber | None = None,
     proposer: Proposer | None = None,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[AmendmentOut]:
     filters = AmendmentFilters(status=status_, version=version, proposer=proposer)
@@ -57,14 +72,30 @@ async def get_amendment(
     return amendment_out(await service.get(amendment_id))
 
 
-@router.post("/v1/amendments/{amendment_id}/accept", response_model=AmendmentOut)
+@router.post(
+    "/v1/amendments/{amendment_id}/accept",
+    response_model=AmendmentOut,
+    responses=refusals(
+        {
+            409: {
+                "amendment_already_decided": "the amendment was already decided.",
+                "amendment_target_gone": "its target no longer exists.",
+                "goal_has_activities": "a goal with activities is not deleted.",
+            }
+        }
+    ),
+)
 async def accept_amendment(
     amendment_id: uuid.UUID, service: ServiceDep, _: SecretariatDep
 ) -> AmendmentOut:
     return amendment_out(await service.accept(amendment_id))
 
 
-@router.post("/v1/amendments/{amendment_id}/reject", response_model=AmendmentOut)
+@router.post(
+    "/v1/amendments/{amendment_id}/reject",
+    response_model=AmendmentOut,
+    responses=refusals({409: {"amendment_already_decided": "the amendment was already decided."}}),
+)
 async def reject_amendment(
     amendment_id: uuid.UUID, service: ServiceDep, _: SecretariatDep
 ) -> AmendmentOut:

@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from bp_common.app import IdentityDep, SecretariatDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
+from bp_common.errors import cross_field, refusals
+from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from plan_api.plans.schemas import PlanCreate, PlanOut
 from plan_api.plans.service import PlanService
 
@@ -20,7 +21,14 @@ async def _service(session: SessionDep) -> PlanService:
 ServiceDep = Annotated[PlanService, Depends(_service)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PlanOut,
+    responses=refusals(
+        {422: cross_field("`period_end` is before `period_start`", "goal numbers repeat")}
+    ),
+)
 async def create_plan(body: PlanCreate, service: ServiceDep, _: SecretariatDep) -> PlanOut:
     return await service.create(body)
 
@@ -29,7 +37,7 @@ async def create_plan(body: PlanCreate, service: ServiceDep, _: SecretariatDep) 
 async def list_plans(
     service: ServiceDep,
     _: IdentityDep,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[PlanOut]:
     return await service.page(limit, cursor)

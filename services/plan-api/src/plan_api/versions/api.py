@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
-from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
+from bp_common.errors import refusals
+from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from plan_api.fields import VersionNumber
 from plan_api.versions.schemas import EndorseIn, VersionDiff, VersionOut, VersionSummary
 from plan_api.versions.service import VersionService, version_out
@@ -22,7 +23,12 @@ ServiceDep = Annotated[VersionService, Depends(_service)]
 NumberPath = Annotated[VersionNumber, Path(description="The version number.")]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=VersionOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=VersionOut,
+    responses=refusals({409: {"version_conflict": "another version was circulated meanwhile."}}),
+)
 async def circulate_version(
     plan_id: uuid.UUID, service: ServiceDep, _: SecretariatDep
 ) -> VersionOut:
@@ -35,7 +41,7 @@ async def list_versions(
     plan_id: uuid.UUID,
     service: ServiceDep,
     _: IdentityDep,
-    cursor: str | None = None,
+    cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[VersionSummary]:
     return await service.page(plan_id, limit, cursor)
@@ -48,7 +54,13 @@ async def get_version(
     return version_out(await service.get(plan_id, number))
 
 
-@router.get("/{number}/diff", response_model=VersionDiff)
+@router.get(
+    "/{number}/diff",
+    response_model=VersionDiff,
+    responses=refusals(
+        {422: {"diff_base_required": "version 1 has no previous version: give `against`."}}
+    ),
+)
 async def diff_versions(
     plan_id: uuid.UUID,
     number: NumberPath,
@@ -61,7 +73,18 @@ async def diff_versions(
     return await service.diff(plan_id, number, against)
 
 
-@router.post("/{number}/endorse", response_model=VersionOut)
+@router.post(
+    "/{number}/endorse",
+    response_model=VersionOut,
+    responses=refusals(
+        {
+            409: {
+                "version_already_endorsed": "the plan has an endorsed version already.",
+                "version_superseded": "a later version was circulated.",
+            }
+        }
+    ),
+)
 async def endorse_version(
     plan_id: uuid.UUID,
     number: NumberPath,
