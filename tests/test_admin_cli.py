@@ -25,12 +25,17 @@ def bpctl(server: Server, *args: str) -> str:
     return result.output
 
 
+def admin(server: Server) -> dict[str, str]:
+    return {"Authorization": f"Bearer {server.admin_key}"}
+
+
 def test_every_command_has_help() -> None:
     for command in (
         [],
         ["run"],
         ["keys", "create"],
         ["keys", "list"],
+        ["keys", "limit"],
         ["keys", "revoke"],
         ["results", "import"],
         ["results", "export"],
@@ -69,6 +74,8 @@ def test_keys_are_created_listed_and_revoked(embedded_server: Server) -> None:
         "partner",
         "--organisation",
         "IOM",
+        "--rate-limit",
+        "6000",
     )
     secret = re.search(r"(bp_[0-9a-f]+_\S+)", created)
     assert secret is not None
@@ -81,6 +88,17 @@ def test_keys_are_created_listed_and_revoked(embedded_server: Server) -> None:
     ]
     [iom] = [row for row in listed if row["name"] == "IOM sync"]
     assert (iom["role"], iom["organisation"]) == ("partner", "IOM")
+    assert iom["rate_limit_per_minute"] == 6000
+    bpctl(embedded_server, "keys", "limit", iom["id"], "9000")
+    changed = httpx.get(
+        f"{embedded_server.url}/v1/api-keys/{iom['id']}", headers=admin(embedded_server)
+    )
+    assert changed.json()["rate_limit_per_minute"] == 9000
+    bpctl(embedded_server, "keys", "limit", iom["id"])
+    reset = httpx.get(
+        f"{embedded_server.url}/v1/api-keys/{iom['id']}", headers=admin(embedded_server)
+    )
+    assert reset.json()["rate_limit_per_minute"] is None
     assert "key" not in iom
     assert "IOM sync" in bpctl(embedded_server, "keys", "list")
     bpctl(embedded_server, "keys", "revoke", iom["id"])

@@ -134,3 +134,78 @@ async def test_cors_allows_the_configured_dashboard_origin_only(gateway: httpx.A
         "/v1/meetings", headers=preflight | {"Origin": "https://evil.example"}
     )
     assert "access-control-allow-origin" not in refused.headers
+
+
+class Clock:
+    """Time for the rate limiter that moves only when the test says."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_key_gets_its_own_rate_limit_and_a_changed_one_applies_at_once(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    app = create_gateway_app(gateway_settings(tmp_path, rate_limit_per_minute=60))
+    app.state.rate_limiter.clock = clock
+    async with running(app) as gateway:
+        key = await issue(gateway, role="viewer", rate_limit_per_minute=1)
+        assert key["rate_limit_per_minute"] == 1
+        # One a minute, and a burst no larger than that.
+        assert (await gateway.get("/v1/openapi-less", headers=bearer(key))).status_code == 404
+        limited = await gateway.get("/v1/api-keys", headers=bearer(key))
+        assert (limited.status_code, limited.json()["code"]) == (429, "rate_limited")
+        assert limited.headers["retry-after"] == "60"
+
+        raised = await gateway.patch(
+            f"/v1/api-keys/{key['id']}", json={"rate_limit_per_minute": 120}, headers=AUTH
+        )
+        assert raised.status_code == 200, raised.text
+        assert raised.json()["rate_limit_per_minute"] == 120
+        clock.now += 1  # two tokens at the new rate; a sixtieth of one at the old
+        assert (await gateway.get("/v1/nothing", headers=bearer(key))).status_code == 404
+
+        # null: back to the gateway's default (60 a minute, burst 200 capped by nothing here).
+        reset = await gateway.patch(
+            f"/v1/api-keys/{key['id']}", json={"rate_limit_per_minute": None}, headers=AUTH
+        )
+        assert reset.json()["rate_limit_per_minute"] is None
+        listed = (await gateway.get(f"/v1/api-keys/{key['id']}", headers=AUTH)).json()
+        assert listed["rate_limit_per_minute"] is None
+
+
+@pytest.mark.parametrize("limit", [0, -5, 1_000_001, "many", 1.5, [10]])
+async def test_a_bad_rate_limit_is_a_422_problem_and_changes_nothing(
+    gateway: httpx.AsyncClient, limit: object
+) -> None:
+    key = await issue(gateway, role="viewer", rate_limit_per_minute=100)
+    for body in ({"rate_limit_per_minute": limit}, {"rate_limit_per_minute": 5, "role": "x"}, {}):
+        refused = await gateway.patch(f"/v1/api-keys/{key['id']}", json=body, headers=AUTH)
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "validation_failed"
+    stored = (await gateway.get(f"/v1/api-keys/{key['id']}", headers=AUTH)).json()
+    assert stored["rate_limit_per_minute"] == 100
+    body = {"name": "x", "role": "viewer", "rate_limit_per_minute": limit}
+    assert (await gateway.post("/v1/api-keys", json=body, headers=AUTH)).status_code == 422
+    listed = (await gateway.get("/v1/api-keys", headers=AUTH)).json()["items"]
+    assert [k["id"] for k in listed] == [key["id"]]
+
+
+async def test_only_the_secretariat_changes_a_limit_of_a_key_that_exists(
+    gateway: httpx.AsyncClient,
+) -> None:
+    viewer = await issue(gateway, role="viewer")
+    body = {"rate_limit_per_minute": 10}
+    forbidden = await gateway.patch(
+        f"/v1/api-keys/{viewer['id']}", json=body, headers=bearer(viewer)
+    )
+    assert (forbidden.status_code, forbidden.json()["code"]) == (403, "secretariat_only")
+    missing = await gateway.patch(
+        "/v1/api-keys/00000000-0000-0000-0000-000000000000", json=body, headers=AUTH
+    )
+    assert (missing.status_code, missing.json()["code"]) == (404, "api_key_not_found")

@@ -37,7 +37,7 @@ async def authenticated(request: Request) -> Identity:
     # Its own short transaction: the key lookup must not hold a connection while proxying.
     async with database.transaction() as session:
         service = ApiKeyService(session, settings.api_key_pepper.get_secret_value(), admin)
-        identity = await service.authenticate(token)
-    limiter.check(identity.principal)
-    request.state.identity = identity
-    return identity
+        caller = await service.authenticate(token)
+    limiter.check(caller.identity.principal, per_minute=caller.rate_limit_per_minute)
+    request.state.identity = caller.identity
+    return caller.identity

@@ -116,7 +116,16 @@ def run(
 
 # -- keys -------------------------------------------------------------------------------------
 
-KEY_COLUMNS = ["id", "name", "role", "organisation", "country", "expires_at", "revoked_at"]
+KEY_COLUMNS = [
+    "id",
+    "name",
+    "role",
+    "organisation",
+    "country",
+    "rate_limit_per_minute",
+    "expires_at",
+    "revoked_at",
+]
 
 
 @keys_app.command("create")
@@ -126,6 +135,10 @@ def keys_create(
     organisation: Annotated[str | None, typer.Option(help="Partner keys: e.g. IOM.")] = None,
     country: Annotated[str | None, typer.Option(help="Member keys: e.g. BG.")] = None,
     expires_at: Annotated[str | None, typer.Option(help="ISO 8601 with a time zone.")] = None,
+    rate_limit: Annotated[
+        int | None,
+        typer.Option(help="Requests per minute for this key (default: the gateway's)."),
+    ] = None,
     url: UrlOption = DEFAULT_URL,
     key: KeyOption = "",
 ) -> None:
@@ -136,6 +149,7 @@ def keys_create(
         "organisation": organisation,
         "country": country,
         "expires_at": expires_at,
+        "rate_limit_per_minute": rate_limit,
     }
     try:
         with _client(url, key) as client:
@@ -164,6 +178,27 @@ def keys_list(
             typer.echo(json.dumps(row))
     else:
         console.print(_table("API keys", rows, KEY_COLUMNS))
+
+
+@keys_app.command("limit")
+def keys_limit(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `keys list`).")],
+    per_minute: Annotated[
+        int | None,
+        typer.Argument(help="Requests per minute; omit to return to the gateway's default."),
+    ] = None,
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = "",
+) -> None:
+    """Change a key's rate limit; the gateway applies it from the key's next request."""
+    try:
+        with _client(url, key) as client:
+            changed = client.request(
+                "PATCH", f"/v1/api-keys/{key_id}", json={"rate_limit_per_minute": per_minute}
+            )
+    except ApiError as error:
+        raise _fail(error) from error
+    console.print(_table("API key", [changed], KEY_COLUMNS))
 
 
 @keys_app.command("revoke")

@@ -6,10 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from bp_common.app import SessionDep
-from bp_common.errors import PROBLEM_RESPONSES, Forbidden
-from bp_common.pagination import DEFAULT_LIMIT, Limit, Page
+from bp_common.errors import PROBLEM_RESPONSES, Forbidden, cross_field, refusals
+from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from bp_common.security import Identity, Role
-from gateway.keys.schemas import ApiKeyCreate, ApiKeyOut, IssuedApiKey
+from bp_common.types import QueryBool
+from gateway.keys.schemas import ApiKeyCreate, ApiKeyOut, ApiKeyUpdate, IssuedApiKey
 from gateway.keys.service import ApiKeyService
 from gateway.settings import GatewaySettings
 
@@ -35,7 +36,20 @@ async def secretariat(request: Request) -> Identity:
 SecretariatDep = Annotated[Identity, Depends(secretariat)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=IssuedApiKey)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IssuedApiKey,
+    responses=refusals(
+        {
+            422: cross_field(
+                "a partner key without an organisation or a member key without a country",
+                "an organisation on another key than a partner's",
+                "a country on another key than a member's",
+            )
+        }
+    ),
+)
 async def issue_api_key(body: ApiKeyCreate, service: ServiceDep, _: SecretariatDep) -> IssuedApiKey:
     """Issue a key bound to a role (and an organisation or a country). The secret is in this
     answer only."""
@@ -46,8 +60,8 @@ async def issue_api_key(body: ApiKeyCreate, service: ServiceDep, _: SecretariatD
 async def list_api_keys(
     service: ServiceDep,
     _: SecretariatDep,
-    include_revoked: bool = False,
-    cursor: str | None = None,
+    include_revoked: QueryBool = False,
+    cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ApiKeyOut]:
     return await service.list(limit, cursor, include_revoked)
@@ -56,6 +70,15 @@ async def list_api_keys(
 @router.get("/{key_id}", response_model=ApiKeyOut)
 async def get_api_key(key_id: uuid.UUID, service: ServiceDep, _: SecretariatDep) -> ApiKeyOut:
     return ApiKeyOut.model_validate(await service.get(key_id))
+
+
+@router.patch("/{key_id}", response_model=ApiKeyOut)
+async def update_api_key(
+    key_id: uuid.UUID, body: ApiKeyUpdate, service: ServiceDep, _: SecretariatDep
+) -> ApiKeyOut:
+    """Change a key's rate limit (requests per minute; null: the gateway's default). The gateway
+    applies it from the key's next request."""
+    return ApiKeyOut.model_validate(await service.update(key_id, body))
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -22,6 +22,8 @@ class ApiKey(UUIDPrimaryKey, Timestamps, Base):
     role: Mapped[Role] = mapped_column(enum_type(Role, 20))
     organisation: Mapped[str | None] = mapped_column(String(40))
     country: Mapped[str | None] = mapped_column(String(2))
+    # Requests per minute; None: the gateway's default (GATEWAY_RATE_LIMIT_PER_MINUTE).
+    rate_limit_per_minute: Mapped[int | None]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]

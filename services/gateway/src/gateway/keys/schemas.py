@@ -2,12 +2,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bp_common.security import Role
-from bp_common.types import CountryCode
+from bp_common.types import CountryCode, IsoDateTime
+
+# A partner pushing large batches may get more than the gateway's default, a dashboard less.
+RateLimit = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=1_000_000,
+        description="Requests per minute for this key; absent or null: the gateway's default.",
+        examples=[6000],
+    ),
+]
 
 
 class ApiKeyCreate(BaseModel):
@@ -19,7 +30,8 @@ class ApiKeyCreate(BaseModel):
         default=None, pattern=r"^[A-Za-z][A-Za-z0-9.\-]{0,39}$", examples=["IOM"]
     )
     country: CountryCode | None = None
-    expires_at: datetime | None = None
+    expires_at: IsoDateTime | None = None
+    rate_limit_per_minute: RateLimit | None = None
 
     @model_validator(mode="after")
     def _binding_matches_role(self) -> Self:
@@ -38,6 +50,14 @@ class ApiKeyCreate(BaseModel):
         return self
 
 
+class ApiKeyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rate_limit_per_minute: RateLimit | None = Field(
+        description="The new limit, applied from the key's next request; null: the default."
+    )
+
+
 class ApiKeyOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -47,6 +67,7 @@ class ApiKeyOut(BaseModel):
     role: Role
     organisation: str | None
     country: str | None
+    rate_limit_per_minute: int | None
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None

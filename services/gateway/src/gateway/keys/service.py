@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,12 +22,19 @@ from bp_common.security import (
 )
 from gateway.keys.models import ApiKey
 from gateway.keys.repository import ApiKeyRepository
-from gateway.keys.schemas import ApiKeyCreate, ApiKeyOut, IssuedApiKey
+from gateway.keys.schemas import ApiKeyCreate, ApiKeyOut, ApiKeyUpdate, IssuedApiKey
 
 ADMIN_PRINCIPAL = "admin"
 # last_used_at is written at most this often per key, not on every request.
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="budapest-process"'}
+
+
+@dataclass(frozen=True)
+class Caller:
+    identity: Identity
+    # None: the gateway's default.
+    rate_limit_per_minute: int | None = None
 
 
 class ApiKeyNotFound(NotFound):
@@ -70,16 +78,24 @@ class ApiKeyService:
             raise ApiKeyNotFound(f"No API key with id {key_uuid}.")
         return key
 
+    async def update(self, key_uuid: uuid.UUID, data: ApiKeyUpdate) -> ApiKey:
+        key = await self.get(key_uuid)
+        key.rate_limit_per_minute = data.rate_limit_per_minute
+        await self.session.flush()
+        return key
+
     async def revoke(self, key_uuid: uuid.UUID) -> None:
         key = await self.get(key_uuid)
         if key.revoked_at is None:
             key.revoked_at = datetime.now(UTC)
 
-    async def authenticate(self, token: str) -> Identity:
+    async def authenticate(self, token: str) -> Caller:
+        """Who is calling, and at what rate they may (read on every request, so a changed limit
+        applies from the next one)."""
         if self.admin_key is not None and hmac.compare_digest(
             token.encode(), self.admin_key.encode()
         ):
-            return Identity(principal=ADMIN_PRINCIPAL, role=Role.SECRETARIAT)
+            return Caller(Identity(principal=ADMIN_PRINCIPAL, role=Role.SECRETARIAT))
         key_id = parse_key_id(token)
         if key_id is None:
             raise _invalid_key()
@@ -97,6 +113,7 @@ class ApiKeyService:
             )
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
             await self.keys.touch(key.id, now)
-        return Identity(
+        identity = Identity(
             principal=key.key_id, role=key.role, organisation=key.organisation, country=key.country
         )
+        return Caller(identity, key.rate_limit_per_minute)
