@@ -366,6 +366,13 @@ async def _(w: World, role: str) -> Attempt:
     )
 
 
+@case("PATCH /v1/api-keys/{id}")
+async def _(w: World, role: str) -> Attempt:
+    key = await w.api_key()
+    body = {"rate_limit_per_minute": 5000}
+    return Attempt("PATCH", f"/v1/api-keys/{key}", body, f"/v1/api-keys/{key}")
+
+
 @case("DELETE /v1/api-keys/{id}")
 async def _(w: World, role: str) -> Attempt:
     key = await w.api_key()

@@ -116,16 +116,7 @@ def run(
 
 # -- keys -------------------------------------------------------------------------------------
 
-KEY_COLUMNS = [
-    "id",
-    "name",
-    "role",
-    "organisation",
-    "country",
-    "rate_limit_per_minute",
-    "expires_at",
-    "revoked_at",
-]
+KEY_COLUMNS = ["id", "name", "role", "organisation", "country", "expires_at", "revoked_at"]
 
 
 @keys_app.command("create")
@@ -198,7 +189,8 @@ def keys_limit(
             )
     except ApiError as error:
         raise _fail(error) from error
-    console.print(_table("API key", [changed], KEY_COLUMNS))
+    limit = changed["rate_limit_per_minute"]
+    console.print(f"{key_id}: {limit or 'the gateway default'} requests a minute")
 
 
 @keys_app.command("revoke")
