@@ -226,7 +226,7 @@ async def test_the_openapi_document_says_what_the_server_checks(
 
     key_limit = schemas["ApiKeyCreate"]["properties"]["rate_limit_per_minute"]["anyOf"][0]
     assert (key_limit["minimum"], key_limit["maximum"]) == (1, 1_000_000)
-    patch = document["paths"]["/v1/api-keys/{key_id}"]["patch"]
+    patch = document["paths"]["/v1/api-keys/{id}"]["patch"]
     assert patch["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ApiKeyUpdate"
     }

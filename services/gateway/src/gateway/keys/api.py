@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from bp_common.app import SessionDep
 from bp_common.errors import PROBLEM_RESPONSES, Forbidden, cross_field, refusals
@@ -34,6 +34,9 @@ async def secretariat(request: Request) -> Identity:
 
 
 SecretariatDep = Annotated[Identity, Depends(secretariat)]
+# The key's `id` (a UUID), as the contract names it: `key_id` is the key's public prefix, and a
+# client (or a fuzzer following links) would take one for the other.
+KeyIdDep = Annotated[uuid.UUID, Path(alias="id")]
 
 
 @router.post(
@@ -67,22 +70,22 @@ async def list_api_keys(
     return await service.list(limit, cursor, include_revoked)
 
 
-@router.get("/{key_id}", response_model=ApiKeyOut)
-async def get_api_key(key_id: uuid.UUID, service: ServiceDep, _: SecretariatDep) -> ApiKeyOut:
-    return ApiKeyOut.model_validate(await service.get(key_id))
+@router.get("/{id}", response_model=ApiKeyOut)
+async def get_api_key(key: KeyIdDep, service: ServiceDep, _: SecretariatDep) -> ApiKeyOut:
+    return ApiKeyOut.model_validate(await service.get(key))
 
 
-@router.patch("/{key_id}", response_model=ApiKeyOut)
+@router.patch("/{id}", response_model=ApiKeyOut)
 async def update_api_key(
-    key_id: uuid.UUID, body: ApiKeyUpdate, service: ServiceDep, _: SecretariatDep
+    key: KeyIdDep, body: ApiKeyUpdate, service: ServiceDep, _: SecretariatDep
 ) -> ApiKeyOut:
     """Change a key's rate limit (requests per minute; null: the gateway's default). The gateway
     applies it from the key's next request."""
-    return ApiKeyOut.model_validate(await service.update(key_id, body))
+    return ApiKeyOut.model_validate(await service.update(key, body))
 
 
-@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_api_key(key_id: uuid.UUID, service: ServiceDep, _: SecretariatDep) -> Response:
+@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_api_key(key: KeyIdDep, service: ServiceDep, _: SecretariatDep) -> Response:
     """Revoke a key; its next request is refused."""
-    await service.revoke(key_id)
+    await service.revoke(key)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
