@@ -18,7 +18,6 @@ from starlette.types import Receive, Scope, Send
 
 from bp_common.db import Database
 from bp_common.errors import (
-    PROBLEM_RESPONSES,
     NotFound,
     install_problem_handlers,
     method_not_allowed,
@@ -29,7 +28,6 @@ from bp_common.migrations import upgrade_to_head
 from bp_common.security import Identity
 from gateway import contracts as contracts_api
 from gateway.auth import authenticated
-from gateway.dashboard import DashboardSummary, dashboard_summary
 from gateway.keys import api as keys_api
 from gateway.openapi import merged_openapi
 from gateway.proxy import Upstreams, read_body
@@ -134,17 +132,6 @@ def create_gateway_app(
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/v1/openapi.json", title="Budapest Process API")
-
-    @app.get(
-        "/v1/dashboard/summary",
-        response_model=DashboardSummary,
-        tags=["dashboard"],
-        responses=PROBLEM_RESPONSES,
-    )
-    async def get_dashboard_summary(identity: IdentityDep) -> DashboardSummary:
-        """Meetings held and planned, participants, the plan's version and status, activities by
-        status and host, results received and indicators on and off track."""
-        return await dashboard_summary(upstreams, identity)
 
     async def proxy(request: Request) -> Response:
         """Every method is forwarded: the owning service knows which methods a path serves, and

@@ -32,6 +32,8 @@ ROUTES: dict[str, Upstream] = {
     "rollups": Upstream.INDICATORS,
     "event-metrics": Upstream.INDICATORS,
     "framework": Upstream.INDICATORS,
+    # The dashboard's summary is a read model of indicators-api, fed by every service's events.
+    "dashboard": Upstream.INDICATORS,
 }
 
 

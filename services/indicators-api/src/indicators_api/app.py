@@ -3,8 +3,13 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bp_common.app import ServiceSpec, create_service_app
+from bp_common.events.contract import merge_handler_tables
 from indicators_api.base import SERVICE_NAME, Base, messaging
+from indicators_api.dashboard import api as dashboard_api
+from indicators_api.dashboard import handlers as dashboard_handlers
 from indicators_api.event_metrics import api as event_metrics_api
 from indicators_api.event_metrics import handlers as event_metrics_handlers
 from indicators_api.framework import api as framework_api
@@ -17,6 +22,13 @@ from indicators_api.rollups import events as rollup_events
 from indicators_api.settings import IndicatorsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def reset_read_models(session: AsyncSession) -> None:
+    """What a replay rebuilds: the event-fed metrics with their rollups, and the dashboard."""
+    await event_metrics_handlers.reset_read_models(session)
+    await dashboard_handlers.reset_read_models(session)
+
 
 SPEC = ServiceSpec(
     name=SERVICE_NAME,
@@ -32,11 +44,14 @@ SPEC = ServiceSpec(
         results_api.router,
         rollups_api.router,
         event_metrics_api.router,
+        dashboard_api.router,
     ],
-    handlers={**event_metrics_handlers.HANDLERS, **framework_handlers.HANDLERS},
+    handlers=merge_handler_tables(
+        event_metrics_handlers.HANDLERS, framework_handlers.HANDLERS, dashboard_handlers.HANDLERS
+    ),
     # The framework's snapshots are kept: each froze the indicators as they stood when its plan
     # was endorsed, which a replay today could not reproduce.
-    reset_read_models=event_metrics_handlers.reset_read_models,
+    reset_read_models=reset_read_models,
     publishes=[results_events.TOPIC],
     events=[*results_events.EVENTS, *rollup_events.EVENTS],
 )

@@ -13,6 +13,7 @@ from plan_api.handlers import HANDLERS
 from plan_api.hosting import api as hosting_api
 from plan_api.hosting import events as hosting_events
 from plan_api.plans import api as plans_api
+from plan_api.plans import events as plan_events
 from plan_api.plans.events import TOPIC
 from plan_api.settings import PlanSettings
 from plan_api.versions import api as versions_api
@@ -37,6 +38,7 @@ SPEC = ServiceSpec(
     handlers=HANDLERS,
     publishes=[TOPIC],
     events=[
+        *plan_events.EVENTS,
         *activity_events.EVENTS,
         *hosting_events.EVENTS,
         *version_events.EVENTS,

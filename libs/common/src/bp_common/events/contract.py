@@ -120,6 +120,16 @@ def consumes(reader: type[R], handler: ReadHandler[R]) -> Consumer:
     return Consumer(Route(reader, handler))
 
 
+def merge_handler_tables(*tables: Mapping[str, Consumer]) -> dict[str, Consumer]:
+    """A service's handler table from its contexts' tables: an event type that several contexts
+    consume runs each one's routes, in the order of the tables, in the same transaction."""
+    routes: dict[str, list[Route[Any]]] = {}
+    for table in tables:
+        for event_type, consumer in table.items():
+            routes.setdefault(event_type, []).extend(consumer.routes)
+    return {event_type: Consumer(*found) for event_type, found in routes.items()}
+
+
 # -- the published contracts, packaged with this library (written by `make contracts`) ---------
 
 CONTRACTS = importlib.resources.files("bp_common") / "contracts"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +38,9 @@ class IndicatorRepository:
             return {}
         statement = select(Indicator).where(Indicator.code.in_(codes))
         return {i.code: i for i in (await self.session.scalars(statement)).all()}
+
+    async def count(self) -> int:
+        return int(await self.session.scalar(select(func.count()).select_from(Indicator)) or 0)
 
     async def event_fed(self) -> list[Indicator]:
         statement = select(Indicator).where(Indicator.source != Source.REPORTED)

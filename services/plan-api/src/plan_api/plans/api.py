@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from bp_common.app import IdentityDep, SecretariatDep, SessionDep
+from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import cross_field, refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from plan_api.plans.schemas import PlanCreate, PlanOut
@@ -14,8 +14,8 @@ from plan_api.plans.service import PlanService
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
 
-async def _service(session: SessionDep) -> PlanService:
-    return PlanService(session)
+async def _service(session: SessionDep, outbox: OutboxDep) -> PlanService:
+    return PlanService(session, outbox)
 
 
 ServiceDep = Annotated[PlanService, Depends(_service)]

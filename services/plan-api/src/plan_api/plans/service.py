@@ -9,7 +9,9 @@ from collections import defaultdict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.errors import NotFound
+from bp_common.events.outbox import Outbox
 from bp_common.pagination import Page, cursor_int, cursor_uuid, page_of, read_cursor
+from plan_api.plans.events import PlanCreatedV1
 from plan_api.plans.models import ActionPoint, Goal, Plan
 from plan_api.plans.repository import PlanRepository
 from plan_api.plans.schemas import (
@@ -20,6 +22,7 @@ from plan_api.plans.schemas import (
     PlanOut,
     VersionRef,
 )
+from plan_api.versions.events import GoalV1
 from plan_api.versions.models import VersionStatus
 from plan_api.versions.repository import VersionRepository
 
@@ -36,8 +39,9 @@ async def find_plan(plans: PlanRepository, plan_id: uuid.UUID, *, for_update: bo
 
 
 class PlanService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
         self.session = session
+        self.outbox = outbox
         self.plans = PlanRepository(session)
         self.versions = VersionRepository(session)
 
@@ -56,6 +60,16 @@ class PlanService:
                 )
             )
         await self.session.flush()
+        await self.outbox.emit(
+            self.session,
+            PlanCreatedV1(
+                plan_id=plan.id,
+                title=plan.title,
+                period_start=plan.period_start,
+                period_end=plan.period_end,
+                goals=[GoalV1(number=goal.number, title=goal.title) for goal in data.goals],
+            ),
+        )
         return (await self._views([plan]))[0]
 
     async def get(self, plan_id: uuid.UUID) -> PlanOut:
