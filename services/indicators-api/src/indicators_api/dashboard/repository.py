@@ -111,7 +111,7 @@ class DashboardRepository:
         statement = select(DashboardIndicator.standing, func.count()).group_by(
             DashboardIndicator.standing
         )
-        return dict((await self.session.execute(statement)).all())  # type: ignore[arg-type]
+        return dict((await self.session.execute(statement)).all())
 
     # -- freshness ----------------------------------------------------------------------------
 
