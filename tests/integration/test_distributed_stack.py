@@ -93,7 +93,16 @@ async def test_the_slice_works_across_processes(gateway: httpx.AsyncClient) -> N
     assert unauthenticated.status_code == 401
     async with httpx.AsyncClient(timeout=5) as client:
         direct = await client.get(f"http://127.0.0.1:{PORTS['MEETINGS_PORT']}/v1/meetings")
-    assert direct.status_code == 401
+        assert direct.status_code == 401
+
+        async def caught_up() -> bool:
+            """Each service reports its consumers' lag on the real broker (offsets committed
+            just after the handler's transaction: zero soon after the count moved)."""
+            readiness = await client.get(f"http://127.0.0.1:{PORTS['INDICATORS_PORT']}/readyz")
+            assert readiness.status_code == 200
+            return bool(readiness.json()["consumer_lag"].get("meetings.events") == 0)
+
+        await eventually(caught_up, every_s=0.1)
 
 
 async def test_the_istanbul_story_works_across_processes(

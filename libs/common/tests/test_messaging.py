@@ -244,3 +244,24 @@ async def test_memory_bus_replays_the_log_to_a_late_consumer_group() -> None:
     await bus.wait_idle()
     await bus.stop()
     assert seen == ["1", "2"]
+
+
+async def test_the_in_memory_bus_reports_each_groups_lag() -> None:
+    bus = InMemoryBus()
+    handled: list[str] = []
+
+    async def handler(event: CloudEvent) -> None:
+        handled.append(event.id)
+
+    bus.subscribe(["meetings.events"], "calendar", handler)
+    bus.subscribe(["meetings.events", "plan.events"], "other", handler)
+    await bus.publish([event("a"), event("b")])
+    assert await bus.lag("calendar") == {"meetings.events": 2}
+    assert await bus.lag("other") == {"meetings.events": 2, "plan.events": 0}
+    await bus.start()
+    try:
+        await bus.wait_idle()
+    finally:
+        await bus.stop()
+    assert await bus.lag("calendar") == {"meetings.events": 0}
+    assert len(handled) == 4

@@ -4,6 +4,7 @@ import httpx
 import pytest
 import time_machine
 
+from bp_common.events.envelope import CloudEvent
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.pagination import encode_cursor
 from bp_common.security import IDENTITY_MAX_AGE_S, Role
@@ -327,3 +328,14 @@ async def test_an_unserved_method_is_405_with_allow_and_an_unknown_path_404(
         assert (options.status_code, options.headers["allow"]) == (204, allow)
     unknown = await client.delete(f"{meeting}/nothing")
     assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
+
+
+async def test_readiness_reports_consumer_lag(client: httpx.AsyncClient, bus: InMemoryBus) -> None:
+    """Lag is reported beside the checks, not judged: a read model behind its events answers."""
+    await bus.publish(
+        [CloudEvent(type="plan.activity.proposed.v1", source="/plan", subject="a", data={})]
+    )
+    await bus.wait_idle()
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["consumer_lag"] == {"meetings.events": 0, "plan.events": 0}

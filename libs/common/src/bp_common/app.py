@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -172,10 +172,11 @@ def create_service_app(
     async def readyz() -> JSONResponse:
         checks = {"database": await runtime.database.ping(), "bus": await runtime.bus.healthy()}
         ready = all(checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "checks": checks}
+        if spec.handlers:
+            # Reported, never judged: read models behind their events still answer.
+            body["consumer_lag"] = await runtime.bus.lag(runtime.dispatcher.group)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     return app
 

@@ -56,6 +56,11 @@ class EventBus(Protocol):
 
     async def healthy(self) -> bool: ...
 
+    async def lag(self, group: str) -> dict[str, int]:
+        """Per topic, how many events ``group``'s consumers have yet to handle (as far as this
+        process can tell: the partitions its own consumers hold)."""
+        ...
+
 
 async def handle_with_retries(
     handler: EventHandler, event: CloudEvent, policy: RetryPolicy

@@ -50,6 +50,8 @@ class KafkaBus:
         self.config = config
         self.retry = retry or RetryPolicy()
         self._subscriptions: list[Subscription] = []
+        # The running consumer of each group (for its lag), while it runs.
+        self._consumers: dict[str, AIOKafkaConsumer] = {}
         self._declared_topics: set[str] = set()
         self._producer: AIOKafkaProducer | None = None
         self._producer_lock = asyncio.Lock()
@@ -112,6 +114,24 @@ class KafkaBus:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(admin.close(), 3)
         return True
+
+    async def lag(self, group: str) -> dict[str, int]:
+        """The high watermark less the committed offset, summed per topic over the partitions
+        this process's consumer of ``group`` holds."""
+        consumer = self._consumers.get(group)
+        if consumer is None:
+            return {}
+        lag: dict[str, int] = {}
+        with contextlib.suppress(KafkaError, TimeoutError, OSError):
+            async with asyncio.timeout(self.config.request_timeout_s):
+                for tp in consumer.assignment():
+                    end = consumer.highwater(tp)
+                    if end is None:  # nothing fetched from it yet
+                        continue
+                    committed = await consumer.committed(tp) or 0
+                    topic = self.logical(tp.topic)
+                    lag[topic] = lag.get(topic, 0) + max(0, end - committed)
+        return lag
 
     # -- producing ------------------------------------------------------------------------
     async def publish(self, events: Sequence[CloudEvent]) -> None:
@@ -224,11 +244,13 @@ class KafkaBus:
             # Inside the try: a start that times out (a group join after a broker restart) has
             # already joined the group, and left running it would hold partitions it never reads.
             await asyncio.wait_for(consumer.start(), self.config.request_timeout_s)
+            self._consumers[subscription.group] = consumer
             while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=500, max_records=200)
                 for tp, records in batches.items():
                     await self._process_partition(consumer, subscription, tp, records)
         finally:
+            self._consumers.pop(subscription.group, None)
             # CancelledError too: aiokafka's stop() re-raises that of its own fetch task, which
             # would end _consume_forever for good (a consumer silently gone after a broker outage).
             with contextlib.suppress(Exception, asyncio.CancelledError):

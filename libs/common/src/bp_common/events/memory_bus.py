@@ -77,6 +77,14 @@ class InMemoryBus:
     async def healthy(self) -> bool:
         return self._running
 
+    async def lag(self, group: str) -> dict[str, int]:
+        return {
+            topic: len(self.log[topic]) - consumer.offsets[topic]
+            for consumer in self._consumers
+            if consumer.subscription.group == group
+            for topic in consumer.subscription.topics
+        }
+
     async def wait_idle(self, within_s: float = 5.0) -> None:
         """Wait until every consumer has handled everything published so far (tests, demo load)."""
         async with asyncio.timeout(within_s):
