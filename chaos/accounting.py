@@ -429,6 +429,21 @@ async def check_read_models(stack: Stack, ledger: Ledger) -> dict[str, ModelChec
     }
     _compare(checks.setdefault("calendar", ModelCheck()), "entry", want_calendar, have_calendar)
 
+    # Dashboard: meetings by status and results counted as the acknowledged writes imply.
+    parts = {item["part"]: item for item in (await exports.dashboard(indicators_url)).items}
+    held = sum(1 for m in ledger.meetings.values() if m.held)
+    want_dashboard = {
+        "meetings held": held,
+        "meetings planned": len(ledger.meetings) - held,
+        "results": len(ledger.results),
+    }
+    have_dashboard = {
+        "meetings held": parts["meetings"]["held"],
+        "meetings planned": parts["meetings"]["planned"],
+        "results": parts["results"]["results"],
+    }
+    _compare(checks.setdefault("dashboard", ModelCheck()), "", want_dashboard, have_dashboard)
+
     # Derived events: the indicators consumer announces each counted fact once.
     derived = await derived_events(stack)
     want_derived = {

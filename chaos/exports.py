@@ -105,6 +105,28 @@ async def framework_snapshots(indicators_url: str) -> Export:
     )
 
 
+async def dashboard(indicators_url: str) -> Export:
+    """The dashboard's summary, one item per part. Not the indicators' standing: it is computed
+    from the rollups of reported results too, and a replica rebuilding from the topics has no
+    results (the service's own data, not a read model); `generated_at` is the time of the read."""
+    async with httpx.AsyncClient(base_url=indicators_url, timeout=60) as client:
+        summary = await _get(client, "/v1/dashboard/summary", {})
+    results = summary["results"]
+    return Export(
+        "dashboard",
+        [
+            {"part": "as_of", "as_of": summary["as_of"]},
+            {"part": "meetings", **summary["meetings"]},
+            {"part": "plan", **(summary["plan"] or {})},
+            {
+                "part": "results",
+                "results": results["results"],
+                "organisations": results["organisations"],
+            },
+        ],
+    )
+
+
 async def read_models(
     meetings_url: str, indicators_url: str, event_fed_codes: list[str]
 ) -> dict[str, Export]:
@@ -113,6 +135,7 @@ async def read_models(
         await event_metrics(indicators_url),
         await rollups(indicators_url, event_fed_codes),
         await framework_snapshots(indicators_url),
+        await dashboard(indicators_url),
     ]
     return {export.name: export for export in exports}
 
