@@ -41,8 +41,10 @@ def machine() -> dict[str, Any]:
 
 
 async def run(quick: bool) -> dict[str, Any]:
-    sizes = {
+    sizes: dict[str, Any] = {
         "large": 100_000 if quick else 1_000_000,
+        "meetings": (10, 1_000 if quick else 10_000),
+        "activities": (10, 200 if quick else 2_000),
         "offers": 100 if quick else 500,
         "batches": 3,
         "rows": 10_000,
@@ -57,6 +59,13 @@ async def run(quick: bool) -> dict[str, Any]:
             console.log("rollups with 10,000 results")
             stored, _ = await scenarios.fill_results(client, key, 0, 10_000)
             rollups_small = await scenarios.rollup_latency(client)
+            plan_id = await scenarios.bench_plan(client)
+            small = (sizes["meetings"][0], sizes["activities"][0])
+            console.log(f"dashboard and calendar at {small[0]} meetings, {small[1]} activities")
+            await scenarios.grow_meetings_and_activities(
+                client, plan_id, (0, small[0]), (0, small[1])
+            )
+            dashboard_small = await scenarios.dashboard_latency(client)
             console.log("import throughput")
             imports = await scenarios.timed_imports(
                 client, key, sizes["batches"], sizes["rows"], first_seed=1
@@ -66,6 +75,12 @@ async def run(quick: bool) -> dict[str, Any]:
             stored, fill_rate = await scenarios.fill_results(client, key, stored, sizes["large"])
             imports["sustained_rows_per_s_to_large"] = round(fill_rate)
             rollups_large = await scenarios.rollup_latency(client)
+            large = (sizes["meetings"][1], sizes["activities"][1])
+            console.log(f"growing to {large[0]:,} meetings, {large[1]:,} activities")
+            await scenarios.grow_meetings_and_activities(
+                client, plan_id, (small[0], large[0]), (small[1], large[1])
+            )
+            dashboard_large = await scenarios.dashboard_latency(client)
         console.log("baseline: COPY into a bare table")
         copy_rate = await baselines.copy_rows_per_second(
             stack.databases["indicators"], scenarios.bare_records(sizes["rows"])
@@ -84,6 +99,7 @@ async def run(quick: bool) -> dict[str, Any]:
     report["propagation"] = {"calendar_after_accept": propagation, "kafka_round_trip": kafka}
     report["gateway"] = gateway
     report["rollups"] = {"10000_results": rollups_small, f"{sizes['large']}_results": rollups_large}
+    report["dashboard"] = {"small": dashboard_small, "large": dashboard_large}
     report["peak_rss_mib"] = memory
     report["ratios"] = {
         "import: copy rows/s / API rows/s": round(copy_rate / imports["median_rows_per_s"], 1),
@@ -96,6 +112,12 @@ async def run(quick: bool) -> dict[str, Any]:
         f"rollups: p50 at {sizes['large']:,} / p50 at 10,000": round(
             rollups_large["p50_ms"] / rollups_small["p50_ms"], 2
         ),
+        **{
+            f"{read}: p50 large / p50 small": round(
+                dashboard_large[read]["p50_ms"] / dashboard_small[read]["p50_ms"], 2
+            )
+            for read in dashboard_small
+        },
     }
     return report
 
@@ -144,6 +166,16 @@ def print_report(report: dict[str, Any]) -> None:
         f"{roll['10000_results']['p50_ms']} at 10000",
         f"{ratios[3]}x",
     )
+    sizes = report["sizes"]
+    for index, read in enumerate(report["dashboard"]["small"], start=4):
+        table.add_row(
+            f"GET {read} p50 ms",
+            f"{report['dashboard']['large'][read]['p50_ms']} at {sizes['meetings'][1]:,} "
+            f"meetings, {sizes['activities'][1]:,} activities, {sizes['large']:,} results",
+            f"{report['dashboard']['small'][read]['p50_ms']} at {sizes['meetings'][0]} meetings, "
+            f"{sizes['activities'][0]} activities, 10,000 results",
+            f"{ratios[index]}x",
+        )
     console.print(table)
     memory = Table(title="peak resident memory (MiB)")
     memory.add_column("process")

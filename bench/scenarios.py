@@ -6,6 +6,7 @@ import asyncio
 import random
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ from bench.load import closed_loop, summary
 from bench.stack import ADMIN_KEY, Stack
 from bp_common.security import Identity, Role
 from bp_common.settings import DEV_IDENTITY_SECRET
-from bp_common.testing import IdentityHeaders
+from bp_common.testing import IdentityHeaders, eventually
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 COUNTRIES = ["AF", "PK", "IQ", "TR", "BG", "HU", "RS", "MK", "AZ", "LV", "GE", "AM"]
@@ -296,11 +297,132 @@ async def gateway_overhead(
 # -- 4. rollup read scaling -----------------------------------------------------------------------
 
 
-async def rollup_latency(client: httpx.AsyncClient, requests: int = 200) -> dict[str, float]:
+async def read_latency(
+    client: httpx.AsyncClient,
+    path: str,
+    params: Callable[[int], dict[str, Any]] = lambda _: {},
+    requests: int = 200,
+) -> dict[str, float]:
+    """Sequential reads of one endpoint (``params`` of the n-th request): the latency of the read
+    itself, not of a queue."""
     latencies = []
     for index in range(requests):
-        params = {"indicator": f"BENCH-IND-{index % 6 + 1}", "by": "goal,country,year"}
         started = time.perf_counter()
-        _ok(await client.get("/v1/rollups", params=params, headers=ADMIN))
+        _ok(await client.get(path, params=params(index), headers=ADMIN))
         latencies.append((time.perf_counter() - started) * 1000)
     return summary(latencies)
+
+
+async def rollup_latency(client: httpx.AsyncClient, requests: int = 200) -> dict[str, float]:
+    return await read_latency(
+        client,
+        "/v1/rollups",
+        lambda index: {"indicator": f"BENCH-IND-{index % 6 + 1}", "by": "goal,country,year"},
+        requests,
+    )
+
+
+# -- 5. the dashboard's reads as the data grows ---------------------------------------------------
+
+CALENDAR_YEAR = {"from": "2020-01-01", "to": "2020-12-31"}
+
+
+async def _concurrently(count: int, make: Callable[[int], Awaitable[None]], workers: int) -> None:
+    numbers = iter(range(count))
+
+    async def work() -> None:
+        for number in numbers:
+            await make(number)
+
+    await asyncio.gather(*(work() for _ in range(workers)))
+
+
+async def grow_meetings_and_activities(
+    client: httpx.AsyncClient, plan_id: str, meetings: tuple[int, int], activities: tuple[int, int]
+) -> None:
+    """Meetings (every other one held) and plan activities (every other one hosted) from the
+    first to the second count of each, and wait until the dashboard has heard of them all."""
+
+    async def meeting(number: int) -> None:
+        rng = random.Random(number)
+        year, month = rng.randint(2019, 2024), rng.randint(1, 12)
+        created = _ok(
+            await client.post(
+                "/v1/meetings",
+                json={
+                    "title": f"Bench meeting {number}",
+                    "kind": "thematic_meeting",
+                    "starts_on": f"{year}-{month:02d}-10",
+                    "ends_on": f"{year}-{month:02d}-11",
+                    "city": "Budapest",
+                    "country": rng.choice(COUNTRIES),
+                },
+                headers=ADMIN,
+            )
+        )
+        if number % 2:
+            _ok(await client.post(f"/v1/meetings/{created['id']}/hold", headers=ADMIN))
+
+    async def activity(number: int) -> None:
+        rng = random.Random(number)
+        created = _ok(
+            await client.post(
+                f"/v1/plans/{plan_id}/activities",
+                json={
+                    "title": f"Bench activity {number}",
+                    "goal": rng.randint(1, 6),
+                    "kind": "meeting",
+                    "year": rng.randint(2020, 2024),
+                    "quarter": rng.randint(1, 4),
+                },
+                headers=ADMIN,
+            )
+        )
+        if number % 2:
+            offer = _ok(
+                await client.post(
+                    f"/v1/activities/{created['id']}/hosting-offers",
+                    json={"country": rng.choice(COUNTRIES)},
+                    headers=ADMIN,
+                )
+            )
+            _ok(await client.post(f"/v1/hosting-offers/{offer['id']}/accept", headers=ADMIN))
+
+    first, last = meetings
+    await _concurrently(last - first, lambda n: meeting(first + n), workers=16)
+    first, last = activities
+    await _concurrently(last - first, lambda n: activity(first + n), workers=16)
+
+    async def heard() -> bool:
+        summary_ = _ok(await client.get("/v1/dashboard/summary", headers=ADMIN))
+        counted = summary_["meetings"]["held"] + summary_["meetings"]["planned"]
+        plan = summary_["plan"] or {}
+        return bool(
+            counted == meetings[1]
+            and sum(plan.get("activities_by_status", {}).values()) == activities[1]
+        )
+
+    await eventually(heard, within_s=600, every_s=0.5)
+
+
+async def bench_plan(client: httpx.AsyncClient) -> str:
+    plan = _ok(
+        await client.post(
+            "/v1/plans",
+            json={
+                "title": "Benchmark plan",
+                "period_start": 2020,
+                "period_end": 2024,
+                "goals": [{"number": n, "title": f"Goal {n}"} for n in range(1, 7)],
+            },
+            headers=ADMIN,
+        )
+    )
+    return str(plan["id"])
+
+
+async def dashboard_latency(client: httpx.AsyncClient) -> dict[str, dict[str, float]]:
+    return {
+        "dashboard_summary": await read_latency(client, "/v1/dashboard/summary"),
+        "calendar_year": await read_latency(client, "/v1/calendar", lambda _: CALENDAR_YEAR),
+    }

@@ -61,6 +61,12 @@ class DashboardRepository:
         )
         return dict((await self.session.execute(statement)).all())
 
+    async def result_totals(self) -> tuple[int, int]:
+        """Results stored, and how many organisations reported them."""
+        by_organisation = await self.figures(Counter.RESULTS_BY_ORGANISATION)
+        reporting = sum(1 for count in by_organisation.values() if count > 0)
+        return int(sum(by_organisation.values())), reporting
+
     # -- records, each as its latest news has it --------------------------------------------
 
     async def meeting(self, meeting_id: str) -> DashboardMeeting | None:

@@ -206,14 +206,14 @@ class DashboardService:
         )
 
     async def _results(self) -> ResultsSummary:
-        by_organisation = await self.dashboard.figures(Counter.RESULTS_BY_ORGANISATION)
+        results, organisations = await self.dashboard.result_totals()
         standings = await self.dashboard.standings()
         on_track = standings.get(IndicatorStanding.ON_TRACK, 0)
         off_track = standings.get(IndicatorStanding.OFF_TRACK, 0)
         indicators = await IndicatorRepository(self.session).count()
         return ResultsSummary(
-            results=int(sum(by_organisation.values())),
-            organisations=sum(1 for count in by_organisation.values() if count > 0),
+            results=results,
+            organisations=organisations,
             indicators_on_track=on_track,
             indicators_off_track=off_track,
             indicators_without_data=max(0, indicators - on_track - off_track),

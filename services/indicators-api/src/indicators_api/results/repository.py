@@ -294,12 +294,3 @@ class ResultRepository:
         keys = [Result.organisation, Result.external_id]
         statement = seek(statement, keys, after).limit(limit)
         return list((await self.session.scalars(statement)).all())
-
-    async def totals(self) -> tuple[int, int]:
-        """How many results are stored, and from how many reporting organisations."""
-        row = (
-            await self.session.execute(
-                select(func.count(), func.count(func.distinct(Result.organisation)))
-            )
-        ).one()
-        return int(row[0]), int(row[1])
