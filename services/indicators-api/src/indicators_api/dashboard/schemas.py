@@ -68,7 +68,8 @@ Text = Annotated[str, Field(max_length=300)]
 
 
 class MeetingNews(EventReader):
-    """Every meeting event carries the whole meeting as it now stands."""
+    """The dashboard counts each meeting by its status as its latest news has it (by
+    `revision`), sums the participants of those held and shows the next planned one."""
 
     meeting_id: str = Field(min_length=1, max_length=64)
     revision: Revision = 0
@@ -81,7 +82,8 @@ class MeetingNews(EventReader):
 
 
 class ActivityNews(EventReader):
-    """Every activity event carries the whole activity as it now stands."""
+    """The dashboard counts each activity of a plan by status and by accepted host (a cancelled
+    one is hosted nowhere), as its latest news has it (by `revision`)."""
 
     activity_id: str = Field(min_length=1, max_length=64)
     plan_id: str = Field(min_length=1, max_length=64)
@@ -91,6 +93,8 @@ class ActivityNews(EventReader):
 
 
 class PlanCreated(EventReader):
+    """The dashboard shows the latest plan (by period, then by creation)."""
+
     plan_id: uuid.UUID
     title: Text
     period_start: int
@@ -98,12 +102,16 @@ class PlanCreated(EventReader):
 
 
 class VersionCirculated(EventReader):
+    """The dashboard shows the plan's newest version and its status."""
+
     plan_id: uuid.UUID
     version: int = Field(ge=1)
     status: str = Field(max_length=16)
 
 
 class PlanEndorsed(EventReader):
+    """The dashboard shows the endorsed version (and the plan, if it first hears of it here)."""
+
     plan_id: uuid.UUID
     title: Text
     version: int = Field(ge=1)
@@ -112,9 +120,15 @@ class PlanEndorsed(EventReader):
 
 
 class ResultsImported(EventReader):
+    """The dashboard counts results by reporting organisation from the rows each import
+    created."""
+
     organisation: str = Field(min_length=1, max_length=40)
     created: int = Field(ge=0)
 
 
 class RollupUpdated(EventReader):
+    """The dashboard recomputes the indicator's standing from its rollups: its latest year with
+    a target and data, reached or not."""
+
     indicator: str = Field(min_length=1, max_length=50)
