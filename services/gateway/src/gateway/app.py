@@ -29,6 +29,7 @@ from bp_common.security import Identity
 from gateway import contracts as contracts_api
 from gateway.auth import authenticated
 from gateway.keys import api as keys_api
+from gateway.oidc import AccessTokens
 from gateway.openapi import merged_openapi
 from gateway.proxy import Upstreams, read_body
 from gateway.ratelimit import RateLimiter
@@ -59,10 +60,12 @@ def create_gateway_app(
     settings: GatewaySettings | None = None,
     *,
     clients: dict[Upstream, httpx.AsyncClient] | None = None,
+    identity_providers: httpx.AsyncClient | None = None,
     around: contextlib.AbstractAsyncContextManager[None] | None = None,
     migrate: bool | None = None,
 ) -> FastAPI:
-    """``around`` is entered for the app's whole life: the embedded mode runs the services in it."""
+    """``around`` is entered for the app's whole life: the embedded mode runs the services in it.
+    ``identity_providers`` is the client that reads the OpenID Connect issuers' keys."""
     settings = settings or GatewaySettings()
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
     upstreams = Upstreams(
@@ -71,6 +74,7 @@ def create_gateway_app(
         settings.identity_algorithm,
         settings.upstream_timeout_s,
     )
+    access_tokens = AccessTokens(settings.oidc_issuers, identity_providers)
     should_migrate = settings.is_sqlite if migrate is None else migrate
 
     @contextlib.asynccontextmanager
@@ -82,6 +86,8 @@ def create_gateway_app(
             if around is not None:
                 await stack.enter_async_context(around)
             stack.push_async_callback(upstreams.aclose)
+            stack.push_async_callback(access_tokens.aclose)
+            access_tokens.start()
             yield
 
     app = FastAPI(
@@ -95,6 +101,7 @@ def create_gateway_app(
     app.state.settings = settings
     app.state.database = database
     app.state.upstreams = upstreams
+    app.state.access_tokens = access_tokens
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.add_middleware(
         CORSMiddleware,

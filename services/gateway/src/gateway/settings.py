@@ -7,6 +7,7 @@ from pydantic_settings import SettingsConfigDict
 
 from bp_common.security import SigningKey, load_signing_key
 from bp_common.settings import DEV_API_KEY_PEPPER, Environment, ServiceSettings
+from gateway.oidc import OidcIssuer
 
 
 class GatewaySettings(ServiceSettings):
@@ -33,6 +34,8 @@ class GatewaySettings(ServiceSettings):
     # Token bucket per key: a sustained rate and a burst.
     rate_limit_per_minute: int = Field(default=1200, ge=1)
     rate_limit_burst: int = Field(default=200, ge=1)
+    # Identity providers whose access tokens are accepted beside API keys (a JSON list).
+    oidc_issuers: list[OidcIssuer] = Field(default_factory=list)
 
     def _check_identity_key(self) -> None:
         self.identity_signing_key()
