@@ -5,7 +5,7 @@ it was. Plus the cross-organisation and cross-country writes a bound key must no
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ class World:
     client: httpx.AsyncClient
     keys: dict[str, str]
 
-    def auth(self, role: str) -> dict[str, str]:
+    def auth(self, role: str) -> Mapping[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
     async def admin(self, method: str, path: str, body: Any = None) -> Any:
@@ -379,6 +379,48 @@ async def _(w: World, role: str) -> Attempt:
     return Attempt("DELETE", f"/v1/api-keys/{key}", None, f"/v1/api-keys/{key}")
 
 
+async def seed(world: World) -> None:
+    """The projects and the indicator the results cases report on."""
+    await world.admin(
+        "POST",
+        "/v1/projects",
+        {
+            "code": "MATRIX-IOM",
+            "title": "IOM's project",
+            "implementing_organisations": ["IOM"],
+            "countries": ["AF"],
+            "goals": [1],
+            "starts_on": "2020-01-01",
+            "ends_on": "2022-12-31",
+        },
+    )
+    await world.admin(
+        "POST",
+        "/v1/projects",
+        {
+            "code": "MATRIX-UNODC",
+            "title": "UNODC's project",
+            "implementing_organisations": ["UNODC"],
+            "countries": ["AF"],
+            "goals": [1],
+            "starts_on": "2020-01-01",
+            "ends_on": "2022-12-31",
+        },
+    )
+    await world.admin(
+        "POST",
+        "/v1/indicators",
+        {
+            "code": "MATRIX-IND",
+            "title": "People reached",
+            "level": "output",
+            "goal": 1,
+            "measure": "unit",
+            "aggregation": "sum",
+        },
+    )
+
+
 @pytest.fixture(scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
     platform = EmbeddedPlatform(
@@ -399,44 +441,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
                 "POST", "/v1/api-keys", {"name": role, "role": role} | binding
             )
             world.keys[role] = issued["key"]
-        await world.admin(
-            "POST",
-            "/v1/projects",
-            {
-                "code": "MATRIX-IOM",
-                "title": "IOM's project",
-                "implementing_organisations": ["IOM"],
-                "countries": ["AF"],
-                "goals": [1],
-                "starts_on": "2020-01-01",
-                "ends_on": "2022-12-31",
-            },
-        )
-        await world.admin(
-            "POST",
-            "/v1/projects",
-            {
-                "code": "MATRIX-UNODC",
-                "title": "UNODC's project",
-                "implementing_organisations": ["UNODC"],
-                "countries": ["AF"],
-                "goals": [1],
-                "starts_on": "2020-01-01",
-                "ends_on": "2022-12-31",
-            },
-        )
-        await world.admin(
-            "POST",
-            "/v1/indicators",
-            {
-                "code": "MATRIX-IND",
-                "title": "People reached",
-                "level": "output",
-                "goal": 1,
-                "measure": "unit",
-                "aggregation": "sum",
-            },
-        )
+        await seed(world)
         yield world
 
 
@@ -461,6 +466,12 @@ def _shape(operation: str) -> str:
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("operation", sorted(CASES))
 async def test_exactly_the_allowed_roles_can_write(world: World, operation: str, role: str) -> None:
+    await check_write(world, operation, role)
+
+
+async def check_write(world: World, operation: str, role: str) -> None:
+    """``role`` attempts ``operation``: done if the role is allowed, else a 403 problem that
+    leaves the resource as it was."""
     allowed, build = CASES[operation]
     attempt = await build(world, role)
     before = await world.client.get(attempt.probe, headers=world.auth("secretariat"))

@@ -3,6 +3,7 @@ document and the JWKS served through an httpx MockTransport, which can be taken 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -52,6 +53,7 @@ class FakeIdentityProvider:
         self.issuer = issuer
         self.keys = [SigningKey(algorithm)]
         self.down = False
+        self.hanging = False
         self.requests: list[str] = []
         self.discovery_issuer = issuer
 
@@ -85,8 +87,10 @@ class FakeIdentityProvider:
         )
 
     def transport(self) -> httpx.MockTransport:
-        def answer(request: httpx.Request) -> httpx.Response:
+        async def answer(request: httpx.Request) -> httpx.Response:
             self.requests.append(request.url.path)
+            if self.hanging:
+                await asyncio.Event().wait()
             if self.down:
                 raise httpx.ConnectError("connection refused", request=request)
             base = self.issuer.rstrip("/")

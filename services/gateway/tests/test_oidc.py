@@ -373,6 +373,18 @@ async def test_cached_keys_serve_while_the_provider_is_down(
     await tokens.aclose()
 
 
+async def test_a_provider_that_does_not_answer_is_given_up_after_the_timeout(
+    provider: FakeIdentityProvider,
+) -> None:
+    tokens = access_tokens(provider, Clock(), min_refresh_interval_s=0, timeout_s=0.05)
+    await tokens.authenticate(provider.token())
+    provider.hanging = True
+    assert (await tokens.authenticate(provider.token())).role is Role.SECRETARIAT
+    with pytest.raises(Unauthenticated, match="does not publish"):
+        await tokens.authenticate(provider.token(provider.rotate()))
+    await tokens.aclose()
+
+
 async def test_stale_keys_are_replaced_in_the_background(provider: FakeIdentityProvider) -> None:
     clock = Clock()
     tokens = access_tokens(provider, clock, min_refresh_interval_s=0, max_key_age_s=60)

@@ -169,7 +169,7 @@ class SigningKeys:
             try:
                 self.keys = await self._fetch()
                 self.fetched_at = now
-            except (httpx.HTTPError, ValueError, _NoUsableKeys) as exc:
+            except (httpx.HTTPError, TimeoutError, ValueError, _NoUsableKeys) as exc:
                 logger.warning(
                     "signing keys of %s not refreshed (%d kept): %r",
                     self.config.issuer,
