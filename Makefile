@@ -46,7 +46,7 @@ test-unit: install ## unit tests: SQLite and the in-process bus, no server neede
 .PHONY: test-integration
 # The servers are started once for both phases: first the tests that share them, in parallel, then
 # those that stop or kill one (the fault scenarios), alone.
-test-integration: install ## integration tests against real PostgreSQL and Kafka (started and stopped here)
+test-integration: install ## integration tests against real PostgreSQL, Kafka and Keycloak (started and stopped here)
 	bash deploy/with-services.sh bash -c '$(RUN) pytest -m "integration and not disruptive" \
 		-n auto --dist loadfile tests && $(RUN) pytest -m "integration and disruptive" tests'
 
@@ -60,9 +60,14 @@ services-up: ## start PostgreSQL and Kafka as native processes (deploy/)
 	bash deploy/kafka.sh start
 
 .PHONY: services-down
-services-down: ## stop PostgreSQL and Kafka
+services-down: ## stop PostgreSQL and Kafka (and Keycloak if it runs)
+	-bash deploy/keycloak.sh stop
 	-bash deploy/kafka.sh stop
 	-bash deploy/postgres.sh stop
+
+.PHONY: keycloak
+keycloak: ## start Keycloak (development mode, realms of deploy/keycloak/) on http://127.0.0.1:8180
+	bash deploy/keycloak.sh start
 
 .PHONY: stack
 stack: install services-up ## distributed mode: each service and the gateway in its own process (8001-8003, 8000)
@@ -78,12 +83,12 @@ migration: install ## new Alembic revision from the models: make migration SERVI
 
 .PHONY: bench
 bench: install ## benchmarks in the distributed mode, each against its baseline (var/bench/*.json)
-	bash deploy/with-services.sh $(RUN) python -m bench
+	BP_WITHOUT_KEYCLOAK=1 bash deploy/with-services.sh $(RUN) python -m bench
 
 .PHONY: soak
 soak: install ## the distributed stack under 40 requests/s for SOAK_MINUTES (10): 5xx, p50/p99, memory growth
-	bash deploy/with-services.sh $(RUN) python -m soak
+	BP_WITHOUT_KEYCLOAK=1 bash deploy/with-services.sh $(RUN) python -m soak
 
 .PHONY: chaos
 chaos: install ## fault scenarios (broker, consumer, relay, replicas, replay, database, poison): lost and doubled
-	bash deploy/with-services.sh $(RUN) python -m chaos
+	BP_WITHOUT_KEYCLOAK=1 bash deploy/with-services.sh $(RUN) python -m chaos

@@ -1,11 +1,23 @@
 """docker-compose.yml cannot run on machines without a Docker engine; keep it honest here."""
 
+import json
 from pathlib import Path
 
 import yaml
 
+from gateway.oidc import OidcIssuer
+
 REPO = Path(__file__).resolve().parents[1]
-SERVICES = {"postgres", "kafka", "migrate", "meetings-api", "plan-api", "indicators-api", "gateway"}
+SERVICES = {
+    "postgres",
+    "kafka",
+    "keycloak",
+    "migrate",
+    "meetings-api",
+    "plan-api",
+    "indicators-api",
+    "gateway",
+}
 
 
 def compose() -> dict:  # type: ignore[type-arg]
@@ -50,3 +62,15 @@ def test_each_service_gets_its_own_database_and_the_kafka_bus() -> None:
     assert len({url.rsplit("/", 1)[1] for url in urls.values()}) == 4
     for name, prefix in (("meetings-api", "MEETINGS"), ("plan-api", "PLAN")):
         assert services[name]["environment"][f"{prefix}_BUS"] == "kafka"
+
+
+def test_the_gateway_trusts_the_keycloak_realm_the_browser_signs_in_with() -> None:
+    services = compose()["services"]
+    keycloak = services["keycloak"]
+    for volume in keycloak["volumes"]:
+        assert (REPO / volume.split(":")[0]).is_file(), volume
+    hostname = next(arg for arg in keycloak["command"] if arg.startswith("--hostname="))
+    configured = json.loads(services["gateway"]["environment"]["GATEWAY_OIDC_ISSUERS"])
+    (issuer,) = [OidcIssuer.model_validate(entry) for entry in configured]
+    assert issuer.issuer == hostname.split("=", 1)[1] + "/realms/budapest"
+    assert issuer.discovery.startswith("http://keycloak:8080/")
