@@ -12,7 +12,8 @@
 #
 # The distribution is org.keycloak:keycloak-quarkus-dist (zip) from Maven Central, resolved
 # with mvn and cached in ${XDG_CACHE_HOME:-$HOME/.cache}/budapest-platform/keycloak/; it is
-# unpacked under $BP_VAR_DIR/keycloak/ (its first start there builds it, once). The realms in
+# unpacked under $BP_VAR_DIR/keycloak/; its first start builds it (once: the built copy is cached
+# beside the zip for other clones). The realms in
 # deploy/keycloak/realm-*.json are imported at every start (the database is in memory): see
 # deploy/README.md for their clients and users.
 #
@@ -32,6 +33,9 @@ VERSION="26.4.7"
 ARTIFACT="org.keycloak:keycloak-quarkus-dist:$VERSION:zip"
 CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/budapest-platform/keycloak"
 ZIP="$CACHE_DIR/keycloak-quarkus-dist-$VERSION.zip"
+# The distribution once built for start-dev's options (relocatable): fresh clones copy it and
+# skip Quarkus' build step (about a minute on two cores).
+BUILT_DIR="$CACHE_DIR/keycloak-$VERSION-built"
 DIST_DIR="$KC_VAR/keycloak-$VERSION"
 PID_FILE="$KC_VAR/keycloak.pid"
 LOG_FILE="$KC_VAR/keycloak.log"
@@ -126,10 +130,17 @@ resolve_zip() {
 
 unpack() {
   [[ -f "$DIST_DIR/version.txt" ]] && return 0
-  resolve_zip
   mkdir -p "$KC_VAR"
   local tmp
   tmp="$(mktemp -d "$KC_VAR/unpack.XXXXXX")"
+  if [[ -f "$BUILT_DIR/version.txt" ]]; then
+    log "copying the built Keycloak $VERSION from $BUILT_DIR"
+    cp -a "$BUILT_DIR" "$tmp/keycloak-$VERSION"
+    mv "$tmp/keycloak-$VERSION" "$DIST_DIR"
+    rm -rf "$tmp"
+    return 0
+  fi
+  resolve_zip
   log "unpacking Keycloak $VERSION into $DIST_DIR"
   if command -v unzip >/dev/null 2>&1; then
     unzip -q "$ZIP" -d "$tmp"
@@ -138,6 +149,18 @@ unpack() {
   fi
   [[ -f "$tmp/keycloak-$VERSION/version.txt" ]] || { rm -rf "$tmp"; die "unexpected zip layout in $ZIP"; }
   mv "$tmp/keycloak-$VERSION" "$DIST_DIR"
+  rm -rf "$tmp"
+}
+
+# After a start that built the distribution: keep a copy (without its data) for other clones.
+cache_built() {
+  [[ -f "$BUILT_DIR/version.txt" ]] && return 0
+  local tmp
+  tmp="$(mktemp -d "$CACHE_DIR/built.XXXXXX")" || return 0
+  if cp -a "$DIST_DIR" "$tmp/dist" 2>/dev/null; then
+    rm -rf "$tmp/dist/data"
+    mv -T "$tmp/dist" "$BUILT_DIR" 2>/dev/null || true  # another clone may have been first
+  fi
   rm -rf "$tmp"
 }
 
@@ -185,6 +208,7 @@ cmd_start() {
     fi
     if ready; then
       log "ready on $BASE_URL after $((SECONDS - t0)) s (realm $READY_REALM imported)"
+      cache_built
       return 0
     fi
     sleep 1

