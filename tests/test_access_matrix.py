@@ -381,32 +381,20 @@ async def _(w: World, role: str) -> Attempt:
 
 async def seed(world: World) -> None:
     """The projects and the indicator the results cases report on."""
-    await world.admin(
-        "POST",
-        "/v1/projects",
-        {
-            "code": "MATRIX-IOM",
-            "title": "IOM's project",
-            "implementing_organisations": ["IOM"],
-            "countries": ["AF"],
-            "goals": [1],
-            "starts_on": "2020-01-01",
-            "ends_on": "2022-12-31",
-        },
-    )
-    await world.admin(
-        "POST",
-        "/v1/projects",
-        {
-            "code": "MATRIX-UNODC",
-            "title": "UNODC's project",
-            "implementing_organisations": ["UNODC"],
-            "countries": ["AF"],
-            "goals": [1],
-            "starts_on": "2020-01-01",
-            "ends_on": "2022-12-31",
-        },
-    )
+    for organisation in ("IOM", "UNODC"):
+        await world.admin(
+            "POST",
+            "/v1/projects",
+            {
+                "code": f"MATRIX-{organisation}",
+                "title": f"{organisation}'s project",
+                "implementing_organisations": [organisation],
+                "countries": ["AF"],
+                "goals": [1],
+                "starts_on": "2020-01-01",
+                "ends_on": "2022-12-31",
+            },
+        )
     await world.admin(
         "POST",
         "/v1/indicators",
