@@ -182,6 +182,8 @@ async def test_a_tampered_token_is_a_401(world: World) -> None:
 # ------------------------------------------------------------------ the keys' life
 
 
+# It stops the shared Keycloak for a few seconds: with the other disruptive tests, alone.
+@pytest.mark.disruptive
 async def test_while_the_provider_is_frozen_cached_keys_serve_and_unknown_kids_are_refused(
     tmp_path: Path,
 ) -> None:
