@@ -92,3 +92,11 @@ soak: install ## the distributed stack under 40 requests/s for SOAK_MINUTES (10)
 .PHONY: chaos
 chaos: install ## fault scenarios (broker, consumer, relay, replicas, replay, database, poison): lost and doubled
 	BP_WITHOUT_KEYCLOAK=1 bash deploy/with-services.sh $(RUN) python -m chaos
+
+.PHONY: compose-images
+compose-images: install ## images for docker-compose.yml; without a registry, built here from Debian packages
+	bash deploy/compose.sh images
+
+.PHONY: test-compose
+test-compose: install ## docker compose up the whole topology (podman here, or Docker), story + Kafka fault, down
+	bash deploy/compose.sh test
