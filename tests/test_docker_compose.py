@@ -1,6 +1,8 @@
-"""docker-compose.yml cannot run on machines without a Docker engine; keep it honest here."""
+"""The shape of docker-compose.yml and its images. `make test-compose` runs the topology for real
+(deploy/compose.sh); these checks keep the file honest where it cannot run."""
 
 import json
+import re
 from pathlib import Path
 
 import yaml
@@ -18,10 +20,17 @@ SERVICES = {
     "indicators-api",
     "gateway",
 }
+PYTHON_DOCKERFILES = [
+    "deploy/docker/Dockerfile.tools",
+    *(
+        f"services/{name}/Dockerfile"
+        for name in ("meetings-api", "plan-api", "indicators-api", "gateway")
+    ),
+]
 
 
-def compose() -> dict:  # type: ignore[type-arg]
-    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+def compose(name: str = "docker-compose.yml") -> dict:  # type: ignore[type-arg]
+    return yaml.safe_load((REPO / name).read_text())
 
 
 def test_it_names_every_process_of_the_topology() -> None:
@@ -74,3 +83,47 @@ def test_the_gateway_trusts_the_keycloak_realm_the_browser_signs_in_with() -> No
     (issuer,) = [OidcIssuer.model_validate(entry) for entry in configured]
     assert issuer.issuer == hostname.split("=", 1)[1] + "/realms/budapest"
     assert issuer.discovery.startswith("http://keycloak:8080/")
+
+
+def test_only_the_gateway_is_published_on_a_configurable_port() -> None:
+    """PostgreSQL and Kafka may already run on the host (deploy/): the containers keep off 5432
+    and 9092."""
+    published = {name: s["ports"] for name, s in compose()["services"].items() if "ports" in s}
+    assert published == {
+        "gateway": ["127.0.0.1:${BP_GATEWAY_PORT:-8000}:8000"],
+        # Only with `--profile oidc`: the browser signs in there.
+        "keycloak": ["127.0.0.1:8180:8080"],
+    }
+
+
+def test_every_long_running_container_has_a_readiness_healthcheck() -> None:
+    services = compose()["services"]
+    for name in SERVICES - {"migrate"}:
+        assert services[name]["healthcheck"]["test"][0] == "CMD-SHELL", name
+    for name in ("meetings-api", "plan-api", "indicators-api", "gateway"):
+        assert "/readyz" in services[name]["healthcheck"]["test"][1], name
+
+
+def test_python_images_take_their_base_as_an_argument_and_run_as_non_root() -> None:
+    for path in PYTHON_DOCKERFILES:
+        text = (REPO / path).read_text()
+        assert "ARG PYTHON_IMAGE=python:3.11-slim" in text, path
+        stages = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
+        assert stages == ["${PYTHON_IMAGE}", "${PYTHON_IMAGE}"], path  # build, then runtime
+        runtime = text.rsplit("\nFROM ", 1)[1]
+        assert "COPY --from=build /app/.venv" in runtime, path
+        assert "uv" not in runtime.replace("uvicorn", ""), path
+        assert re.search(r"^USER (?!root|0)\S+", runtime, re.MULTILINE), path
+
+
+def test_the_local_images_replace_the_official_ones_service_by_service() -> None:
+    """deploy/docker/compose.local.yml only swaps images: the topology stays docker-compose.yml's."""
+    local = compose("deploy/docker/compose.local.yml")["services"]
+    # Keycloak (profile oidc) has no local image yet: `make test-compose` runs without it.
+    assert set(local) == SERVICES - {"keycloak"}
+    for name, service in local.items():
+        assert set(service) <= {"image", "pull_policy", "build"}, name
+        assert service["image"].startswith("localhost/bp/"), name
+    for name in ("postgres", "kafka"):
+        dockerfile = REPO / "deploy" / "docker" / name / "Dockerfile"
+        assert "ARG BASE_IMAGE=debian:bookworm-slim" in dockerfile.read_text()
