@@ -276,9 +276,9 @@ local_images() {
   timed "image kafka" build_image "${prefix}kafka:4.1.1" deploy/docker/kafka/Dockerfile "BASE_IMAGE=$java"
   timed "image tools" build_image "${prefix}tools:dev" deploy/docker/Dockerfile.tools \
     "PYTHON_IMAGE=$python" WHEELHOUSE=1
-  for service in meetings-api plan-api indicators-api gateway; do
-    timed "image $service" build_image "${prefix}$service:dev" "services/$service/Dockerfile" \
-      "PYTHON_IMAGE=$python" WHEELHOUSE=1
+  for service in meetings-api:8001 plan-api:8002 indicators-api:8003 gateway:8000; do
+    timed "image ${service%:*}" build_image "${prefix}${service%:*}:dev" deploy/docker/Dockerfile.service \
+      "PYTHON_IMAGE=$python" WHEELHOUSE=1 "SERVICE=${service%:*}" "PORT=${service#*:}"
   done
 }
 

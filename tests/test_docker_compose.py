@@ -20,13 +20,7 @@ SERVICES = {
     "indicators-api",
     "gateway",
 }
-PYTHON_DOCKERFILES = [
-    "deploy/docker/Dockerfile.tools",
-    *(
-        f"services/{name}/Dockerfile"
-        for name in ("meetings-api", "plan-api", "indicators-api", "gateway")
-    ),
-]
+PYTHON_DOCKERFILES = ["deploy/docker/Dockerfile.tools", "deploy/docker/Dockerfile.service"]
 
 
 def compose(name: str = "docker-compose.yml") -> dict:  # type: ignore[type-arg]
@@ -43,6 +37,14 @@ def test_every_build_points_at_an_existing_dockerfile() -> None:
             assert (
                 REPO / service["build"]["context"] / service["build"]["dockerfile"]
             ).is_file(), name
+
+
+def test_each_service_image_is_built_for_that_service_and_its_port() -> None:
+    for name, service in compose()["services"].items():
+        if service.get("build", {}).get("dockerfile") == "deploy/docker/Dockerfile.service":
+            args = service["build"]["args"]
+            assert args["SERVICE"] == name
+            assert service["command"][-1] == args["PORT"], name
 
 
 def test_services_wait_for_migrations_and_the_broker_and_have_healthchecks() -> None:
@@ -117,7 +119,7 @@ def test_python_images_take_their_base_as_an_argument_and_run_as_non_root() -> N
 
 
 def test_the_local_images_replace_the_official_ones_service_by_service() -> None:
-    """deploy/docker/compose.local.yml only swaps images: the topology stays docker-compose.yml's."""
+    """deploy/docker/compose.local.yml swaps images: the topology stays docker-compose.yml's."""
     local = compose("deploy/docker/compose.local.yml")["services"]
     # Keycloak (profile oidc) has no local image yet: `make test-compose` runs without it.
     assert set(local) == SERVICES - {"keycloak"}
