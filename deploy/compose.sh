@@ -51,12 +51,9 @@ timed() {
 
 docker_answers() { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
 
-engine_kind() {
-  if [ -n "${BP_COMPOSE_ENGINE:-}" ]; then echo "$BP_COMPOSE_ENGINE"
-  elif [ -z "${DOCKER_HOST:-}" ] && docker_answers; then echo docker
-  else echo podman
-  fi
-}
+# Decided once; the test's own calls to this script inherit it.
+export BP_COMPOSE_ENGINE=${BP_COMPOSE_ENGINE:-$(docker_answers && echo docker || echo podman)}
+engine_kind() { echo "$BP_COMPOSE_ENGINE"; }
 
 # ---------------------------------------------------------------- tools
 
