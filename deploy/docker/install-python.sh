@@ -1,7 +1,8 @@
 #!/bin/sh
 # The Python images' build stage: installs workspace packages into /app/.venv, non-editable, so
 # that the runtime stage copies the venv alone (no sources, no uv, no pip).
-#   install-python.sh deps PACKAGE|--all     third-party dependencies (a layer of their own)
+#   install-python.sh deps PACKAGE|--all     third-party dependencies (a layer of their own; the
+#                                            images install --all, so that they share it)
 #   install-python.sh app PACKAGE...|--all   the workspace packages themselves
 # WHEELHOUSE=1: offline, only from the wheels deploy/compose.sh put in deploy/docker/wheelhouse
 # (pinned by uv.lock, hash-checked when downloaded). Otherwise uv installs from uv.lock (network).
