@@ -19,6 +19,7 @@ from indicators_api.results import api as results_api
 from indicators_api.results import events as results_events
 from indicators_api.rollups import api as rollups_api
 from indicators_api.rollups import events as rollup_events
+from indicators_api.rollups import handlers as rollup_handlers
 from indicators_api.settings import IndicatorsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -46,11 +47,15 @@ SPEC = ServiceSpec(
         event_metrics_api.router,
         dashboard_api.router,
     ],
+    # A meeting held is counted first, then the rollups (with it) are frozen for that meeting.
     handlers=merge_handler_tables(
-        event_metrics_handlers.HANDLERS, framework_handlers.HANDLERS, dashboard_handlers.HANDLERS
+        event_metrics_handlers.HANDLERS,
+        framework_handlers.HANDLERS,
+        rollup_handlers.HANDLERS,
+        dashboard_handlers.HANDLERS,
     ),
-    # The framework's snapshots are kept: each froze the indicators as they stood when its plan
-    # was endorsed, which a replay today could not reproduce.
+    # The framework's and the meetings' rollup snapshots are kept: each froze what stood at its
+    # endorsement or meeting, which a replay today could not reproduce.
     reset_read_models=reset_read_models,
     publishes=[results_events.TOPIC],
     events=[*results_events.EVENTS, *rollup_events.EVENTS],

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -9,7 +10,7 @@ from bp_common.errors import FieldError, InvalidInput
 from bp_common.types import Acronym, CountryCode, GoalNumber
 from indicators_api.fields import ReportingYear
 from indicators_api.rollups import service as rules
-from indicators_api.rollups.schemas import RollupFilters, RollupOut
+from indicators_api.rollups.schemas import RollupFilters, RollupOut, RollupSnapshotOut
 from indicators_api.rollups.service import DIMENSIONS, RollupService
 
 router = APIRouter(prefix="/v1/rollups", tags=["rollups"])
@@ -66,3 +67,15 @@ async def get_rollups(
         project=project,
     )
     return await service.rows(filters, _dimensions(by))
+
+
+@router.get("/snapshots", response_model=list[RollupSnapshotOut])
+async def get_snapshots(
+    service: Annotated[RollupService, Depends(_service)],
+    _: IdentityDep,
+    meeting: Annotated[uuid.UUID, Query(description="The meeting held.")],
+) -> list[RollupSnapshotOut]:
+    """The rollups by goal x indicator x year frozen when the meeting was held (the results as
+    presented there): one snapshot, never changed by later imports or replays; none while the
+    meeting is not held."""
+    return await service.snapshots_of(meeting)

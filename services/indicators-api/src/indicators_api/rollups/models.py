@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bp_common.orm import JSONType, Timestamps, UTCDateTime
 from indicators_api.base import Base
 
 # Key parts that do not apply are stored as "" (not NULL) so the key is a plain primary key on
@@ -31,3 +36,17 @@ class Rollup(Base):
     latest_key: Mapped[int]
     latest_value: Mapped[float]
     latest_count: Mapped[int]
+
+
+class RollupSnapshot(Timestamps, Base):
+    """The rollups by goal x indicator x year as they stood when a meeting was held: the results
+    as presented there. Written once per meeting and never changed (imports and replays after
+    it leave it as it was)."""
+
+    __tablename__ = "rollup_snapshot"
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # When the meeting was announced held (the event's time, so a redelivery changes nothing).
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # [{indicator, title, goal, year, value, target, progress}], in goal, indicator, year order.
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)

@@ -6,13 +6,15 @@ aggregated per group here and merged into, or substituted for, the stored groups
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy import Select, case, delete, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.db import dialect_insert
-from indicators_api.rollups.models import Rollup
+from indicators_api.rollups.models import Rollup, RollupSnapshot
 from indicators_api.rollups.schemas import RollupFilters
 
 KEY = ("indicator", "goal", "country", "year", "organisation", "project")
@@ -97,3 +99,25 @@ class RollupRepository:
             if value is not None:
                 statement = statement.where(getattr(Rollup, name) == value)
         return list((await self.session.scalars(statement.order_by(*KEY))).all())
+
+
+class SnapshotRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def exists(self, meeting_id: uuid.UUID) -> bool:
+        statement = select(exists().where(RollupSnapshot.meeting_id == meeting_id))
+        return bool(await self.session.scalar(statement))
+
+    async def insert(self, values: dict[str, Any]) -> bool:
+        """False if the meeting has its snapshot already: a snapshot is never replaced."""
+        statement = (
+            dialect_insert(self.session, RollupSnapshot.__table__)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["meeting_id"])
+        )
+        result = await self.session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def of_meeting(self, meeting_id: uuid.UUID) -> RollupSnapshot | None:
+        return await self.session.get(RollupSnapshot, meeting_id)

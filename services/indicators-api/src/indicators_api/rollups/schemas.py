@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bp_common.events.contract import EventReader
 
 
 class RollupFilters(BaseModel):
@@ -29,3 +34,29 @@ class RollupOut(BaseModel):
     progress: float | None = Field(
         default=None, description="(value - baseline) / (target - baseline); 1 = target reached."
     )
+
+
+class SnapshotRow(BaseModel):
+    indicator: str
+    title: str
+    goal: int
+    year: int
+    value: float
+    target: float | None = None
+    progress: float | None = None
+
+
+class RollupSnapshotOut(BaseModel):
+    """The rollups by goal x indicator x year as they stood when the meeting was held."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    meeting_id: uuid.UUID
+    taken_at: datetime = Field(description="When the meeting was announced held.")
+    rows: list[SnapshotRow]
+
+
+class HeldMeeting(EventReader):
+    """What the snapshot reads of ``meetings.meeting.held.v1``: only which meeting."""
+
+    meeting_id: uuid.UUID

@@ -25,9 +25,11 @@ direction, else 0."""
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select
@@ -38,8 +40,8 @@ from indicators_api.framework.models import Aggregation, Indicator, Measure
 from indicators_api.framework.repository import IndicatorRepository
 from indicators_api.rollups import events
 from indicators_api.rollups.models import NONE, Rollup
-from indicators_api.rollups.repository import RollupRepository
-from indicators_api.rollups.schemas import RollupFilters, RollupOut
+from indicators_api.rollups.repository import RollupRepository, SnapshotRepository
+from indicators_api.rollups.schemas import RollupFilters, RollupOut, RollupSnapshotOut
 
 DIMENSIONS = ("goal", "country", "year", "organisation", "project")
 # indicator, goal, country, year of a changed fine group (country "" when none)
@@ -100,6 +102,7 @@ class RollupService:
     def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
         self.rollups = RollupRepository(session)
         self.indicators = IndicatorRepository(session)
+        self.snapshots = SnapshotRepository(session)
         self.session = session
         self.outbox = outbox
 
@@ -161,3 +164,47 @@ class RollupService:
                 )
             )
         return answer
+
+    # -- the results as presented at a meeting -----------------------------------------------
+
+    async def freeze_for_meeting(self, meeting_id: uuid.UUID, taken_at: datetime) -> None:
+        """Keep the rollups by goal x indicator x year as they stand now, once per meeting, and
+        announce them. A redelivered or replayed ``held`` finds the snapshot and leaves it: it
+        was what the meeting saw, which a rebuild today could not reproduce."""
+        if await self.snapshots.exists(meeting_id):
+            return
+        rows = await self.rows(RollupFilters(), ["goal", "year"])
+        titles = {
+            code: indicator.title
+            for code, indicator in (
+                await self.indicators.by_codes({row.indicator for row in rows})
+            ).items()
+        }
+        frozen = sorted(
+            (
+                events.SnapshotRowV1(
+                    indicator=row.indicator,
+                    title=titles[row.indicator],
+                    goal=row.goal or 0,
+                    year=row.year or 0,
+                    value=row.value,
+                    target=row.target,
+                    progress=row.progress,
+                )
+                for row in rows
+            ),
+            key=lambda r: (r.goal, r.indicator, r.year),
+        )
+        snapshot = events.RollupSnapshotTakenV1(
+            meeting_id=meeting_id, taken_at=taken_at, rows=frozen
+        )
+        stored = await self.snapshots.insert(
+            {"meeting_id": meeting_id, "taken_at": taken_at, "rows": snapshot.data()["rows"]}
+        )
+        if stored:
+            await self.outbox.emit(self.session, snapshot)
+
+    async def snapshots_of(self, meeting_id: uuid.UUID) -> list[RollupSnapshotOut]:
+        """The meeting's snapshot, none while it is not held (or its news has not arrived)."""
+        snapshot = await self.snapshots.of_meeting(meeting_id)
+        return [] if snapshot is None else [RollupSnapshotOut.model_validate(snapshot)]
