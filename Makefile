@@ -12,10 +12,11 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 .PHONY: install
-install: ## install the locked dependencies into .venv (installs uv with pip if missing)
+install: ## install the locked dependencies into .venv (installs uv with pip if missing) and the reports' Debian libraries
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet --disable-pip-version-check uv
 	@$(UV) sync --frozen --quiet
+	@bash deploy/report-libs.sh
 
 .PHONY: run
 run: install ## run the whole platform in one process on http://127.0.0.1:8000 (SQLite, in-process bus)
@@ -53,6 +54,11 @@ test-integration: install ## integration tests against real PostgreSQL, Kafka an
 .PHONY: contracts
 contracts: install ## the event contracts from the event models: contracts/ (JSON Schemas, AsyncAPI) and docs/events.md
 	$(RUN) python -m bpctl.contracts
+
+.PHONY: report-preview
+report-preview: install ## the demo meeting's summary as PDF and its first page as docs/som-istanbul-2019-summary.png
+	bash deploy/report-libs.sh --preview
+	$(RUN) python -m bpctl.report_preview docs/som-istanbul-2019-summary
 
 .PHONY: services-up
 services-up: ## start PostgreSQL and Kafka as native processes (deploy/)

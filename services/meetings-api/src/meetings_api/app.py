@@ -4,6 +4,7 @@ from functools import partial
 from pathlib import Path
 
 from bp_common.app import ServiceSpec, create_service_app
+from bp_common.events.contract import handler_table
 from meetings_api.base import Base, messaging
 from meetings_api.calendar import api as calendar_api
 from meetings_api.calendar import handlers as calendar_handlers
@@ -12,6 +13,8 @@ from meetings_api.meetings import events as meeting_events
 from meetings_api.organisations import api as organisations_api
 from meetings_api.proceedings import api as proceedings_api
 from meetings_api.proceedings import events as proceedings_events
+from meetings_api.reports import api as reports_api
+from meetings_api.reports import handlers as report_handlers
 from meetings_api.settings import MeetingsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -28,9 +31,12 @@ SPEC = ServiceSpec(
         proceedings_api.router,
         organisations_api.router,
         calendar_api.router,
+        reports_api.router,
     ],
-    # The calendar consumes plan.events and this service's own meetings.events.
-    handlers=calendar_handlers.HANDLERS,
+    # The calendar consumes plan.events and this service's own meetings.events; the reports
+    # keep indicators-api's snapshot of the results presented at each meeting.
+    handlers=handler_table(calendar_handlers.HANDLERS, report_handlers.HANDLERS),
+    # The results snapshots are kept through a replay: each is what its meeting saw.
     reset_read_models=calendar_handlers.reset_read_models,
     publishes=[meeting_events.TOPIC],
     events=[*meeting_events.EVENTS, *proceedings_events.EVENTS],

@@ -10,3 +10,9 @@ class MeetingsSettings(ServiceSettings):
     database_url: str = "sqlite+aiosqlite:///var/meetings.db"
     # Where the public API (the gateway) is reached: the calendar feed links back to it.
     public_base_url: str = "http://127.0.0.1:8000"
+    # The dialogue the meetings belong to: the reports' page header.
+    dialogue_name: str = "Budapest Process"
+    # A report is rendered on one of this many threads (each PDF takes a core for a while), and
+    # answered with a 503 problem when it takes longer than this.
+    report_threads: int = 2
+    report_timeout_s: float = 60.0

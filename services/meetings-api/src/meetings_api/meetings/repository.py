@@ -124,6 +124,15 @@ class AgendaRepository:
         )
         return (await self.session.scalars(statement)).one_or_none()
 
+    async def of_meeting(self, meeting_id: uuid.UUID) -> list[AgendaItem]:
+        """The whole agenda in order (day, position)."""
+        statement = (
+            select(AgendaItem)
+            .where(AgendaItem.meeting_id == meeting_id)
+            .order_by(AgendaItem.day, AgendaItem.position)
+        )
+        return list((await self.session.scalars(statement)).all())
+
     async def last_day(self, meeting_id: uuid.UUID) -> int:
         statement = select(func.max(AgendaItem.day)).where(AgendaItem.meeting_id == meeting_id)
         return int(await self.session.scalar(statement) or 0)

@@ -32,6 +32,12 @@ class OrganisationRepository:
         statement = select(Organisation.acronym).where(Organisation.acronym.in_(acronyms))
         return set((await self.session.scalars(statement)).all())
 
+    async def by_acronyms(self, acronyms: Collection[str]) -> dict[str, Organisation]:
+        if not acronyms:
+            return {}
+        statement = select(Organisation).where(Organisation.acronym.in_(acronyms))
+        return {o.acronym: o for o in (await self.session.scalars(statement)).all()}
+
     async def list(
         self,
         type_: OrganisationType | None,

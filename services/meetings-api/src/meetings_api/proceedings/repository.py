@@ -27,6 +27,15 @@ class InterventionRepository:
         )
         return (await self.session.scalars(statement)).one_or_none()
 
+    async def of_meeting(self, meeting_id: uuid.UUID) -> list[Intervention]:
+        """Every intervention of the meeting in the order it was made (recorded)."""
+        statement = (
+            select(Intervention)
+            .where(Intervention.meeting_id == meeting_id)
+            .order_by(Intervention.created_at, Intervention.id)
+        )
+        return list((await self.session.scalars(statement)).all())
+
     async def list(
         self,
         meeting_id: uuid.UUID,
@@ -58,6 +67,14 @@ class DecisionRepository:
             Decision.meeting_id == meeting_id, Decision.fingerprint == fingerprint
         )
         return (await self.session.scalars(statement)).one_or_none()
+
+    async def of_meeting(self, meeting_id: uuid.UUID) -> list[Decision]:
+        statement = (
+            select(Decision)
+            .where(Decision.meeting_id == meeting_id)
+            .order_by(Decision.created_at, Decision.id)
+        )
+        return list((await self.session.scalars(statement)).all())
 
     async def list(
         self,
