@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The Debian packages meetings-api's reports need at run time: WeasyPrint draws PDFs with Pango
-# (and HarfBuzz, fontconfig through it) and needs at least one font. `--preview` adds
-# poppler-utils (pdftoppm, pdftotext) to look at a generated PDF. Installs what is missing with
-# apt-get (as root), so a fresh machine gets them from `make install`.
+# The Debian packages meetings-api's reports need at run time: WeasyPrint lays PDFs out with
+# Pango, embeds the glyphs used with HarfBuzz-subset, and needs at least one font. `--preview`
+# adds poppler-utils (pdftoppm, pdftotext) to look at a generated PDF. Installs what is missing
+# with apt-get (as root), so a fresh machine gets them from `make install`.
 set -euo pipefail
 
-packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 [[ "${1:-}" == "--preview" ]] && packages+=(poppler-utils)
 
 missing=()
