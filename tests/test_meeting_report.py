@@ -242,7 +242,8 @@ def test_the_word_document_has_the_header_and_page_numbers(rendered: Rendered) -
     assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
     assert section.header.paragraphs[0].text == "Budapest Process"
     footer = docx_part(rendered.documents["docx"], "word/footer1.xml")
-    assert 'w:instr="PAGE"' in footer and 'w:instr="NUMPAGES"' in footer
+    assert 'w:instr="PAGE"' in footer
+    assert 'w:instr="NUMPAGES"' in footer
 
 
 def test_html_and_markdown_carry_the_same_summary(rendered: Rendered) -> None:
