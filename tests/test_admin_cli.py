@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import httpx
+import pypdf
 from typer.testing import CliRunner
 
 from bpctl.cli import app
@@ -43,6 +44,7 @@ def test_every_command_has_help() -> None:
         ["demo", "load"],
         ["dlq", "redrive"],
         ["replay"],
+        ["meetings", "report"],
     ):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, command
@@ -188,3 +190,37 @@ def test_a_10000_row_csv_import_prints_the_same_counts_as_the_api(
     with exported.open() as handle:
         exported_ids = {row["external_id"] for row in csv.DictReader(handle)}
     assert {f"CLI-{i}" for i in range(10_000) if i % 50} <= exported_ids
+
+
+def test_the_summary_of_a_meeting_is_written_to_a_file(
+    embedded_server: Server, tmp_path: Path
+) -> None:
+    meetings = httpx.get(
+        f"{embedded_server.url}/v1/meetings",
+        headers={"Authorization": f"Bearer {embedded_server.admin_key}"},
+    ).json()["items"]
+    [istanbul] = [m for m in meetings if m["city"] == "Istanbul"]
+    out = tmp_path / "summary.pdf"
+    printed = bpctl(embedded_server, "meetings", "report", istanbul["id"], "--out", str(out))
+    assert f"{out.stat().st_size:,} bytes of pdf" in " ".join(printed.split())
+    text = " ".join(" ".join(page.extract_text().split()) for page in pypdf.PdfReader(out).pages)
+    assert "82 participants from 37 countries" in text
+
+    unknown = runner.invoke(
+        app,
+        [
+            "meetings",
+            "report",
+            "00000000-0000-4000-8000-000000000000",
+            "--out",
+            str(out),
+            "--format",
+            "md",
+            "--url",
+            embedded_server.url,
+            "--key",
+            embedded_server.admin_key,
+        ],
+    )
+    assert unknown.exit_code == 1
+    assert "404 meeting_not_found" in unknown.output

@@ -38,6 +38,7 @@ from bpctl.demo import StoryError, is_empty, load_demo
 from bpctl.embedded import EmbeddedPlatform, admin_key_for
 from indicators_api.app import SPEC as INDICATORS_SPEC
 from meetings_api.app import SPEC as MEETINGS_SPEC
+from meetings_api.reports.schemas import ReportFormat, ReportLanguage
 from plan_api.app import SPEC as PLAN_SPEC
 
 app = typer.Typer(no_args_is_help=True, help="Budapest Process platform: run and administer.")
@@ -46,11 +47,13 @@ results_app = typer.Typer(no_args_is_help=True, help="Import and export partner 
 rollups_app = typer.Typer(no_args_is_help=True, help="Export indicator rollups.")
 demo_app = typer.Typer(no_args_is_help=True, help="The Istanbul 2019 demo data.")
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead-letter topics.")
+meetings_app = typer.Typer(no_args_is_help=True, help="Meetings: their summaries.")
 app.add_typer(keys_app, name="keys")
 app.add_typer(results_app, name="results")
 app.add_typer(rollups_app, name="rollups")
 app.add_typer(demo_app, name="demo")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(meetings_app, name="meetings")
 console = Console()
 
 UrlOption = Annotated[str, typer.Option("--url", envvar="BP_URL", help="The gateway's address.")]
@@ -326,6 +329,29 @@ def rollups_export(
         raise _fail(error) from error
     count = _write_csv(out, iter(rows))
     console.print(f"{count} rollup rows written to {out}")
+
+
+@meetings_app.command("report")
+def meetings_report(
+    meeting_id: Annotated[str, typer.Argument(help="The meeting's id.")],
+    out: Annotated[Path, typer.Option(help="File to write.")],
+    format_: Annotated[
+        ReportFormat, typer.Option("--format", help="Document format.")
+    ] = ReportFormat.PDF,
+    lang: Annotated[ReportLanguage, typer.Option(help="Language.")] = ReportLanguage.EN,
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = "",
+) -> None:
+    """Write the meeting's summary (a draft for a meeting not held yet)."""
+    try:
+        with _client(url, key) as client:
+            document = client.download(
+                f"/v1/meetings/{meeting_id}/report", format=format_.value, lang=lang.value
+            )
+    except ApiError as error:
+        raise _fail(error) from error
+    out.write_bytes(document)
+    console.print(f"{len(document):,} bytes of {format_.value} written to {out}")
 
 
 @demo_app.command("load")

@@ -45,6 +45,13 @@ class PlatformClient:
             return None
         return response.json()
 
+    def download(self, path: str, **params: Any) -> bytes:
+        """The body of a non-JSON answer (a document)."""
+        response = self.http.get(path, params={k: v for k, v in params.items() if v is not None})
+        if response.status_code >= 400:
+            raise ApiError(response)
+        return response.content
+
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
 

@@ -9,19 +9,18 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import docx
 import jinja2
-import weasyprint
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Mm, Pt, RGBColor
-from docx.text.paragraph import Paragraph as DocxParagraph
 
 from meetings_api.reports.schemas import Report, ReportFormat
 from meetings_api.reports.service import join_list
+
+if TYPE_CHECKING:
+    from docx.text.paragraph import Paragraph as DocxParagraph
+
+# WeasyPrint and python-docx are imported when first used: WeasyPrint alone takes seconds to
+# import, which every process of this service (and every bpctl command) would otherwise pay.
 
 MEDIA_TYPES = {
     ReportFormat.HTML: "text/html; charset=utf-8",
@@ -84,6 +83,8 @@ def _no_fetching(url: str, *args: Any, **kwargs: Any) -> NoReturn:
 
 
 def render_pdf(report: Report, lang: str = "en") -> bytes:
+    import weasyprint
+
     html = weasyprint.HTML(string=render_html(report, lang), url_fetcher=_no_fetching)
     pdf: bytes = html.write_pdf()
     return pdf
@@ -94,6 +95,9 @@ def render_pdf(report: Report, lang: str = "en") -> bytes:
 
 def _field(paragraph: DocxParagraph, instruction: str) -> None:
     """A field the report itself places (page numbers); delegate text is never one."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
     field = OxmlElement("w:fldSimple")
     field.set(qn("w:instr"), instruction)
     run = OxmlElement("w:r")
@@ -105,6 +109,8 @@ def _field(paragraph: DocxParagraph, instruction: str) -> None:
 
 
 def _numbered(document: Any, number: int, *parts: tuple[str, bool]) -> DocxParagraph:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
     paragraph = document.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
     paragraph.add_run(f"{number}.\t").bold = True
@@ -124,6 +130,10 @@ def _table(document: Any, header: Sequence[str], rows: Sequence[Sequence[str]]) 
 
 
 def render_docx(report: Report, lang: str = "en") -> bytes:
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm, Pt, RGBColor
+
     document = docx.Document()
     document.core_properties.title = f"{report.title}, {report.dates}"
     document.core_properties.language = lang
