@@ -57,6 +57,7 @@ class RollupSnapshotOut(BaseModel):
 
 
 class HeldMeeting(EventReader):
-    """What the snapshot reads of ``meetings.meeting.held.v1``: only which meeting."""
+    """The rollups by goal x indicator x year are frozen for the meeting held, once, after the
+    meeting itself was counted; a snapshot already taken is kept (a replay never rebuilds it)."""
 
     meeting_id: uuid.UUID

@@ -44,7 +44,8 @@ class ResultsSnapshotOut(BaseModel):
 
 
 class SnapshotTaken(EventReader):
-    """What this service reads of ``indicators.rollup.snapshot_taken.v1``."""
+    """Kept with the meeting as the results presented there (the report's results section);
+    once: another snapshot of the same meeting (a redelivery, a replay) is ignored."""
 
     meeting_id: uuid.UUID
     taken_at: datetime
