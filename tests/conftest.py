@@ -42,6 +42,9 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
         # Tests are single clients sending as fast as they can; rate limits have their own test.
         "GATEWAY_RATE_LIMIT_PER_MINUTE": "10000000",
         "GATEWAY_RATE_LIMIT_BURST": "100000",
+        # A PDF report on a busy machine may take longer than the production deadlines.
+        "GATEWAY_UPSTREAM_TIMEOUT_S": "120",
+        "MEETINGS_REPORT_TIMEOUT_S": "120",
     }
     command = [sys.executable, "-m", "bpctl.cli", "run", "--port", str(port)]
     with log_path.open("w") as log:

@@ -134,7 +134,15 @@ async def hostile_meeting(client: httpx.AsyncClient) -> str:
 
 @pytest.fixture(scope="module")
 async def rendered(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rendered]:
-    platform = EmbeddedPlatform(tmp_path_factory.mktemp("report"), KEY, load_demo_data=False)
+    # Deadlines far beyond any render: the test is about the documents, not the machine's speed.
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MEETINGS_REPORT_TIMEOUT_S", "120")
+        platform = EmbeddedPlatform(
+            tmp_path_factory.mktemp("report"),
+            KEY,
+            load_demo_data=False,
+            gateway_options={"upstream_timeout_s": 120},
+        )
     async with running(platform.gateway) as client:
         demo = await load_demo(client, KEY)
         meeting = f"/v1/meetings/{demo.meeting_id}"

@@ -13,6 +13,7 @@ class MeetingsSettings(ServiceSettings):
     # The dialogue the meetings belong to: the reports' page header.
     dialogue_name: str = "Budapest Process"
     # A report is rendered on one of this many threads (each PDF takes a core for a while), and
-    # answered with a 503 problem when it takes longer than this.
+    # answered with a 503 problem when it takes longer than this: less than the gateway's
+    # upstream timeout (10 s by default), so the caller gets this service's answer.
     report_threads: int = 2
-    report_timeout_s: float = 60.0
+    report_timeout_s: float = 9.0

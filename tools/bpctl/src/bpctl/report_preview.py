@@ -5,6 +5,7 @@ story into a throwaway embedded platform, writes the meeting's PDF and its first
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -20,8 +21,12 @@ KEY = "bp_admin_report-preview"
 
 async def demo_summary_pdf() -> bytes:
     headers = {"Authorization": f"Bearer {KEY}"}
+    # A preview waits for its PDF however busy the machine is.
+    os.environ.setdefault("MEETINGS_REPORT_TIMEOUT_S", "120")
     with tempfile.TemporaryDirectory() as var_dir:
-        platform = EmbeddedPlatform(Path(var_dir), KEY, load_demo_data=False)
+        platform = EmbeddedPlatform(
+            Path(var_dir), KEY, load_demo_data=False, gateway_options={"upstream_timeout_s": 120}
+        )
         async with running(platform.gateway) as client:
             demo = await load_demo(client, KEY)
             meeting = f"/v1/meetings/{demo.meeting_id}"
