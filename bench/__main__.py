@@ -81,6 +81,8 @@ async def run(quick: bool) -> dict[str, Any]:
                 client, plan_id, (small[0], large[0]), (small[1], large[1])
             )
             dashboard_large = await scenarios.dashboard_latency(client)
+            console.log("a meeting's summary as PDF (100 delegations, 300 interventions)")
+            report_pdf = await scenarios.report_latency(client)
         console.log("baseline: COPY into a bare table")
         copy_rate = await baselines.copy_rows_per_second(
             stack.databases["indicators"], scenarios.bare_records(sizes["rows"])
@@ -100,6 +102,7 @@ async def run(quick: bool) -> dict[str, Any]:
     report["gateway"] = gateway
     report["rollups"] = {"10000_results": rollups_small, f"{sizes['large']}_results": rollups_large}
     report["dashboard"] = {"small": dashboard_small, "large": dashboard_large}
+    report["report_pdf"] = report_pdf
     report["peak_rss_mib"] = memory
     report["ratios"] = {
         "import: copy rows/s / API rows/s": round(copy_rate / imports["median_rows_per_s"], 1),
@@ -176,6 +179,13 @@ def print_report(report: dict[str, Any]) -> None:
             f"{sizes['activities'][0]} activities, 10,000 results",
             f"{ratios[index]}x",
         )
+    pdf = report["report_pdf"]
+    table.add_row(
+        "meeting summary PDF p50/p95/p99 ms (100 delegations, 300 interventions)",
+        _percentiles(pdf),
+        f"{pdf['pdf_bytes']:,} bytes",
+        "",
+    )
     console.print(table)
     memory = Table(title="peak resident memory (MiB)")
     memory.add_column("process")

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import pycountry
 import orjson
 
 from bench.load import closed_loop, summary
@@ -426,3 +427,77 @@ async def dashboard_latency(client: httpx.AsyncClient) -> dict[str, dict[str, fl
         "dashboard_summary": await read_latency(client, "/v1/dashboard/summary"),
         "calendar_year": await read_latency(client, "/v1/calendar", lambda _: CALENDAR_YEAR),
     }
+
+
+# -- 6. a meeting's summary as PDF ------------------------------------------------------------
+
+
+async def large_meeting(
+    client: httpx.AsyncClient, delegations: int = 100, interventions: int = 300
+) -> str:
+    """A held meeting of ``delegations`` states and organisations (the 11 of the registry) and
+    ``interventions`` of every kind over ten agenda items."""
+    meeting = _ok(
+        await client.post(
+            "/v1/meetings",
+            json={
+                "title": "Bench Senior Officials Meeting",
+                "kind": "senior_officials_meeting",
+                "starts_on": "2021-12-01",
+                "ends_on": "2021-12-02",
+                "city": "Budapest",
+                "country": "HU",
+            },
+            headers=ADMIN,
+        )
+    )
+    base = f"/v1/meetings/{meeting['id']}"
+    organisations = ["EC", "CEU", "EEAS", "EASO", "FRONTEX", "BSEC", "ICMPD", "ILO", "IOM"]
+    organisations += ["UNODC", "UNDP"]
+    # Ecuador's code is the European Commission's acronym: a participant is one or the other.
+    codes = [c.alpha_2 for c in pycountry.countries if c.alpha_2 not in organisations]
+    states = codes[: delegations - len(organisations)]
+    participants = states + organisations
+    _ok(
+        await client.put(
+            f"{base}/delegations",
+            json=[{"participant": p, "headcount": 1 + i % 4} for i, p in enumerate(participants)],
+            headers=ADMIN,
+        )
+    )
+    items = [
+        _ok(
+            await client.post(
+                f"{base}/agenda-items",
+                json={"day": 1 + n // 5, "position": 1 + n % 5, "title": f"Agenda item {n + 1}"},
+                headers=ADMIN,
+            )
+        )["id"]
+        for n in range(10)
+    ]
+    kinds = ["statement", "support", "commitment", "presentation", "reservation"]
+    for n in range(interventions):
+        body = {
+            "delegation": participants[n % len(participants)],
+            "kind": kinds[n % len(kinds)],
+            "agenda_item_id": items[n % len(items)],
+            "text": f"Intervention {n + 1}: " + "on the implementation of the plan, " * 6,
+        }
+        _ok(await client.post(f"{base}/interventions", json=body, headers=ADMIN))
+    _ok(await client.post(f"{base}/hold", headers=ADMIN))
+    return str(meeting["id"])
+
+
+async def report_latency(client: httpx.AsyncClient, renders: int = 10) -> dict[str, Any]:
+    """PDF of the large meeting through the gateway, one at a time, after a first render (the
+    renderer's import and font set-up)."""
+    meeting_id = await large_meeting(client)
+    path = f"/v1/meetings/{meeting_id}/report"
+    warm_up = await client.get(path, params={"format": "pdf"}, headers=ADMIN)
+    warm_up.raise_for_status()
+    latencies = []
+    for _ in range(renders):
+        started = time.perf_counter()
+        (await client.get(path, params={"format": "pdf"}, headers=ADMIN)).raise_for_status()
+        latencies.append((time.perf_counter() - started) * 1000)
+    return summary(latencies) | {"pdf_bytes": len(warm_up.content)}
