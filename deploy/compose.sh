@@ -168,7 +168,8 @@ cmd_engine_stop() {
 # image store.
 base_packages() {
   case $1 in
-    python) echo "python3,python3-venv,ca-certificates" ;;
+    # Pango, HarfBuzz-subset and a font: meetings-api's PDF reports (deploy/report-libs.sh).
+    python) echo "python3,python3-venv,ca-certificates,libpango-1.0-0,libpangoft2-1.0-0,libharfbuzz-subset0,fonts-dejavu-core" ;;
     postgres) echo "postgresql-15,ca-certificates" ;;
     java) echo "openjdk-17-jre-headless,ca-certificates" ;;
   esac
