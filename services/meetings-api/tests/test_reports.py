@@ -100,6 +100,7 @@ async def test_the_snapshot_is_kept_once_and_reported(
     html = await client.get(f"/v1/meetings/{meeting_id}/report", headers=VIEWER)
     assert html.status_code == 200
     assert html.headers["content-type"] == "text/html; charset=utf-8"
+    assert html.headers["content-security-policy"].startswith("default-src 'none'")
     assert "Meetings of the dialogue held" in html.text
     assert "50%" in html.text
 
