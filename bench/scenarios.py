@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-import pycountry
 import orjson
+import pycountry
 
 from bench.load import closed_loop, summary
 from bench.stack import ADMIN_KEY, Stack
