@@ -4,7 +4,7 @@ from functools import partial
 from pathlib import Path
 
 from bp_common.app import ServiceSpec, create_service_app
-from bp_common.events.contract import handler_table
+from bp_common.events.contract import merge_handler_tables
 from meetings_api.base import Base, messaging
 from meetings_api.calendar import api as calendar_api
 from meetings_api.calendar import handlers as calendar_handlers
@@ -35,7 +35,7 @@ SPEC = ServiceSpec(
     ],
     # The calendar consumes plan.events and this service's own meetings.events; the reports
     # keep indicators-api's snapshot of the results presented at each meeting.
-    handlers=handler_table(calendar_handlers.HANDLERS, report_handlers.HANDLERS),
+    handlers=merge_handler_tables(calendar_handlers.HANDLERS, report_handlers.HANDLERS),
     # The results snapshots are kept through a replay: each is what its meeting saw.
     reset_read_models=calendar_handlers.reset_read_models,
     publishes=[meeting_events.TOPIC],
