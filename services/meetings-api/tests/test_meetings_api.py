@@ -338,4 +338,6 @@ async def test_readiness_reports_consumer_lag(client: httpx.AsyncClient, bus: In
     await bus.wait_idle()
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["consumer_lag"] == {"meetings.events": 0, "plan.events": 0}
+    lag = response.json()["consumer_lag"]
+    assert {"meetings.events", "plan.events"} <= set(lag)
+    assert set(lag.values()) == {0}
