@@ -13,6 +13,7 @@ def make_event() -> CloudEvent:
         data={"activity_id": "a1b2", "host_countries": ["BG"]},
         time=datetime(2019, 12, 5, 10, 0, tzinfo=UTC),
         requestid="req-1",
+        actor="bp-key-1",
         dataschema="https://example.org/plan.activity.hosted.v1.json",
         partitionkey="a1b2",
     )
@@ -31,6 +32,8 @@ def test_kafka_binary_mode_round_trip_keeps_every_attribute() -> None:
         "ce_time",
         "ce_subject",
         "ce_dataschema",
+        "ce_requestid",
+        "ce_actor",
     } <= names
     assert CloudEvent.from_kafka(value, headers, key) == event
 

@@ -36,6 +36,7 @@ from bp_common.events.outbox import Outbox, OutboxRelay, service_outbox
 from bp_common.events.store import MessagingTables
 from bp_common.middleware import RequestIdMiddleware
 from bp_common.migrations import upgrade_to_head
+from bp_common.request_context import set_actor
 from bp_common.security import IDENTITY_HEADER, Identity, Role, verify_identity
 from bp_common.settings import BusKind, ServiceSettings
 
@@ -218,12 +219,16 @@ async def _identity(request: Request) -> Identity:
     if not token:
         raise Unauthenticated("This service is reached through the gateway only.")
     runtime = runtime_of(request)
-    return verify_identity(
+    identity = verify_identity(
         token,
         runtime.identity_key,
         audience=runtime.settings.service_name,
         algorithm=runtime.settings.identity_algorithm,
     )
+    # The events this request emits name who caused them (``ce_actor``), as they name the request.
+    # Set in the request's own task, so it ends with the request.
+    set_actor(identity.principal)
+    return identity
 
 
 async def _writer(identity: Annotated[Identity, Depends(_identity)]) -> Identity:

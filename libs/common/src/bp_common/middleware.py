@@ -10,7 +10,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bp_common.request_context import reset_request_id, set_request_id
+from bp_common.request_context import reset_actor, reset_request_id, set_actor, set_request_id
 
 REQUEST_ID_HEADER = "x-request-id"
 access_log = logging.getLogger("bp.access")
@@ -30,6 +30,8 @@ class RequestIdMiddleware:
         request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         token = set_request_id(request_id)
+        # The identity dependency names the actor; it must not outlive this request.
+        actor_token = set_actor(None)
         started = time.perf_counter()
         status = 500
 
@@ -59,4 +61,5 @@ class RequestIdMiddleware:
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },
             )
+            reset_actor(actor_token)
             reset_request_id(token)

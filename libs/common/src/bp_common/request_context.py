@@ -1,4 +1,5 @@
-"""The request id of the work in progress, carried by a context variable into logs and events."""
+"""The request id and the acting principal of the work in progress, carried by context variables
+into logs and events."""
 
 from __future__ import annotations
 
@@ -17,3 +18,18 @@ def set_request_id(value: str | None) -> object:
 
 def reset_request_id(token: object) -> None:
     _request_id.reset(token)  # type: ignore[arg-type]
+
+
+_actor: ContextVar[str | None] = ContextVar("actor", default=None)
+
+
+def current_actor() -> str | None:
+    return _actor.get()
+
+
+def set_actor(value: str | None) -> object:
+    return _actor.set(value)
+
+
+def reset_actor(token: object) -> None:
+    _actor.reset(token)  # type: ignore[arg-type]

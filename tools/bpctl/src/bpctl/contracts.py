@@ -59,6 +59,11 @@ EXTENSION_HEADERS: dict[str, dict[str, Any]] = {
         "description": "The API request that caused the event (its X-Request-ID); absent when "
         "the event was caused by another event.",
     },
+    "ce_actor": {
+        "type": "string",
+        "description": "The principal (API key) whose request caused the event; absent when the "
+        "event was caused by another event.",
+    },
 }
 DLQ_HEADERS: dict[str, str] = {
     "dlq_error": "The class of the error that made the consumer give up.",
@@ -349,8 +354,8 @@ PREAMBLE = """\
 
 Every event is a CloudEvent 1.0 published in Kafka binary mode on the topic `<service>.events`:
 the attributes are headers (`ce_specversion`, `ce_id`, `ce_source`, `ce_type`, `ce_subject`,
-`ce_time`, `ce_dataschema`, `content-type`, and the extension `ce_requestid` when an API request
-caused it), the data is the JSON value.
+`ce_time`, `ce_dataschema`, `content-type`, and the extensions `ce_requestid` and `ce_actor` (the
+request and the API key's principal) when an API request caused it), the data is the JSON value.
 
 - **Key and subject.** The Kafka key is the aggregate id, so one aggregate's events stay in order
   on one partition; `ce_subject` is the id of the record the event is about (an intervention, not

@@ -30,6 +30,9 @@ class CloudEvent:
     datacontenttype: str = JSON
     # Extension attribute: the request that caused the event, for tracing across services.
     requestid: str | None = None
+    # Extension attribute: the principal (API key) whose request caused the event; absent when
+    # another event caused it.
+    actor: str | None = None
     # The URL of the JSON Schema of ``data`` (contracts/events/<type>.json).
     dataschema: str | None = None
     # Partitioning extension: the aggregate id, the Kafka key. The subject names the record the
@@ -60,6 +63,8 @@ class CloudEvent:
             headers.append(("ce_dataschema", self.dataschema.encode()))
         if self.requestid:
             headers.append(("ce_requestid", self.requestid.encode()))
+        if self.actor:
+            headers.append(("ce_actor", self.actor.encode()))
         return self.key, orjson.dumps(self.data), headers
 
     @classmethod
@@ -81,6 +86,7 @@ class CloudEvent:
                 specversion=attrs["ce_specversion"],
                 datacontenttype=attrs.get("content-type", JSON),
                 requestid=attrs.get("ce_requestid"),
+                actor=attrs.get("ce_actor"),
                 dataschema=attrs.get("ce_dataschema"),
                 partitionkey=key.decode("utf-8", "replace") if key is not None else None,
             )
@@ -100,6 +106,7 @@ class CloudEvent:
             "time": self.time.isoformat(),
             "datacontenttype": self.datacontenttype,
             "requestid": self.requestid,
+            "actor": self.actor,
             "dataschema": self.dataschema,
             "partitionkey": self.partitionkey,
             "data": self.data,
@@ -117,6 +124,7 @@ class CloudEvent:
             specversion=body.get("specversion", SPEC_VERSION),
             datacontenttype=body.get("datacontenttype", JSON),
             requestid=body.get("requestid"),
+            actor=body.get("actor"),
             dataschema=body.get("dataschema"),
             # Rows written before the key was its own attribute were keyed by their subject.
             partitionkey=body.get("partitionkey"),

@@ -17,7 +17,7 @@ from bp_common.events.contract import Event, schema_url
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.store import MessagingTables
 from bp_common.faults import CrashPoint
-from bp_common.request_context import current_request_id
+from bp_common.request_context import current_actor, current_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class Outbox:
             data=event.data(),
             dataschema=schema_url(event.type),
             requestid=current_request_id(),
+            actor=current_actor(),
         )
 
     async def add(self, session: AsyncSession, *events: CloudEvent) -> None:
