@@ -38,7 +38,7 @@ format: install ## ruff: fix what can be fixed and format
 .PHONY: typecheck
 typecheck: install ## mypy over the libraries and services
 	$(RUN) mypy libs/common/src services/meetings-api/src services/plan-api/src \
-		services/indicators-api/src services/gateway/src tools/bpctl/src soak
+		services/indicators-api/src services/notifications-api/src services/gateway/src tools/bpctl/src soak
 
 .PHONY: test-unit
 test-unit: install ## unit tests: SQLite and the in-process bus, no server needed (one worker per core)

@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -43,6 +43,18 @@ from bp_common.settings import BusKind, ServiceSettings
 logger = logging.getLogger(__name__)
 
 
+class Worker(Protocol):
+    """A background task of a service (beside the outbox relay), started after the migrations
+    and stopped before the database closes."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+W = TypeVar("W", bound=Worker)
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
@@ -62,6 +74,8 @@ class ServiceSpec:
     # offset 0 rebuilds it (`bpctl replay`). None: the handlers create the service's own
     # records, which a replay must not re-create.
     reset_read_models: Callable[[AsyncSession], Awaitable[None]] | None = None
+    # Background workers, each built from the live runtime.
+    workers: Sequence[Callable[[ServiceRuntime], Worker]] = ()
 
 
 class ServiceRuntime:
@@ -90,6 +104,11 @@ class ServiceRuntime:
             group=settings.consumer_group or spec.name,
             handlers=spec.handlers,
         )
+        self.workers = [factory(self) for factory in spec.workers]
+
+    def worker(self, kind: type[W]) -> W:
+        """The running worker of that class."""
+        return next(worker for worker in self.workers if isinstance(worker, kind))
 
     async def start(self, *, migrate: bool) -> None:
         if migrate:
@@ -100,8 +119,12 @@ class ServiceRuntime:
             self.bus.declare_topics(self.spec.publishes)
         if self.settings.outbox_relay:
             self.relay.start()
+        for worker in self.workers:
+            worker.start()
 
     async def stop(self) -> None:
+        for worker in self.workers:
+            await worker.stop()
         await self.relay.stop()
         await self.database.dispose()
 

@@ -55,17 +55,22 @@ class Database:
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=session_class
         )
-        self._outbox_listeners: list[Callable[[], None]] = []
+        self._commit_listeners: dict[str, list[Callable[[], None]]] = {}
         event.listen(session_class, "after_commit", self._after_commit)
 
     def on_outbox_commit(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every commit that wrote outbox rows (wakes the relay)."""
-        self._outbox_listeners.append(listener)
+        self.on_commit_of(OUTBOX_WRITTEN, listener)
+
+    def on_commit_of(self, flag: str, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every commit of a session whose ``info[flag]`` was set."""
+        self._commit_listeners.setdefault(flag, []).append(listener)
 
     def _after_commit(self, session: Session) -> None:
-        if session.info.pop(OUTBOX_WRITTEN, False):
-            for listener in self._outbox_listeners:
-                listener()
+        for flag, listeners in self._commit_listeners.items():
+            if session.info.pop(flag, False):
+                for listener in listeners:
+                    listener()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

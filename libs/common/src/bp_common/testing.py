@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 # A test reaches a service directly, as the gateway would; the gateway itself only ever names
 # the one service it forwards to (each service accepts a token whose audience names it).
-EVERY_SERVICE = ("meetings-api", "plan-api", "indicators-api")
+EVERY_SERVICE = ("meetings-api", "plan-api", "indicators-api", "notifications-api")
 
 
 class IdentityHeaders(Mapping[str, str]):

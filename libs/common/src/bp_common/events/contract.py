@@ -152,3 +152,15 @@ def published_schema(event_type: str) -> dict[str, Any] | None:
 def published_asyncapi() -> dict[str, Any]:
     document: dict[str, Any] = json.loads((CONTRACTS / ASYNCAPI_FILE).read_text("utf-8"))
     return document
+
+
+@cache
+def published_event_types() -> tuple[str, ...]:
+    """Every event type with a published schema, sorted."""
+    return tuple(
+        sorted(
+            resource.name.removesuffix(".json")
+            for resource in (CONTRACTS / "events").iterdir()
+            if resource.name.endswith(".json")
+        )
+    )
