@@ -96,7 +96,8 @@ class Receiver:
                 continue
             assert headers["content-type"] == "application/cloudevents+json"
             self.applied.setdefault(headers["webhook-id"], payload)
-            return Response(status_code=self.status, content=b"x" * 3000)
+            body_out = b"" if self.status == 204 else b"x" * 3000
+            return Response(status_code=self.status, content=body_out)
         self.refused += 1
         return Response(status_code=401)
 
@@ -143,15 +144,16 @@ class Api:
 
 
 def settings_for(tmp_path: Path, **overrides: Any) -> NotificationsSettings:
-    return NotificationsSettings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/notifications.db",
-        webhook_retry_schedule_s=[0, 0.05, 0.1, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2],
-        webhook_dispatch_interval_s=0.05,
-        webhook_allow_http=True,
-        webhook_allow_private_addresses=True,
-        stream_poll_interval_s=0.2,
-        **overrides,
-    )
+    """Retries within seconds; the receiver on loopback allowed (unless overridden)."""
+    defaults: dict[str, Any] = {
+        "database_url": f"sqlite+aiosqlite:///{tmp_path}/notifications.db",
+        "webhook_retry_schedule_s": [0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5],
+        "webhook_dispatch_interval_s": 0.05,
+        "webhook_allow_http": True,
+        "webhook_allow_private_addresses": True,
+        "stream_poll_interval_s": 0.2,
+    }
+    return NotificationsSettings(**(defaults | overrides))
 
 
 @pytest.fixture
@@ -159,8 +161,8 @@ async def settings(tmp_path: Path) -> NotificationsSettings:
     return settings_for(tmp_path)
 
 
-@pytest.fixture
-async def api(settings: NotificationsSettings) -> AsyncIterator[Api]:
+@contextlib.asynccontextmanager
+async def running_api(settings: NotificationsSettings) -> AsyncIterator[Api]:
     bus = InMemoryBus()
     app = create_app(settings, bus=bus, migrate=True)
     async with (
@@ -170,6 +172,20 @@ async def api(settings: NotificationsSettings) -> AsyncIterator[Api]:
         await bus.start()
         yield Api(client, bus, app)
         await bus.stop()
+
+
+@pytest.fixture
+async def api(settings: NotificationsSettings) -> AsyncIterator[Api]:
+    async with running_api(settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def strict_api(tmp_path: Path) -> AsyncIterator[Api]:
+    """The service as deployed: https only, no internal address."""
+    strict = settings_for(tmp_path, webhook_allow_http=False, webhook_allow_private_addresses=False)
+    async with running_api(strict) as running:
+        yield running
 
 
 def now() -> datetime:
