@@ -8,12 +8,14 @@ import httpx
 import jwt
 import pytest
 from fastapi import FastAPI, Request
+from fastapi.responses import StreamingResponse
 from pydantic import SecretStr
 
 from bp_common.security import IdentityAlgorithm, VerificationKey, verify_identity
 from bp_common.settings import DEV_IDENTITY_SECRET
 from bp_common.testing import running
 from gateway.app import create_gateway_app
+from gateway.asgi import StreamingASGITransport
 from gateway.routing import Upstream
 from gateway.settings import GatewaySettings
 
@@ -29,6 +31,18 @@ def echo_service(
     """Stands in for the service ``name``: verifies the identity as that service does, and
     answers with what it received."""
     app = FastAPI()
+    app.state.release = asyncio.Event()
+
+    @app.get("/v1/stream")
+    async def stream() -> StreamingResponse:
+        """A first chunk, then the rest once the test has seen it (or never)."""
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"data: first\n\n"
+            await app.state.release.wait()
+            yield b"data: second\n\n"
+
+        return StreamingResponse(chunks(), media_type="text/event-stream")
 
     @app.api_route("/{path:path}", methods=["GET", "POST"])
     async def echo(request: Request, path: str) -> dict[str, object]:
@@ -79,7 +93,7 @@ def upstream_clients(
     identity_key: VerificationKey = DEV_IDENTITY_SECRET,
     algorithm: IdentityAlgorithm = IdentityAlgorithm.HS256,
 ) -> dict[Upstream, httpx.AsyncClient]:
-    """meetings and indicators echo, plan is down."""
+    """meetings, indicators and notifications echo (notifications streaming), plan is down."""
 
     def echo(name: str, base_url: str) -> httpx.AsyncClient:
         app = echo_service(name, identity_key, algorithm)
@@ -89,6 +103,12 @@ def upstream_clients(
         Upstream.MEETINGS: echo("meetings-api", "http://m"),
         Upstream.PLAN: httpx.AsyncClient(transport=Unreachable(), base_url="http://p"),
         Upstream.INDICATORS: echo("indicators-api", "http://i"),
+        Upstream.NOTIFICATIONS: httpx.AsyncClient(
+            transport=StreamingASGITransport(
+                echo_service("notifications-api", identity_key, algorithm)
+            ),
+            base_url="http://n",
+        ),
     }
 
 

@@ -1,4 +1,8 @@
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -7,6 +11,9 @@ from pydantic import SecretStr, ValidationError
 from bp_common.security import IdentityAlgorithm, load_verification_key
 from bp_common.testing import identity_key_pair, running
 from gateway.app import create_gateway_app
+from gateway.asgi import StreamingASGITransport
+from gateway.routing import Upstream
+from gateway.settings import GatewaySettings
 
 from .conftest import AUTH, KEY, gateway_settings, upstream_clients
 
@@ -103,3 +110,66 @@ async def test_paths_are_forwarded_as_the_caller_encoded_them(gateway: httpx.Asy
     response = await gateway.get("/v1/meetings/%1C%C3%B5%2Fx", headers=AUTH)
     assert response.status_code == 200
     assert response.json()["path"] == "/v1/meetings/\x1cõ/x"
+
+
+@contextlib.asynccontextmanager
+async def streaming_gateway(
+    settings: GatewaySettings,
+) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """A gateway reached through a transport that streams (as a network client would see it),
+    and the notifications echo service behind it."""
+    clients = upstream_clients()
+    app = create_gateway_app(settings, clients=clients)
+    transport = clients[Upstream.NOTIFICATIONS]._transport
+    upstream_app = transport.app  # type: ignore[attr-defined]
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=StreamingASGITransport(app), base_url="http://gateway"
+        ) as client,
+    ):
+        yield client, upstream_app
+
+
+async def test_a_stream_is_relayed_as_it_comes_without_a_total_timeout(
+    settings: GatewaySettings,
+) -> None:
+    async with (
+        streaming_gateway(settings) as (client, upstream),
+        client.stream("GET", "/v1/stream", headers=AUTH) as answer,
+    ):
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        assert answer.headers["x-request-id"]
+        chunks = answer.aiter_raw()
+        async with asyncio.timeout(30):  # a safety net: buffering would hang here
+            assert await anext(chunks) == b"data: first\n\n"
+            # Beyond the ordinary routes' total timeout (0.5 s here) is fine for a stream.
+            upstream.state.release.set()
+            assert await anext(chunks) == b"data: second\n\n"
+
+
+async def test_a_silent_stream_is_cut_after_its_idle_timeout(tmp_path: Path) -> None:
+    settings = gateway_settings(tmp_path, stream_idle_timeout_s=0.2)
+    async with (
+        streaming_gateway(settings) as (client, _),
+        client.stream("GET", "/v1/stream", headers=AUTH) as answer,
+    ):
+        chunks = answer.aiter_raw()
+        assert await anext(chunks) == b"data: first\n\n"
+        with pytest.raises(httpx.ReadError):
+            async with asyncio.timeout(30):
+                await anext(chunks)
+
+
+async def test_a_chunked_body_over_the_limit_is_413(gateway: httpx.AsyncClient) -> None:
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(5):
+            yield b"x" * 400
+
+    response = await gateway.post("/v1/meetings", content=body(), headers=AUTH)
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    small = await gateway.post("/v1/meetings", content=b"y" * 900, headers=AUTH)
+    assert small.status_code == 200
+    assert small.json()["body"] == "y" * 900

@@ -31,9 +31,9 @@ from gateway.auth import authenticated
 from gateway.keys import api as keys_api
 from gateway.oidc import AccessTokens
 from gateway.openapi import merged_openapi
-from gateway.proxy import Upstreams, read_body
+from gateway.proxy import RoutePolicy, Upstreams
 from gateway.ratelimit import RateLimiter
-from gateway.routing import Upstream, upstream_for
+from gateway.routing import Upstream, is_streaming, upstream_for
 from gateway.settings import GatewaySettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -47,6 +47,7 @@ def network_clients(settings: GatewaySettings) -> dict[Upstream, httpx.AsyncClie
         Upstream.MEETINGS: settings.meetings_url,
         Upstream.PLAN: settings.plan_url,
         Upstream.INDICATORS: settings.indicators_url,
+        Upstream.NOTIFICATIONS: settings.notifications_url,
     }
     timeout = httpx.Timeout(settings.upstream_timeout_s, connect=2.0)
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
@@ -76,6 +77,10 @@ def create_gateway_app(
     )
     access_tokens = AccessTokens(settings.oidc_issuers, identity_providers)
     should_migrate = settings.is_sqlite if migrate is None else migrate
+    ordinary_policy = RoutePolicy(
+        settings.max_body_bytes, settings.upstream_timeout_s, settings.upstream_timeout_s
+    )
+    stream_policy = RoutePolicy(settings.max_body_bytes, None, settings.stream_idle_timeout_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -146,8 +151,8 @@ def create_gateway_app(
         identity = await authenticated(request)
         upstream = upstream_for(request.url.path)
         if upstream is not None:
-            body = await read_body(request, settings.max_body_bytes)
-            return await upstreams.forward(upstream, request, identity, body)
+            policy = stream_policy if is_streaming(request.url.path) else ordinary_policy
+            return await upstreams.forward(upstream, request, identity, policy)
         if served_methods(request):  # one of the gateway's own paths, another method
             return method_not_allowed(request)
         raise NotFound(f"No resource at {request.url.path}.", code="no_such_route")

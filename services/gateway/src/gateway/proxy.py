@@ -1,15 +1,21 @@
 """Forwarding to the owning service, with the signed identity and the request id, and clear
-problem+json answers (502/504) when a service is down or slow, never a hang."""
+problem+json answers (502/504) when a service is down or slow, never a hang.
+
+Bodies stream both ways: a request body is passed on as it arrives (counted against its route's
+limit), an answer as the service sends it. An ordinary route's answer must start and end within
+its total timeout; a stream has none, only an idle timeout between chunks."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
 
 from bp_common.errors import DomainError, problem_response
 from bp_common.middleware import REQUEST_ID_HEADER
@@ -36,7 +42,6 @@ _DROPPED_REQUEST_HEADERS = {
     "transfer-encoding",
     "upgrade",
     "authorization",
-    "content-length",
     IDENTITY_HEADER,
     REQUEST_ID_HEADER,
 }
@@ -44,7 +49,6 @@ _DROPPED_RESPONSE_HEADERS = {
     "connection",
     "keep-alive",
     "transfer-encoding",
-    "content-length",
     "server",
     "date",
     REQUEST_ID_HEADER,
@@ -54,6 +58,21 @@ _DROPPED_RESPONSE_HEADERS = {
 class PayloadTooLarge(DomainError):
     status = 413
     code = "payload_too_large"
+
+
+@dataclass(frozen=True)
+class RoutePolicy:
+    """How much a route may receive and how long its answer may take."""
+
+    max_body_bytes: int
+    # The whole answer within this; None: a stream, which may last for ever.
+    total_timeout_s: float | None
+    # The longest silence while an answer streams.
+    idle_timeout_s: float
+
+    @property
+    def first_byte_timeout_s(self) -> float:
+        return self.total_timeout_s or self.idle_timeout_s
 
 
 class Upstreams:
@@ -86,8 +105,11 @@ class Upstreams:
         )
 
     async def forward(
-        self, upstream: Upstream, request: Request, identity: Identity, body: bytes
+        self, upstream: Upstream, request: Request, identity: Identity, policy: RoutePolicy
     ) -> Response:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > policy.max_body_bytes:
+            raise _too_large(policy.max_body_bytes)
         headers = [
             (name, value)
             for name, value in request.headers.items()
@@ -97,39 +119,57 @@ class Upstreams:
         signed = self.signed_identity(upstream, identity)
         headers += [(IDENTITY_HEADER, signed), (REQUEST_ID_HEADER, request_id)]
         client = self.clients[upstream]
+        body = _LimitedBody(request, policy.max_body_bytes)
+        upstream_request = client.build_request(
+            request.method,
+            # The path exactly as the caller encoded it.
+            request.scope.get("raw_path", b"").decode("latin-1") or request.url.path,
+            params=list(request.query_params.multi_items()),
+            headers=headers,
+            content=body.chunks(),
+            timeout=httpx.Timeout(
+                policy.first_byte_timeout_s, connect=2.0, read=policy.idle_timeout_s
+            )
+            if policy.total_timeout_s is None
+            else httpx.USE_CLIENT_DEFAULT,
+        )
+        loop = asyncio.get_running_loop()
+        deadline = None if policy.total_timeout_s is None else loop.time() + policy.total_timeout_s
         try:
-            async with asyncio.timeout(self.timeout_s):
-                answer = await client.request(
-                    request.method,
-                    # The path exactly as the caller encoded it.
-                    request.scope.get("raw_path", b"").decode("latin-1") or request.url.path,
-                    params=list(request.query_params.multi_items()),
-                    headers=headers,
-                    content=body,
+            # Enforced here as well as in the clients: in-process transports ignore httpx's.
+            async with asyncio.timeout(policy.first_byte_timeout_s):
+                answer = await client.send(upstream_request, stream=True)
+        except Exception as exc:
+            if body.too_large:
+                raise _too_large(policy.max_body_bytes) from exc
+            if isinstance(exc, httpx.TimeoutException | TimeoutError):
+                logger.warning("upstream %s timed out", upstream.value)
+                return problem_response(
+                    504,
+                    "upstream_timeout",
+                    f"The {upstream.value} service did not answer in time.",
+                    instance=request.url.path,
                 )
-        except (httpx.TimeoutException, TimeoutError):
-            logger.warning("upstream %s timed out", upstream.value)
-            return problem_response(
-                504,
-                "upstream_timeout",
-                f"The {upstream.value} service did not answer in time.",
-                instance=request.url.path,
-            )
-        except httpx.TransportError as exc:
-            logger.warning("upstream %s unreachable: %r", upstream.value, exc)
-            return problem_response(
-                502,
-                "upstream_unavailable",
-                f"The {upstream.value} service is unavailable.",
-                instance=request.url.path,
-                headers={"Retry-After": "2"},
-            )
+            if isinstance(exc, httpx.TransportError):
+                logger.warning("upstream %s unreachable: %r", upstream.value, exc)
+                return problem_response(
+                    502,
+                    "upstream_unavailable",
+                    f"The {upstream.value} service is unavailable.",
+                    instance=request.url.path,
+                    headers={"Retry-After": "2"},
+                )
+            raise
         response_headers = {
             name: value
             for name, value in answer.headers.items()
             if name.lower() not in _DROPPED_RESPONSE_HEADERS
         }
-        return Response(answer.content, status_code=answer.status_code, headers=response_headers)
+        return StreamingResponse(
+            _relay(answer, upstream, deadline, policy.idle_timeout_s),
+            status_code=answer.status_code,
+            headers=response_headers,
+        )
 
     async def fetch_openapi(self, upstream: Upstream) -> dict[str, Any] | None:
         try:
@@ -151,15 +191,46 @@ class Upstreams:
         return answer.status_code == 200
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+
+
+class _LimitedBody:
+    """The caller's body as it arrives, cut off past the route's limit."""
+
+    def __init__(self, request: Request, limit: int) -> None:
+        self.request = request
+        self.limit = limit
+        self.too_large = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        size = 0
+        async for chunk in self.request.stream():
+            size += len(chunk)
+            if size > self.limit:
+                self.too_large = True
+                raise _too_large(self.limit)
+            yield chunk
+
+
+async def _relay(
+    answer: httpx.Response, upstream: Upstream, deadline: float | None, idle_s: float
+) -> AsyncIterator[bytes]:
+    """The answer's bytes as they come. Past the deadline, or silent for ``idle_s``, the answer
+    is cut by an error, so the caller's connection is aborted rather than ended as if whole."""
+    loop = asyncio.get_running_loop()
+    chunks = answer.aiter_raw()
+    try:
+        while True:
+            wait = idle_s if deadline is None else min(idle_s, deadline - loop.time())
+            try:
+                async with asyncio.timeout(max(wait, 0)):
+                    chunk = await anext(chunks)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                logger.warning("upstream %s: answer cut after a timeout", upstream.value)
+                raise
+            yield chunk
+    finally:
+        await answer.aclose()

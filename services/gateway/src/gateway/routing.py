@@ -9,6 +9,7 @@ class Upstream(StrEnum):
     MEETINGS = "meetings"
     PLAN = "plan"
     INDICATORS = "indicators"
+    NOTIFICATIONS = "notifications"
 
     @property
     def service_name(self) -> str:
@@ -34,12 +35,27 @@ ROUTES: dict[str, Upstream] = {
     "framework": Upstream.INDICATORS,
     # The dashboard's summary is a read model of indicators-api, fed by every service's events.
     "dashboard": Upstream.INDICATORS,
+    "webhooks": Upstream.NOTIFICATIONS,
+    "deliveries": Upstream.NOTIFICATIONS,
+    "stream": Upstream.NOTIFICATIONS,
+    "history": Upstream.NOTIFICATIONS,
 }
+# Answers that never end (Server-Sent Events): no total timeout, an idle one instead.
+STREAMING_ROUTES = frozenset({"stream"})
+
+
+def _route(path: str) -> str | None:
+    parts = path.split("/", 3)
+    if len(parts) < 3 or parts[1] != "v1":
+        return None
+    return parts[2]
 
 
 def upstream_for(path: str) -> Upstream | None:
     """``/v1/meetings/123/hold`` -> meetings; None if no service owns the path."""
-    parts = path.split("/", 3)
-    if len(parts) < 3 or parts[1] != "v1":
-        return None
-    return ROUTES.get(parts[2])
+    route = _route(path)
+    return None if route is None else ROUTES.get(route)
+
+
+def is_streaming(path: str) -> bool:
+    return _route(path) in STREAMING_ROUTES

@@ -28,7 +28,12 @@ class GatewaySettings(ServiceSettings):
     meetings_url: str = "http://127.0.0.1:8001"
     plan_url: str = "http://127.0.0.1:8002"
     indicators_url: str = "http://127.0.0.1:8003"
+    notifications_url: str = "http://127.0.0.1:8004"
+    # Ordinary calls: the whole answer within this time, or a 504.
     upstream_timeout_s: float = 10.0
+    # Streams (/v1/stream): no total limit; closed when silent this long (the service sends a
+    # heartbeat every 15 s).
+    stream_idle_timeout_s: float = Field(default=45.0, gt=0)
     max_body_bytes: int = 32 * 1024 * 1024
     cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
     # Token bucket per key: a sustained rate and a burst.
