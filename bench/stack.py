@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("BP_BENCH_PG_URL", "postgresql://budapest:budapest@127.0.0.1:5432")
 KAFKA = os.environ.get("BP_BENCH_KAFKA", "127.0.0.1:9092")
 ADMIN_KEY = "bp_admin_bench-key"
-SERVICES = ("gateway", "meetings-api", "plan-api", "indicators-api")
+SERVICES = ("gateway", "meetings-api", "plan-api", "indicators-api", "notifications-api")
 # Overridable so two runs on one machine do not share (and stop) each other's processes.
 PORT_BASE = int(os.environ.get("BP_BENCH_PORT_BASE", "28000"))
 
@@ -84,12 +84,13 @@ def infrastructure_peaks() -> dict[str, float]:
 async def running_stack(
     run_dir: Path, *, port_base: int = PORT_BASE, rate_limited: bool = False, **extra_env: str
 ) -> AsyncIterator[Stack]:
-    """The four processes on ``port_base`` and the three after it. Without ``rate_limited`` the
+    """The five processes on ``port_base`` and the four after it. Without ``rate_limited`` the
     gateway's per-key limits are lifted: a benchmark measures the platform, not the limiter."""
     admin = await asyncpg.connect(f"{PG_URL}/postgres")
     suffix = uuid.uuid4().hex[:8]
     databases = {
-        name: f"bench_{name}_{suffix}" for name in ("meetings", "plan", "indicators", "gateway")
+        name: f"bench_{name}_{suffix}"
+        for name in ("meetings", "plan", "indicators", "notifications", "gateway")
     }
     for database in databases.values():
         await admin.execute(f'CREATE DATABASE "{database}"')
@@ -107,7 +108,7 @@ async def running_stack(
         # Each process reads its own prefix: no access line per request during the run.
         **{
             f"{prefix}_LOG_LEVEL": "WARNING"
-            for prefix in ("GATEWAY", "MEETINGS", "PLAN", "INDICATORS")
+            for prefix in ("GATEWAY", "MEETINGS", "PLAN", "INDICATORS", "NOTIFICATIONS")
         },
         **({} if rate_limited else unlimited),
         **{

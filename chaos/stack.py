@@ -30,18 +30,35 @@ REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("BP_CHAOS_PG_URL", "postgresql://budapest:budapest@127.0.0.1:5432")
 KAFKA = os.environ.get("BP_CHAOS_KAFKA", "127.0.0.1:9092")
 ADMIN_KEY = "bp_admin_chaos-key"
-SERVICES = ("meetings-api", "plan-api", "indicators-api", "gateway")
+SERVICES = ("meetings-api", "plan-api", "indicators-api", "notifications-api", "gateway")
 # Settings prefix, consumer group (= the service's spec name) and database of each service.
-PREFIX = {"meetings-api": "MEETINGS", "plan-api": "PLAN", "indicators-api": "INDICATORS"}
-GROUP = {"meetings-api": "meetings", "plan-api": "plan", "indicators-api": "indicators"}
+PREFIX = {
+    "meetings-api": "MEETINGS",
+    "plan-api": "PLAN",
+    "indicators-api": "INDICATORS",
+    "notifications-api": "NOTIFICATIONS",
+}
+GROUP = {
+    "meetings-api": "meetings",
+    "plan-api": "plan",
+    "indicators-api": "indicators",
+    "notifications-api": "notifications",
+}
 DATABASE = {
     "meetings-api": "meetings",
     "plan-api": "plan",
     "indicators-api": "indicators",
+    "notifications-api": "notifications",
     "gateway": "gateway",
 }
-# Offsets from the base port: the four processes, then the extra instances.
-PORT_OFFSET = {"gateway": 0, "meetings-api": 1, "plan-api": 2, "indicators-api": 3}
+# Offsets from the base port: the five processes, then the extra instances.
+PORT_OFFSET = {
+    "gateway": 0,
+    "meetings-api": 1,
+    "plan-api": 2,
+    "indicators-api": 3,
+    "notifications-api": 4,
+}
 UV = ["uv", "run", "--frozen"]
 
 
@@ -437,7 +454,7 @@ async def running_stack(
     suffix = uuid.uuid4().hex[:8]
     databases = {
         name: f"chaos_{label}_{name}_{suffix}"
-        for name in ("meetings", "plan", "indicators", "gateway")
+        for name in ("meetings", "plan", "indicators", "notifications", "gateway")
     }
     namespace = f"chaos{label}{suffix}."
     stack = Stack(
@@ -449,7 +466,7 @@ async def running_stack(
     )
     await create_databases(list(databases.values()))
     try:
-        log(f"stack {namespace} on ports {base_port}-{base_port + 3} (logs in {run_dir})")
+        log(f"stack {namespace} on ports {base_port}-{base_port + 4} (logs in {run_dir})")
         await stack.start()
         yield stack
     finally:

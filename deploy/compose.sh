@@ -224,7 +224,7 @@ build_wheelhouse() {
       rm -f "$wheelhouse/deps/hashed.txt"
       $uv export --frozen --no-dev --all-packages --no-emit-workspace --no-hashes \
         --format requirements-txt --no-header --quiet -o "$wheelhouse/deps/all.txt"
-      for package in bp-common meetings-api plan-api indicators-api gateway bpctl; do
+      for package in bp-common meetings-api plan-api indicators-api notifications-api gateway bpctl; do
         $uv export --frozen --no-dev --package "$package" --no-emit-workspace --no-hashes \
           --format requirements-txt --no-header --quiet -o "$wheelhouse/deps/$package.txt"
       done
@@ -274,7 +274,7 @@ local_images() {
   timed "image kafka" build_image "${prefix}kafka:4.1.1" deploy/docker/kafka/Dockerfile "BASE_IMAGE=$java"
   timed "image tools" build_image "${prefix}tools:dev" deploy/docker/Dockerfile.tools \
     "PYTHON_IMAGE=$python" WHEELHOUSE=1
-  for service in meetings-api:8001 plan-api:8002 indicators-api:8003 gateway:8000; do
+  for service in meetings-api:8001 plan-api:8002 indicators-api:8003 notifications-api:8004 gateway:8000; do
     timed "image ${service%:*}" build_image "${prefix}${service%:*}:dev" deploy/docker/Dockerfile.service \
       "PYTHON_IMAGE=$python" WHEELHOUSE=1 "SERVICE=${service%:*}" "PORT=${service#*:}"
   done

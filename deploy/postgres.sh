@@ -8,7 +8,7 @@
 #   deploy/postgres.sh restart  stop + start
 #
 # Role budapest / password budapest (LOGIN CREATEDB) owning databases
-# meetings, plan, indicators, gateway. Connect with
+# meetings, plan, indicators, notifications, gateway. Connect with
 #   postgresql://budapest:budapest@127.0.0.1:5432/meetings
 #
 # Env:
@@ -26,7 +26,7 @@ HOST="127.0.0.1"
 START_TIMEOUT=30
 APP_ROLE="budapest"
 APP_PASSWORD="budapest"
-APP_DATABASES=(meetings plan indicators gateway)
+APP_DATABASES=(meetings plan indicators notifications gateway)
 PG_OS_USER="postgres"
 
 log() { echo "postgres.sh: $*" >&2; }

@@ -2,7 +2,8 @@
 # Distributed mode on this machine: each service and the gateway in its own process, against the
 # PostgreSQL and Kafka started by deploy/postgres.sh and deploy/kafka.sh.
 #   deploy/stack.sh start|stop|status
-# Ports: gateway 8000, meetings 8001, plan 8002, indicators 8003 (override with *_PORT).
+# Ports: gateway 8000, meetings 8001, plan 8002, indicators 8003, notifications 8004 (override
+# with *_PORT).
 # Every service setting can be overridden through its environment variables (see README).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,8 +16,9 @@ PG=${BP_PG_URL:-postgresql+asyncpg://budapest:budapest@127.0.0.1:${PGPORT:-5432}
 export MEETINGS_DATABASE_URL=${MEETINGS_DATABASE_URL:-$PG/meetings}
 export PLAN_DATABASE_URL=${PLAN_DATABASE_URL:-$PG/plan}
 export INDICATORS_DATABASE_URL=${INDICATORS_DATABASE_URL:-$PG/indicators}
+export NOTIFICATIONS_DATABASE_URL=${NOTIFICATIONS_DATABASE_URL:-$PG/notifications}
 export GATEWAY_DATABASE_URL=${GATEWAY_DATABASE_URL:-$PG/gateway}
-for prefix in MEETINGS PLAN INDICATORS GATEWAY; do
+for prefix in MEETINGS PLAN INDICATORS NOTIFICATIONS GATEWAY; do
   export "${prefix}_BUS=${BUS:-kafka}"
   export "${prefix}_KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
   [ -n "${KAFKA_NAMESPACE:-}" ] && export "${prefix}_KAFKA_NAMESPACE=$KAFKA_NAMESPACE"
@@ -24,17 +26,20 @@ done
 MEETINGS_PORT=${MEETINGS_PORT:-8001}
 PLAN_PORT=${PLAN_PORT:-8002}
 INDICATORS_PORT=${INDICATORS_PORT:-8003}
+NOTIFICATIONS_PORT=${NOTIFICATIONS_PORT:-8004}
 GATEWAY_PORT=${GATEWAY_PORT:-8000}
 export GATEWAY_MEETINGS_URL=${GATEWAY_MEETINGS_URL:-http://127.0.0.1:$MEETINGS_PORT}
 export GATEWAY_PLAN_URL=${GATEWAY_PLAN_URL:-http://127.0.0.1:$PLAN_PORT}
 export GATEWAY_INDICATORS_URL=${GATEWAY_INDICATORS_URL:-http://127.0.0.1:$INDICATORS_PORT}
+export GATEWAY_NOTIFICATIONS_URL=${GATEWAY_NOTIFICATIONS_URL:-http://127.0.0.1:$NOTIFICATIONS_PORT}
 
-services=(meetings-api plan-api indicators-api gateway)
+services=(meetings-api plan-api indicators-api notifications-api gateway)
 port_of() {
   case $1 in
     meetings-api) echo "$MEETINGS_PORT" ;;
     plan-api) echo "$PLAN_PORT" ;;
     indicators-api) echo "$INDICATORS_PORT" ;;
+    notifications-api) echo "$NOTIFICATIONS_PORT" ;;
     gateway) echo "$GATEWAY_PORT" ;;
   esac
 }

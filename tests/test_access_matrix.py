@@ -409,6 +409,68 @@ async def seed(world: World) -> None:
     )
 
 
+# Webhook endpoints: secretariat keys manage any, partner keys their organisation's, member keys
+# their country's; viewers none. Each role acts on an endpoint it registered itself (another
+# organisation's is not found, which the notifications tests cover); the viewer on one of the
+# Secretariat's.
+WEBHOOK_URL = "https://hooks.example.org/in"
+
+
+async def endpoint_for(w: World, role: str) -> str:
+    owner = "secretariat" if role == "viewer" else role
+    response = await w.client.post(
+        "/v1/webhooks", json={"url": WEBHOOK_URL, "event_types": ["*"]}, headers=w.auth(owner)
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+@case("POST /v1/webhooks", "partner", "member")
+async def _(w: World, role: str) -> Attempt:
+    body = {"url": WEBHOOK_URL, "event_types": ["meetings.*"]}
+    return Attempt("POST", "/v1/webhooks", body, "/v1/webhooks?limit=500")
+
+
+@case("PATCH /v1/webhooks/{id}", "partner", "member")
+async def _(w: World, role: str) -> Attempt:
+    endpoint = await endpoint_for(w, role)
+    body = {"description": "changed"}
+    return Attempt("PATCH", f"/v1/webhooks/{endpoint}", body, f"/v1/webhooks/{endpoint}")
+
+
+@case("DELETE /v1/webhooks/{id}", "partner", "member")
+async def _(w: World, role: str) -> Attempt:
+    endpoint = await endpoint_for(w, role)
+    return Attempt("DELETE", f"/v1/webhooks/{endpoint}", None, f"/v1/webhooks/{endpoint}")
+
+
+@case("POST /v1/webhooks/{id}/rotate-secret", "partner", "member")
+async def _(w: World, role: str) -> Attempt:
+    endpoint = await endpoint_for(w, role)
+    path = f"/v1/webhooks/{endpoint}"
+    return Attempt("POST", f"{path}/rotate-secret", None, path)
+
+
+@case("POST /v1/webhooks/{id}/ping", "partner", "member")
+async def _(w: World, role: str) -> Attempt:
+    endpoint = await endpoint_for(w, role)
+    path = f"/v1/webhooks/{endpoint}"
+    return Attempt("POST", f"{path}/ping", None, f"{path}/deliveries")
+
+
+@case("POST /v1/deliveries/{id}/redeliver", "partner", "member")
+async def _(w: World, role: str) -> Attempt:
+    endpoint = await endpoint_for(w, role)
+    owner = "secretariat" if role == "viewer" else role
+    delivery = (await w.client.post(f"/v1/webhooks/{endpoint}/ping", headers=w.auth(owner))).json()
+    return Attempt(
+        "POST",
+        f"/v1/deliveries/{delivery['id']}/redeliver",
+        None,
+        f"/v1/webhooks/{endpoint}/deliveries",
+    )
+
+
 @pytest.fixture(scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
     platform = EmbeddedPlatform(
@@ -417,6 +479,9 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         load_demo_data=False,
         # One client writing as fast as it can; rate limits have their own test.
         gateway_options={"rate_limit_per_minute": 10**9, "rate_limit_burst": 10**6},
+        # No delivery is attempted while the matrix runs: a refused write is checked by reading
+        # the endpoint before and after, which a delivery attempt in between would change.
+        notifications_options={"webhook_retry_schedule_s": [3600]},
     )
     async with running(platform.gateway) as client:
         world = World(client, {"secretariat": ADMIN_KEY})

@@ -18,6 +18,7 @@ SERVICES = {
     "meetings-api",
     "plan-api",
     "indicators-api",
+    "notifications-api",
     "gateway",
 }
 PYTHON_DOCKERFILES = ["deploy/docker/Dockerfile.tools", "deploy/docker/Dockerfile.service"]
@@ -49,7 +50,7 @@ def test_each_service_image_is_built_for_that_service_and_its_port() -> None:
 
 def test_services_wait_for_migrations_and_the_broker_and_have_healthchecks() -> None:
     services = compose()["services"]
-    for name in ("meetings-api", "plan-api", "indicators-api"):
+    for name in ("meetings-api", "plan-api", "indicators-api", "notifications-api"):
         depends = services[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully"
         assert depends["kafka"]["condition"] == "service_healthy"
@@ -67,10 +68,11 @@ def test_each_service_gets_its_own_database_and_the_kafka_bus() -> None:
             ("meetings-api", "MEETINGS"),
             ("plan-api", "PLAN"),
             ("indicators-api", "INDICATORS"),
+            ("notifications-api", "NOTIFICATIONS"),
             ("gateway", "GATEWAY"),
         )
     }
-    assert len({url.rsplit("/", 1)[1] for url in urls.values()}) == 4
+    assert len({url.rsplit("/", 1)[1] for url in urls.values()}) == 5
     for name, prefix in (("meetings-api", "MEETINGS"), ("plan-api", "PLAN")):
         assert services[name]["environment"][f"{prefix}_BUS"] == "kafka"
 

@@ -28,9 +28,10 @@ from bp_common.events.contract import ASYNCAPI_FILE, Event, EventReader, schema_
 from bp_common.events.envelope import JSON, SPEC_VERSION, dead_letter_topic, topic_for_type
 from indicators_api.app import SPEC as INDICATORS
 from meetings_api.app import SPEC as MEETINGS
+from notifications_api.app import SPEC as NOTIFICATIONS
 from plan_api.app import SPEC as PLAN
 
-SERVICES: tuple[ServiceSpec, ...] = (MEETINGS, PLAN, INDICATORS)
+SERVICES: tuple[ServiceSpec, ...] = (MEETINGS, PLAN, INDICATORS, NOTIFICATIONS)
 CONTRACTS_DIR = Path("libs/common/src/bp_common/contracts")
 EVENTS_DIR = CONTRACTS_DIR / "events"
 ASYNCAPI_PATH = CONTRACTS_DIR / ASYNCAPI_FILE

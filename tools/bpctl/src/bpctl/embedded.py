@@ -1,4 +1,4 @@
-"""The embedded mode: the gateway and the three services in one process, each service with its
+"""The embedded mode: the gateway and the four services in one process, each service with its
 own SQLite file, all sharing the in-process bus. Outbox, inbox and migrations are still in use,
 so this runs the same code paths as the distributed mode."""
 
@@ -19,12 +19,15 @@ from bp_common.events.memory_bus import InMemoryBus
 from bp_common.settings import BusKind, Environment
 from bpctl.demo import is_empty, load_demo
 from gateway.app import create_gateway_app
+from gateway.asgi import StreamingASGITransport
 from gateway.routing import Upstream
 from gateway.settings import GatewaySettings
 from indicators_api.app import create_app as create_indicators_app
 from indicators_api.settings import IndicatorsSettings
 from meetings_api.app import create_app as create_meetings_app
 from meetings_api.settings import MeetingsSettings
+from notifications_api.app import create_app as create_notifications_app
+from notifications_api.settings import NotificationsSettings
 from plan_api.app import create_app as create_plan_app
 from plan_api.settings import PlanSettings
 
@@ -55,6 +58,7 @@ class EmbeddedPlatform:
         *,
         load_demo_data: bool = True,
         gateway_options: Mapping[str, Any] | None = None,
+        notifications_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.var_dir = var_dir
         self.admin_api_key = admin_api_key
@@ -75,10 +79,20 @@ class EmbeddedPlatform:
             Upstream.INDICATORS: create_indicators_app(
                 IndicatorsSettings(database_url=sqlite("indicators"), **common), bus=self.bus
             ),
+            Upstream.NOTIFICATIONS: create_notifications_app(
+                NotificationsSettings(
+                    database_url=sqlite("notifications"), **common, **(notifications_options or {})
+                ),
+                bus=self.bus,
+            ),
         }
         clients = {
             name: httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url=f"http://{name.value}"
+                # The stream never ends: its answer must be relayed as it comes.
+                transport=StreamingASGITransport(app)
+                if name is Upstream.NOTIFICATIONS
+                else httpx.ASGITransport(app=app),
+                base_url=f"http://{name.value}",
             )
             for name, app in self.services.items()
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bp_common.events.contract import published_event_types
+from bp_common.events.contract import EventReader, consumes, published_event_types
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.inbox import SessionHandler
 from notifications_api.event_log import repository
@@ -15,11 +15,17 @@ from notifications_api.webhooks import service as webhooks
 EVENTS_STORED = "notifications.events_stored"
 
 
-async def record(session: AsyncSession, event: CloudEvent) -> None:
+class AnyEvent(EventReader):
+    """Reads no field: the event is kept and sent whole, as its producer published it."""
+
+
+async def record(session: AsyncSession, _: AnyEvent, event: CloudEvent) -> None:
     if not await repository.store(session, event):
         return
     await webhooks.queue_deliveries(session, event)
     session.info[EVENTS_STORED] = True
 
 
-HANDLERS: dict[str, SessionHandler] = dict.fromkeys(published_event_types(), record)
+HANDLERS: dict[str, SessionHandler] = dict.fromkeys(
+    published_event_types(), consumes(AnyEvent, record)
+)
