@@ -36,6 +36,8 @@ fi
 for server in postgres kafka; do
   if bash "$here/$server.sh" status >/dev/null 2>&1; then
     echo "with-services: $server already running; leaving it running afterwards" >&2
+    # A running PostgreSQL may predate a service's database: start creates what is missing.
+    [[ "$server" == postgres ]] && bash "$here/postgres.sh" start >/dev/null
   else
     if ! bash "$here/$server.sh" start; then
       echo "with-services: could not start $server; the integration tests need it" >&2
