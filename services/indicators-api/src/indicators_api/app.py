@@ -14,6 +14,7 @@ from indicators_api.event_metrics import api as event_metrics_api
 from indicators_api.event_metrics import handlers as event_metrics_handlers
 from indicators_api.framework import api as framework_api
 from indicators_api.framework import handlers as framework_handlers
+from indicators_api.iati import api as iati_api
 from indicators_api.projects import api as projects_api
 from indicators_api.results import api as results_api
 from indicators_api.results import events as results_events
@@ -46,6 +47,7 @@ SPEC = ServiceSpec(
         rollups_api.router,
         event_metrics_api.router,
         dashboard_api.router,
+        iati_api.router,
     ],
     # A meeting held is counted first, then the rollups (with it) are frozen for that meeting.
     handlers=merge_handler_tables(

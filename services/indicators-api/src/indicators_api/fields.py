@@ -34,3 +34,11 @@ Code = Annotated[
 ReportingYear = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 # Bound of any numeric value: sums of many stay far from overflowing a double (or JSON).
 MAX_VALUE = 1e15
+# An IATI activity identifier: the reporting organisation's identifier, a hyphen, its own code.
+IatiIdentifier = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{2,149}$",
+        examples=["XM-DAC-47066-IMM-SR"],
+    ),
+]

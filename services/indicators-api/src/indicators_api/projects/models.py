@@ -26,6 +26,8 @@ class Project(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (CheckConstraint("ends_on >= starts_on", name="dates_ordered"),)
 
     code: Mapped[str] = mapped_column(String(50), unique=True)
+    # The activity's identifier in IATI, the key of the IATI import and export.
+    iati_identifier: Mapped[str | None] = mapped_column(String(150), unique=True)
     title: Mapped[str] = mapped_column(String(300))
     donor: Mapped[str | None] = mapped_column(String(200))
     budget_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))

@@ -50,6 +50,12 @@ class ProjectRepository:
         statement = select(Project).where(Project.code.in_(codes)).options(*_WHOLE)
         return {p.code: p for p in (await self.session.scalars(statement)).all()}
 
+    async def by_iati_identifiers(self, identifiers: Collection[str]) -> dict[str, Project]:
+        if not identifiers:
+            return {}
+        statement = select(Project).where(Project.iati_identifier.in_(identifiers)).options(*_WHOLE)
+        return {p.iati_identifier or "": p for p in (await self.session.scalars(statement)).all()}
+
     async def list(
         self, filters: ProjectFilters, *, limit: int, after: Sequence[Any] | None = None
     ) -> list[Project]:

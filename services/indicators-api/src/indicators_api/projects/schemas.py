@@ -14,7 +14,7 @@ from pydantic import (
 )
 
 from bp_common.types import Acronym, CountryCode, CurrencyCode, GoalNumber, IsoDate
-from indicators_api.fields import Code, UniqueList, unique
+from indicators_api.fields import Code, IatiIdentifier, UniqueList, unique
 from indicators_api.projects.models import ComponentKind
 
 
@@ -41,6 +41,9 @@ class ProjectCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: Code
+    iati_identifier: IatiIdentifier | None = Field(
+        default=None, description="The project's IATI activity identifier (unique)."
+    )
     title: str = Field(min_length=1, max_length=300)
     donor: str | None = Field(default=None, max_length=200)
     budget: Budget | None = None
@@ -92,6 +95,7 @@ class ProjectOut(BaseModel):
 
     id: uuid.UUID
     code: str
+    iati_identifier: str | None
     title: str
     donor: str | None
     budget: BudgetOut | None

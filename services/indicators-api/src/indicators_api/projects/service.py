@@ -36,6 +36,7 @@ class ProjectService:
         )
         project = Project(
             code=data.code,
+            iati_identifier=data.iati_identifier,
             title=data.title,
             donor=data.donor,
             budget_amount=data.budget.amount if data.budget else None,
@@ -53,6 +54,8 @@ class ProjectService:
                 for c in sorted(data.components, key=lambda c: c.code)
             ],
         )
+        if data.iati_identifier and await self.projects.by_iati_identifiers([data.iati_identifier]):
+            raise ProjectExists(f"A project has the IATI identifier {data.iati_identifier}.")
         if not await self.projects.insert(project):
             raise ProjectExists(f"A project with code {data.code} exists.")
         return project

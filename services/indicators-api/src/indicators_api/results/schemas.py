@@ -71,13 +71,18 @@ class RowError(BaseModel):
     message: str
 
 
-class ImportOutcome(BaseModel):
+class ImportCounts(BaseModel):
+    """What an import did, whatever its format (JSON, CSV, IATI)."""
+
     import_id: uuid.UUID | None = Field(description="Null for a dry run.")
     dry_run: bool
     created: int
     updated: int
     unchanged: int
     rejected: int
+
+
+class ImportOutcome(ImportCounts):
     errors: list[RowError] = Field(description="One per rejected row, in row order.")
 
 

@@ -21,6 +21,7 @@ from indicators_api.results import events
 from indicators_api.results.payload import Payload, read_payload
 from indicators_api.results.repository import CREATED, UNCHANGED, UPDATED, ResultRepository
 from indicators_api.results.schemas import (
+    ImportCounts,
     ImportOutcome,
     ResultFilters,
     ResultOut,
@@ -45,9 +46,21 @@ class IdempotencyKeyReused(Conflict):
 
 
 @dataclass(frozen=True)
+class AppliedBatch:
+    counts: dict[str, int]
+    errors: list[RowError]
+    changed: list[Group]
+
+
+@dataclass(frozen=True)
 class ImportAnswer:
     body: bytes  # the exact JSON answered, kept for replays of its Idempotency-Key
     replayed: bool
+
+
+def check_reporter_role(identity: Identity) -> None:
+    if identity.role not in (Role.SECRETARIAT, Role.PARTNER):
+        raise ResultsWriteForbidden("Only partner organisations and the Secretariat report.")
 
 
 def reporting_organisation(identity: Identity, *named: str | None) -> str:
@@ -91,22 +104,46 @@ class ResultService:
         dry_run: bool,
         idempotency_key: str | None,
     ) -> ImportAnswer:
-        if identity.role not in (Role.SECRETARIAT, Role.PARTNER):
-            raise ResultsWriteForbidden("Only partner organisations and the Secretariat report.")
+        check_reporter_role(identity)
         payload = read_payload(body, content_type)
         reporter = reporting_organisation(identity, payload.organisation, organisation)
         body_hash = hashlib.sha256(payload.media.encode() + b"\n" + body).hexdigest()
+        replay = await self.begin(reporter, body_hash, dry_run=dry_run, key=idempotency_key)
+        if replay is not None:
+            return replay
+        batch = await self.apply(payload, reporter, identity, dry_run=dry_run)
+        outcome = ImportOutcome(
+            import_id=None if dry_run else uuid.uuid4(),
+            dry_run=dry_run,
+            **batch.counts,
+            rejected=len(batch.errors),
+            errors=batch.errors,
+        )
+        answer = orjson.dumps(outcome.model_dump(mode="json"))
+        await self.finish(outcome, reporter, idempotency_key, body_hash, answer, batch.changed)
+        return ImportAnswer(answer, replayed=False)
+
+    async def begin(
+        self, reporter: str, body_hash: str, *, dry_run: bool, key: str | None
+    ) -> ImportAnswer | None:
+        """Serialises the organisation's imports; the first answer if ``key`` replays one."""
         if not dry_run:
             await self.results.lock_organisation(reporter)
-        if idempotency_key is not None:
-            first = await self.results.find_import(reporter, idempotency_key)
-            if first is not None and first.response is not None:
-                if first.body_hash != body_hash:
-                    raise IdempotencyKeyReused(
-                        "This Idempotency-Key was used with another body; use a new key."
-                    )
-                return ImportAnswer(first.response.encode(), replayed=True)
+        if key is None:
+            return None
+        first = await self.results.find_import(reporter, key)
+        if first is None or first.response is None:
+            return None
+        if first.body_hash != body_hash:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was used with another body; use a new key."
+            )
+        return ImportAnswer(first.response.encode(), replayed=True)
 
+    async def apply(
+        self, payload: Payload, reporter: str, identity: Identity, *, dry_run: bool
+    ) -> AppliedBatch:
+        """Validates and upserts one batch of rows (stored unless ``dry_run``), rollups kept."""
         staged, errors = await self._validate(payload, reporter, identity)
         counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0}
         changed: list[Group] = []
@@ -121,19 +158,22 @@ class ResultService:
                         )
                     await self.rollups.merge(batch.added_rows_elsewhere())
                     changed = await batch.changed_groups()
+        return AppliedBatch(counts, errors, changed)
 
-        outcome = ImportOutcome(
-            import_id=None if dry_run else uuid.uuid4(),
-            dry_run=dry_run,
-            **counts,
-            rejected=len(errors),
-            errors=errors,
-        )
-        answer = orjson.dumps(outcome.model_dump(mode="json"))
-        if not dry_run:
-            await self._record(outcome, reporter, idempotency_key, body_hash, answer)
-            await self.rollups.announce(changed)
-        return ImportAnswer(answer, replayed=False)
+    async def finish(
+        self,
+        outcome: ImportCounts,
+        reporter: str,
+        idempotency_key: str | None,
+        body_hash: str,
+        answer: bytes,
+        changed: list[Group],
+    ) -> None:
+        """Records a stored import (its answer kept for its key) and announces its rollups."""
+        if outcome.dry_run:
+            return
+        await self._record(outcome, reporter, idempotency_key, body_hash, answer)
+        await self.rollups.announce(changed)
 
     async def _validate(
         self, payload: Payload, reporter: str, identity: Identity
@@ -162,7 +202,7 @@ class ResultService:
 
     async def _record(
         self,
-        outcome: ImportOutcome,
+        outcome: ImportCounts,
         reporter: str,
         idempotency_key: str | None,
         body_hash: str,

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from indicators_api.iati.models import IatiMapping, IatiOrganisation
+from indicators_api.projects.models import Project
+from indicators_api.results.models import Result
+
+
+class IatiRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def mapping(self, organisation: str) -> IatiMapping | None:
+        return await self.session.get(IatiMapping, organisation)
+
+    async def save_mapping(
+        self, organisation: str, indicators: dict[str, str], dimensions: dict[str, str]
+    ) -> IatiMapping:
+        mapping = await self.mapping(organisation)
+        if mapping is None:
+            mapping = IatiMapping(organisation=organisation)
+            self.session.add(mapping)
+        mapping.indicators = indicators
+        mapping.dimensions = dimensions
+        await self.session.flush()
+        return mapping
+
+    async def organisation(self, acronym: str) -> IatiOrganisation | None:
+        return await self.session.get(IatiOrganisation, acronym)
+
+    async def organisations(self, acronyms: Collection[str]) -> dict[str, IatiOrganisation]:
+        statement = select(IatiOrganisation).where(IatiOrganisation.acronym.in_(acronyms))
+        return {o.acronym: o for o in (await self.session.scalars(statement)).all()}
+
+    async def save_organisation(self, acronym: str, iati_id: str | None, name: str | None) -> None:
+        organisation = await self.organisation(acronym)
+        if organisation is None:
+            organisation = IatiOrganisation(acronym=acronym)
+            self.session.add(organisation)
+        organisation.iati_id = iati_id
+        organisation.name = name
+        await self.session.flush()
+
+    async def results_of(self, project: str, organisation: str | None) -> Sequence[Result]:
+        statement = select(Result).where(Result.project == project)
+        if organisation is not None:
+            statement = statement.where(Result.organisation == organisation)
+        statement = statement.order_by(
+            Result.indicator, Result.period_key, Result.country, Result.external_id
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def project_codes(self) -> set[str]:
+        return set((await self.session.scalars(select(Project.code))).all())
+
+    async def codes_without_identifier(self) -> list[str]:
+        statement = select(Project.code).where(Project.iati_identifier.is_(None))
+        return list((await self.session.scalars(statement)).all())
