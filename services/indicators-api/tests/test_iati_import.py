@@ -221,8 +221,8 @@ async def test_elements_breaking_the_results_rules_or_unmapped_are_reported_not_
     assert found == [
         (ACTIVITY_ID, f"{a1}/indicator[2]/period[1]", "period_not_platform_period"),
         (ACTIVITY_ID, f"{a1}/indicator[3]/period[1]", "period_start_after_end"),
-        (ACTIVITY_ID, f"{a1}/indicator[4]/period/actual", "value_not_numeric"),
-        (ACTIVITY_ID, f"{a1}/indicator[5]/period/actual", "value_on_qualitative"),
+        (ACTIVITY_ID, f"{a1}/indicator[4]/period[1]/actual[1]", "value_not_numeric"),
+        (ACTIVITY_ID, f"{a1}/indicator[5]/period[1]/actual[1]", "value_on_qualitative"),
         (ACTIVITY_ID, f"{a1}/indicator[6]", "unmapped_indicator"),
         (ACTIVITY_ID, f"{a1}/indicator[7]/period[1]/actual[1]/dimension[1]", "unmapped_dimension"),
         (

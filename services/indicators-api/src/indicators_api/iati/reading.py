@@ -161,21 +161,25 @@ class _Reader:
             self._period(period, code, measure, f"{xpath}/period[{p}]")
 
     def _values_fit(self, indicator: etree._Element, measure: str, xpath: str) -> bool:
+        """Baseline, targets and actuals: numbers for measures 1-4, no value if qualitative."""
+        valued = [
+            (f"{xpath}/baseline[{b}]", e) for b, e in enumerate(indicator.findall("baseline"), 1)
+        ]
+        for p, period in enumerate(indicator.findall("period"), 1):
+            for name in ("target", "actual"):
+                valued += [
+                    (f"{xpath}/period[{p}]/{name}[{n}]", e)
+                    for n, e in enumerate(period.findall(name), 1)
+                ]
         fits = True
-        for name in ("baseline", "period/target", "period/actual"):
-            for n, element in enumerate(indicator.findall(name), 1):
-                value = element.get("value")
-                where = f"{xpath}/{name}"
-                if measure in NUMERIC_MEASURES and _numeric(value) is None:
-                    self.problem(
-                        where, VALUE_NOT_NUMERIC, f"{name} {n}: measure {measure} needs a number"
-                    )
-                    fits = False
-                elif measure == QUALITATIVE and value is not None:
-                    self.problem(
-                        where, VALUE_ON_QUALITATIVE, f"{name} {n}: qualitative, so no value"
-                    )
-                    fits = False
+        for where, element in valued:
+            value = element.get("value")
+            if measure in NUMERIC_MEASURES and _numeric(value) is None:
+                self.problem(where, VALUE_NOT_NUMERIC, f"measure {measure} needs a numeric value")
+                fits = False
+            elif measure == QUALITATIVE and value is not None:
+                self.problem(where, VALUE_ON_QUALITATIVE, "a qualitative indicator has no value")
+                fits = False
         return fits
 
     def _indicator_code(
