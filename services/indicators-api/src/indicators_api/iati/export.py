@@ -71,6 +71,8 @@ def activity(
     reporting_org = etree.SubElement(root, "reporting-org", ref=reporting.ref, type="40")
     etree.SubElement(reporting_org, "narrative").text = reporting.name or reporting.acronym
     _narrative(root, "title", project.title)
+    funded = f" Funded by {project.donor}." if project.donor else ""
+    _narrative(root, "description", f"{project.title}.{funded}").set("type", "1")
     for acronym, partner in partners.items():
         attributes = {"role": _code("OrganisationRole", IMPLEMENTING)}
         if partner is not None and partner.iati_id:
@@ -85,9 +87,15 @@ def activity(
         )
     for country in project.countries:
         etree.SubElement(root, "recipient-country", code=_code("Country", country))
-    for code, rows in groupby(results, key=lambda r: r.indicator):
+    for code, rows in groupby(sorted(results, key=_figure), key=lambda r: r.indicator):
         _result(root, indicators[code], list(rows))
     return etree.tostring(root, encoding="utf-8")
+
+
+def _figure(row: Result) -> tuple[str, int, str, list[tuple[str, str]]]:
+    """A stable order of the actuals, by what they are (an import's own ids do not travel)."""
+    slices = sorted((row.disaggregation or {}).items())
+    return row.indicator, row.period_key, row.country or "", slices
 
 
 def _result(activity_element: etree._Element, indicator: Indicator, rows: list[Result]) -> None:

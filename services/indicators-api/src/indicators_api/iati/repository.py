@@ -49,9 +49,6 @@ class IatiRepository:
         statement = select(Result).where(Result.project == project)
         if organisation is not None:
             statement = statement.where(Result.organisation == organisation)
-        statement = statement.order_by(
-            Result.indicator, Result.period_key, Result.country, Result.external_id
-        )
         return (await self.session.scalars(statement)).all()
 
     async def project_codes(self) -> set[str]:

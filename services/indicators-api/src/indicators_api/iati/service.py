@@ -47,6 +47,10 @@ class OrganisationIdentifierUnknown(DomainError):
     code = "organisation_iati_identifier_unknown"
 
 
+class NothingToExport(NotFound):
+    code = "no_activities"
+
+
 class MappingNotFound(NotFound):
     code = "iati_mapping_not_found"
 
@@ -145,6 +149,8 @@ class IatiService:
                 )
             reporting = export.Org(registered.iati_id, registered.name, organisation)
         projects = await self._projects(organisation, project)
+        if not projects:  # the schema wants at least one activity
+            raise NothingToExport("No project matches; an IATI document needs one activity.")
         partners = await self.iati.organisations(
             {o for p in projects for o in p.implementing_organisations}
         )
