@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import random
 import re
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bp_common.events.envelope import CloudEvent
 from bp_common.events.memory_bus import InMemoryBus
-from bp_common.testing import running
+from bp_common.security import Role
+from bp_common.testing import identity_headers, running
 from indicators_api.app import create_app
 from indicators_api.settings import IndicatorsSettings
 
@@ -48,6 +51,22 @@ def distinct_rows(count: int) -> list[dict[str, Any]]:
         key = (row["indicator"], row["period"], row.get("country"), str(row.get("disaggregation")))
         rows.setdefault(key, row)
     return list(rows.values())
+
+
+def registered(acronym: str, iati_id: str | None) -> CloudEvent:
+    """meetings-api's event, as its registry publishes it."""
+    return CloudEvent(
+        type="meetings.organisation.registered.v1",
+        source="/meetings",
+        subject=str(uuid.uuid4()),
+        data={
+            "organisation_id": str(uuid.uuid4()),
+            "acronym": acronym,
+            "name": f"The {acronym}",
+            "organisation_type": "un_agency",
+            "iati_id": iati_id,
+        },
+    )
 
 
 async def export(api: Api, **params: str) -> bytes:
@@ -97,3 +116,41 @@ async def test_one_project_or_an_empty_platform_exports_a_valid_document(api: Ap
     assert schema_errors(one) == []
     assert one.count(b"<iati-activity>") == 1
     assert b"<iati-identifier>XI-IATI-ICMPD-IMM-SR</iati-identifier>" in one
+
+
+async def test_an_organisation_exports_under_its_registered_identifier_and_reimports(
+    api: Api, second: Api
+) -> None:
+    for platform in (api, second):
+        await seed_framework(platform)
+        await platform.publish(registered("IOM", "XM-DAC-47066"), registered("UNODC", None))
+    await api.import_rows(distinct_rows(40))
+    first = await export(api, organisation="IOM")
+    assert schema_errors(first) == []
+    assert b'<reporting-org ref="XM-DAC-47066" type="40"><narrative>The IOM</narrative>' in first
+    assert b"<iati-identifier>XM-DAC-47066-IMM-SR</iati-identifier>" in first
+    assert b'<participating-org role="4" ref="XM-DAC-47066"><narrative>IOM' in first
+
+    iom = identity_headers(Role.PARTNER, organisation="IOM")
+    answer = await second.client.post(
+        "/v1/iati/import", content=first, headers=iom | {"content-type": "application/xml"}
+    )
+    assert (answer.json()["created"], answer.json()["errors"]) == (40, []), answer.text
+    assert {r["organisation"] for r in await second.results()} == {"IOM"}
+    assert GENERATED.sub(b"", await export(second, organisation="IOM")) == GENERATED.sub(b"", first)
+
+    # Under another organisation's identifier the document is not IOM's to import.
+    unodc = await second.client.post(
+        "/v1/iati/import",
+        content=first.replace(b'ref="XM-DAC-47066" type="40"', b'ref="XM-DAC-47067" type="40"'),
+        headers=iom | {"content-type": "application/xml"},
+    )
+    assert [e["code"] for e in unodc.json()["errors"]] == ["reporting_org_not_organisation"]
+
+    unknown = await api.client.get(
+        "/v1/iati/activities.xml", params={"organisation": "UNODC"}, headers=VIEWER
+    )
+    assert (unknown.status_code, unknown.json()["code"]) == (
+        409,
+        "organisation_iati_identifier_unknown",
+    )

@@ -1,8 +1,11 @@
 import httpx
 import pytest
 
+from bp_common.events.memory_bus import InMemoryBus
 from bp_common.security import Role
 from bp_common.testing import identity_headers
+
+from .conftest import Settle
 
 SECRETARIAT = identity_headers(Role.SECRETARIAT)
 VIEWER = identity_headers(Role.VIEWER)
@@ -50,7 +53,9 @@ async def test_the_eleven_organisations_of_the_source_document_are_registered(
     assert {o["acronym"] for o in eu} == {"EC", "CEU", "EEAS", "EASO", "FRONTEX"}
 
 
-async def test_the_secretariat_registers_an_organisation(client: httpx.AsyncClient) -> None:
+async def test_the_secretariat_registers_an_organisation(
+    client: httpx.AsyncClient, settle: Settle, bus: InMemoryBus
+) -> None:
     body = {
         "acronym": "unhcr",
         "name": "United Nations High Commissioner for Refugees",
@@ -64,6 +69,11 @@ async def test_the_secretariat_registers_an_organisation(client: httpx.AsyncClie
     assert fetched.json() == created.json()
     again = await client.post("/v1/organisations", json=body, headers=SECRETARIAT)
     assert again.status_code == 409
+    await settle()  # published for the services keeping a copy (indicators-api: IATI ids)
+    registered = [e for e in bus.log["meetings.events"] if "organisation" in e.type]
+    assert [(e.type, e.data["acronym"], e.data["iati_id"]) for e in registered] == [
+        ("meetings.organisation.registered.v1", "UNHCR", "XM-DAC-41121")
+    ]
     assert again.json()["code"] == "organisation_exists"
     same_iati = body | {"acronym": "UNHCR2"}
     refused = await client.post("/v1/organisations", json=same_iati, headers=SECRETARIAT)

@@ -15,6 +15,7 @@ from indicators_api.event_metrics import handlers as event_metrics_handlers
 from indicators_api.framework import api as framework_api
 from indicators_api.framework import handlers as framework_handlers
 from indicators_api.iati import api as iati_api
+from indicators_api.iati import handlers as iati_handlers
 from indicators_api.projects import api as projects_api
 from indicators_api.results import api as results_api
 from indicators_api.results import events as results_events
@@ -55,6 +56,7 @@ SPEC = ServiceSpec(
         framework_handlers.HANDLERS,
         rollup_handlers.HANDLERS,
         dashboard_handlers.HANDLERS,
+        iati_handlers.HANDLERS,
     ),
     # The framework's and the meetings' rollup snapshots are kept: each froze what stood at its
     # endorsement or meeting, which a replay today could not reproduce.

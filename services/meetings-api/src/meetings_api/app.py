@@ -11,6 +11,7 @@ from meetings_api.calendar import handlers as calendar_handlers
 from meetings_api.meetings import api as meetings_api
 from meetings_api.meetings import events as meeting_events
 from meetings_api.organisations import api as organisations_api
+from meetings_api.organisations import events as organisation_events
 from meetings_api.proceedings import api as proceedings_api
 from meetings_api.proceedings import events as proceedings_events
 from meetings_api.reports import api as reports_api
@@ -39,7 +40,7 @@ SPEC = ServiceSpec(
     # The results snapshots are kept through a replay: each is what its meeting saw.
     reset_read_models=calendar_handlers.reset_read_models,
     publishes=[meeting_events.TOPIC],
-    events=[*meeting_events.EVENTS, *proceedings_events.EVENTS],
+    events=[*meeting_events.EVENTS, *proceedings_events.EVENTS, *organisation_events.EVENTS],
 )
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bp_common.events.contract import EventReader
 from indicators_api.results.schemas import ImportCounts
 
 
@@ -36,3 +37,12 @@ class IatiImportOutcome(ImportCounts):
     """The import's report: ``rejected`` counts the elements refused, each in ``errors``."""
 
     errors: list[IatiProblem]
+
+
+class OrganisationRegistered(EventReader):
+    """What this service reads of ``meetings.organisation.registered.v1``: its copy of the
+    registry's IATI identifiers (the import's prefix rule, the export's reporting-org)."""
+
+    acronym: str
+    name: str | None = None
+    iati_id: str | None = None

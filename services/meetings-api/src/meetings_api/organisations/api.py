@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
-from bp_common.app import IdentityDep, SecretariatDep, SessionDep
+from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from meetings_api.organisations.models import OrganisationType
@@ -14,8 +14,8 @@ from meetings_api.organisations.service import OrganisationService
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
 
 
-async def _service(session: SessionDep) -> OrganisationService:
-    return OrganisationService(session)
+async def _service(session: SessionDep, outbox: OutboxDep) -> OrganisationService:
+    return OrganisationService(session, outbox)
 
 
 ServiceDep = Annotated[OrganisationService, Depends(_service)]

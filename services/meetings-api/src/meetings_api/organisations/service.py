@@ -6,8 +6,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.errors import Conflict, FieldError, InvalidInput, NotFound
+from bp_common.events.outbox import Outbox
 from bp_common.pagination import Page, cursor_text, page_of, read_cursor
 from bp_common.types import is_country_code
+from meetings_api.organisations.events import OrganisationRegisteredV1
 from meetings_api.organisations.models import Organisation, OrganisationType
 from meetings_api.organisations.repository import OrganisationRepository
 from meetings_api.organisations.schemas import OrganisationCreate, OrganisationOut
@@ -22,8 +24,9 @@ class OrganisationExists(Conflict):
 
 
 class OrganisationService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
         self.session = session
+        self.outbox = outbox
         self.organisations = OrganisationRepository(session)
 
     async def register(self, data: OrganisationCreate) -> Organisation:
@@ -49,6 +52,7 @@ class OrganisationService:
             await self.session.flush()
         except IntegrityError as exc:  # registered concurrently
             raise OrganisationExists(f"{data.acronym} was registered meanwhile.") from exc
+        await self.outbox.emit(self.session, OrganisationRegisteredV1.of(organisation))
         return organisation
 
     async def get(self, acronym: str) -> Organisation:
