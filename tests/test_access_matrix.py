@@ -359,6 +359,34 @@ async def _(w: World, role: str) -> Attempt:
     return Attempt("POST", "/v1/results/import", results_body(role), "/v1/results?limit=500")
 
 
+IATI_DOCUMENT = b"""<iati-activities version="2.03"><iati-activity>
+<iati-identifier>XM-DAC-47066-MATRIX-IOM</iati-identifier>
+<reporting-org ref="XM-DAC-47066" type="40"><narrative>IOM</narrative></reporting-org>
+<title><narrative>IOM's project</narrative></title>
+<description><narrative>-</narrative></description><participating-org role="4"/>
+<activity-status code="2"/><activity-date type="1" iso-date="2020-01-01"/>
+<result type="1"><title><narrative>People reached</narrative></title>
+<indicator measure="1"><title><narrative>People reached</narrative></title>
+<reference vocabulary="99" code="MATRIX-IND"
+ indicator-uri="https://budapestprocess.org/iati/indicators"/>
+<period><period-start iso-date="2020-01-01"/><period-end iso-date="2020-12-31"/>
+<actual value="%d"><dimension name="country" value="AF"/></actual></period></indicator></result>
+</iati-activity></iati-activities>"""
+
+
+@case("POST /v1/iati/import", "partner")
+async def _(w: World, role: str) -> Attempt:
+    query = "?organisation=IOM" if role == "secretariat" else ""
+    body = IATI_DOCUMENT % int(unique(""))  # a value of its own: a write, not a no-op
+    return Attempt("POST", f"/v1/iati/import{query}", body, "/v1/results?limit=500")
+
+
+@case("PUT /v1/iati/mappings/{organisation}", "partner")
+async def _(w: World, role: str) -> Attempt:
+    body = {"indicators": {unique("1:"): "MATRIX-IND"}}
+    return Attempt("PUT", "/v1/iati/mappings/IOM", body, "/v1/iati/mappings/IOM")
+
+
 @case("POST /v1/api-keys")
 async def _(w: World, role: str) -> Attempt:
     return Attempt(
@@ -528,9 +556,14 @@ async def check_write(world: World, operation: str, role: str) -> None:
     allowed, build = CASES[operation]
     attempt = await build(world, role)
     before = await world.client.get(attempt.probe, headers=world.auth("secretariat"))
-    response = await world.client.request(
-        attempt.method, attempt.path, json=attempt.body, headers=world.auth(role)
-    )
+    if isinstance(attempt.body, bytes):  # an IATI document
+        sent: dict[str, Any] = {
+            "content": attempt.body,
+            "headers": world.auth(role) | {"content-type": "application/xml"},
+        }
+    else:
+        sent = {"json": attempt.body, "headers": world.auth(role)}
+    response = await world.client.request(attempt.method, attempt.path, **sent)
     if role in allowed:
         assert response.status_code < 300, f"{role} refused: {response.text}"
         return

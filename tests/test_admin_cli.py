@@ -41,6 +41,8 @@ def test_every_command_has_help() -> None:
         ["results", "import"],
         ["results", "export"],
         ["rollups", "export"],
+        ["iati", "import"],
+        ["iati", "export"],
         ["demo", "load"],
         ["dlq", "redrive"],
         ["replay"],
@@ -224,3 +226,31 @@ def test_the_summary_of_a_meeting_is_written_to_a_file(
     )
     assert unknown.exit_code == 1
     assert "404 meeting_not_found" in unknown.output
+
+
+def test_the_iati_export_imports_back_through_bpctl(
+    embedded_server: Server, tmp_path: Path
+) -> None:
+    document = tmp_path / "activities.xml"
+    # The demo's project implemented by the Secretariat's organisation, which re-imports it.
+    project = "IMM-SILK-ROUTES"
+    written = bpctl(embedded_server, "iati", "export", "--out", str(document), "--project", project)
+    assert "bytes written to" in written
+    assert document.read_bytes().count(b"<iati-activity>") == 1
+    api = httpx.post(
+        f"{embedded_server.url}/v1/iati/import",
+        params={"organisation": "ICMPD", "dry_run": "true"},
+        content=document.read_bytes(),
+        headers={
+            "Authorization": f"Bearer {embedded_server.admin_key}",
+            "content-type": "application/xml",
+        },
+        timeout=120,
+    ).json()
+    assert api["created"] > 0, api
+    assert api["rejected"] == 0, api["errors"]
+    output = bpctl(
+        embedded_server, "iati", "import", str(document), "--organisation", "ICMPD", "--dry-run"
+    )
+    assert "import report (dry run)" in output
+    assert printed_counts(output) == [api["created"], api["updated"], api["unchanged"], 0]

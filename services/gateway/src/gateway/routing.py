@@ -35,6 +35,7 @@ ROUTES: dict[str, Upstream] = {
     "framework": Upstream.INDICATORS,
     # The dashboard's summary is a read model of indicators-api, fed by every service's events.
     "dashboard": Upstream.INDICATORS,
+    "iati": Upstream.INDICATORS,
     "webhooks": Upstream.NOTIFICATIONS,
     "deliveries": Upstream.NOTIFICATIONS,
     "stream": Upstream.NOTIFICATIONS,

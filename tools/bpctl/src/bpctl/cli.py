@@ -48,12 +48,14 @@ rollups_app = typer.Typer(no_args_is_help=True, help="Export indicator rollups."
 demo_app = typer.Typer(no_args_is_help=True, help="The Istanbul 2019 demo data.")
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead-letter topics.")
 meetings_app = typer.Typer(no_args_is_help=True, help="Meetings: their summaries.")
+iati_app = typer.Typer(no_args_is_help=True, help="IATI 2.03 activity files in and out.")
 app.add_typer(keys_app, name="keys")
 app.add_typer(results_app, name="results")
 app.add_typer(rollups_app, name="rollups")
 app.add_typer(demo_app, name="demo")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(meetings_app, name="meetings")
+app.add_typer(iati_app, name="iati")
 console = Console()
 
 UrlOption = Annotated[str, typer.Option("--url", envvar="BP_URL", help="The gateway's address.")]
@@ -239,15 +241,43 @@ def results_import(
     key: KeyOption = "",
 ) -> None:
     """Import a CSV of results in one request (the API's own counts are printed)."""
+    _upload_with_report(
+        csv_file,
+        "/v1/results/import",
+        "text/csv",
+        {"dry_run": str(dry_run).lower(), "organisation": organisation},
+        idempotency_key,
+        dry_run,
+        show_errors,
+        {"rows": ["index", "external_id", "code", "loc", "message"]},
+        url,
+        key,
+    )
+
+
+def _upload_with_report(
+    file: Path,
+    path: str,
+    content_type: str,
+    params: dict[str, Any],
+    idempotency_key: str | None,
+    dry_run: bool,
+    show_errors: int,
+    error_columns: dict[str, list[str]],
+    url: str,
+    key: str,
+) -> None:
+    """Streams the file with a progress bar, then prints the import's report as tables
+    (``error_columns``: what an error is called, and its columns)."""
     headers = {"idempotency-key": idempotency_key} if idempotency_key else {}
     columns = [BarColumn(), DownloadColumn(), TimeRemainingColumn()]
     try:
         with _client(url, key) as client, Progress(*columns, console=console) as progress:
             report = client.upload(
-                "/v1/results/import",
-                _read_with_progress(csv_file, progress),
-                content_type="text/csv",
-                params={"dry_run": str(dry_run).lower(), "organisation": organisation},
+                path,
+                _read_with_progress(file, progress),
+                content_type=content_type,
+                params=params,
                 headers=headers,
             )
     except ApiError as error:
@@ -259,9 +289,10 @@ def results_import(
     if errors:
         console.print(
             _table(
-                f"rejected rows (first {min(show_errors, len(errors))} of {len(errors)})",
+                f"rejected {next(iter(error_columns))} (first {min(show_errors, len(errors))} of "
+                f"{len(errors)})",
                 errors[:show_errors],
-                ["index", "external_id", "code", "loc", "message"],
+                next(iter(error_columns.values())),
             )
         )
 
@@ -352,6 +383,54 @@ def meetings_report(
         raise _fail(error) from error
     out.write_bytes(document)
     console.print(f"{len(document):,} bytes of {format_.value} written to {out}")
+
+
+@iati_app.command("import")
+def iati_import(
+    xml_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    organisation: Annotated[
+        str | None, typer.Option(help="Reporting organisation (secretariat keys).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Validate only; store nothing.")] = False,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Replays return the first answer.")
+    ] = None,
+    show_errors: Annotated[int, typer.Option(help="How many refused elements to print.")] = 20,
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = "",
+) -> None:
+    """Import the results of an IATI 2.03 activity file (mapped by the organisation's IATI
+    mapping; the API's report is printed)."""
+    _upload_with_report(
+        xml_file,
+        "/v1/iati/import",
+        "application/xml",
+        {"dry_run": str(dry_run).lower(), "organisation": organisation},
+        idempotency_key,
+        dry_run,
+        show_errors,
+        {"elements": ["activity", "xpath", "code", "message"]},
+        url,
+        key,
+    )
+
+
+@iati_app.command("export")
+def iati_export(
+    out: Annotated[Path, typer.Option(help="XML file to write.")],
+    organisation: str | None = None,
+    project: str | None = None,
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = "",
+) -> None:
+    """Export projects and their results as an IATI 2.03 activity file."""
+    params = {"organisation": organisation, "project": project}
+    try:
+        with _client(url, key) as client:
+            size = client.download_to("/v1/iati/activities.xml", out, params)
+    except ApiError as error:
+        raise _fail(error) from error
+    console.print(f"{size} bytes written to {out}")
 
 
 @demo_app.command("load")

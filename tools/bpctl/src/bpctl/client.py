@@ -4,6 +4,7 @@ gateway like any partner's system, never straight into tables."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -85,3 +86,15 @@ class PlatformClient:
             params={k: v for k, v in (params or {}).items() if v is not None},
             headers={"content-type": content_type} | (headers or {}),
         )
+
+    def download_to(self, path: str, out: Path, params: dict[str, Any]) -> int:
+        """GET a streamed body into ``out`` (never whole in memory); its size."""
+        query = {k: v for k, v in params.items() if v is not None}
+        with self.http.stream("GET", path, params=query) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise ApiError(response)
+            with out.open("wb") as handle:
+                for chunk in response.iter_bytes():
+                    handle.write(chunk)
+        return out.stat().st_size
