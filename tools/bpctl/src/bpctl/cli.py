@@ -66,6 +66,12 @@ KeyOption = Annotated[
     ),
 ]
 DEFAULT_URL = "http://127.0.0.1:8000"
+# The options of every import.
+ReporterOption = Annotated[
+    str | None, typer.Option(help="Reporting organisation (secretariat keys).")
+]
+DryRunOption = Annotated[bool, typer.Option(help="Validate only; store nothing.")]
+IdempotencyKeyOption = Annotated[str | None, typer.Option(help="Replays return the first answer.")]
 PROGRESS_COLUMNS = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
 
 
@@ -229,13 +235,9 @@ def _read_with_progress(path: Path, progress: Progress) -> Iterator[bytes]:
 @results_app.command("import")
 def results_import(
     csv_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    organisation: Annotated[
-        str | None, typer.Option(help="Reporting organisation (secretariat keys).")
-    ] = None,
-    dry_run: Annotated[bool, typer.Option(help="Validate only; store nothing.")] = False,
-    idempotency_key: Annotated[
-        str | None, typer.Option(help="Replays return the first answer.")
-    ] = None,
+    organisation: ReporterOption = None,
+    dry_run: DryRunOption = False,
+    idempotency_key: IdempotencyKeyOption = None,
     show_errors: Annotated[int, typer.Option(help="How many rejected rows to print.")] = 20,
     url: UrlOption = DEFAULT_URL,
     key: KeyOption = "",
@@ -388,13 +390,9 @@ def meetings_report(
 @iati_app.command("import")
 def iati_import(
     xml_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    organisation: Annotated[
-        str | None, typer.Option(help="Reporting organisation (secretariat keys).")
-    ] = None,
-    dry_run: Annotated[bool, typer.Option(help="Validate only; store nothing.")] = False,
-    idempotency_key: Annotated[
-        str | None, typer.Option(help="Replays return the first answer.")
-    ] = None,
+    organisation: ReporterOption = None,
+    dry_run: DryRunOption = False,
+    idempotency_key: IdempotencyKeyOption = None,
     show_errors: Annotated[int, typer.Option(help="How many refused elements to print.")] = 20,
     url: UrlOption = DEFAULT_URL,
     key: KeyOption = "",

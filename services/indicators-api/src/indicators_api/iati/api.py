@@ -3,7 +3,7 @@ from __future__ import annotations
 import tempfile
 from typing import IO, Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
 from bp_common.app import IdentityDep, OutboxDep, SessionDep, runtime_of
@@ -12,6 +12,7 @@ from bp_common.security import Identity, Role
 from bp_common.types import Acronym
 from indicators_api.iati.schemas import IatiImportOutcome, MappingIn, MappingOut
 from indicators_api.iati.service import IatiService
+from indicators_api.results.api import IdempotencyKeyHeader, ReporterQuery
 from indicators_api.results.payload import UnsupportedMediaType
 from indicators_api.results.service import ResultsWriteForbidden
 from indicators_api.settings import IndicatorsSettings
@@ -81,12 +82,8 @@ async def import_iati(
     service: ServiceDep,
     identity: IdentityDep,
     dry_run: bool = False,
-    organisation: Annotated[
-        Acronym | None, Query(description="The reporting organisation (Secretariat keys).")
-    ] = None,
-    idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
-    ] = None,
+    organisation: ReporterQuery = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Import the results of an IATI 2.03 `iati-activities` document (streamed, in batches).
 

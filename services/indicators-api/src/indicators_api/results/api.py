@@ -29,6 +29,13 @@ async def _service(session: SessionDep, outbox: OutboxDep) -> ResultService:
 
 
 ServiceDep = Annotated[ResultService, Depends(_service)]
+# The parameters of every import (JSON, CSV, IATI).
+ReporterQuery = Annotated[
+    Acronym | None, Query(description="The reporting organisation (Secretariat keys).")
+]
+IdempotencyKeyHeader = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+]
 
 
 def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
@@ -88,12 +95,8 @@ async def import_results(
     service: ServiceDep,
     identity: IdentityDep,
     dry_run: QueryBool = False,
-    organisation: Annotated[
-        Acronym | None, Query(description="The reporting organisation (Secretariat keys).")
-    ] = None,
-    idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
-    ] = None,
+    organisation: ReporterQuery = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Push results in bulk (JSON or CSV, up to 20,000 rows). Each row is validated on its own:
     valid rows are stored, upserted on the organisation's `external_id` (`created`, `updated`,
