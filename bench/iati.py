@@ -14,7 +14,7 @@ import itertools
 import json
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -171,10 +171,15 @@ async def measure(client: httpx.AsyncClient, stack: Any, target_bytes: int) -> d
 
         started = time.perf_counter()
         with document.open("rb") as handle:
+
+            async def chunks() -> AsyncIterator[bytes]:
+                while chunk := handle.read(1 << 20):
+                    yield chunk
+
             report = _ok(
                 await client.post(
                     "/v1/iati/import",
-                    content=iter(lambda: handle.read(1 << 20), b""),
+                    content=chunks(),
                     headers={"Authorization": f"Bearer {key}", "content-type": "application/xml"},
                     timeout=1800,
                 )
