@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
 from bp_common.app import IdentityDep, OutboxDep, SessionDep, runtime_of
-from bp_common.errors import DomainError
+from bp_common.errors import DomainError, refusals
 from bp_common.security import Identity, Role
-from bp_common.types import Acronym
+from bp_common.types import Acronym, QueryBool
 from indicators_api.iati.schemas import IatiImportOutcome, MappingIn, MappingOut
 from indicators_api.iati.service import IatiService
 from indicators_api.results.api import IdempotencyKeyHeader, ReporterQuery
@@ -76,12 +76,26 @@ async def _spooled_body(request: Request, limit: int) -> IO[bytes]:
             "content": {"application/xml": {"schema": {"type": "string"}}},
         }
     },
+    responses=refusals(
+        {
+            413: {"body_too_large": "the document is over the IATI import's limit."},
+            415: {"unsupported_media_type": "send `application/xml`."},
+            422: {
+                "malformed_xml": "the body is not well-formed XML.",
+                "iati_schema_invalid": "the document fails the IATI 2.03 schema (every error).",
+                "not_iati_activities": "the root is not `iati-activities`.",
+                "unsupported_iati_version": "an IATI 1.x document.",
+                "organisation_required": "a Secretariat key names the reporting organisation.",
+            },
+            409: {"idempotency_key_reused": "the `Idempotency-Key` came with another body."},
+        }
+    ),
 )
 async def import_iati(
     request: Request,
     service: ServiceDep,
     identity: IdentityDep,
-    dry_run: bool = False,
+    dry_run: QueryBool = False,
     organisation: ReporterQuery = None,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
@@ -116,7 +130,13 @@ async def import_iati(
 @router.get(
     "/activities.xml",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/xml": {}}}},
+    responses={200: {"content": {"application/xml": {}}}}
+    | refusals(
+        {
+            404: {"no_activities": "no project matches (a document needs one activity)."},
+            409: {"organisation_iati_identifier_unknown": "the registry has no IATI id for it."},
+        }
+    ),
 )
 async def export_iati(
     service: ServiceDep,
@@ -132,8 +152,14 @@ async def export_iati(
     return StreamingResponse(chunks, media_type="application/xml")
 
 
-@router.get("/mappings/{organisation}", response_model=MappingOut)
-async def get_mapping(organisation: str, service: ServiceDep, identity: IdentityDep) -> MappingOut:
+@router.get(
+    "/mappings/{organisation}",
+    response_model=MappingOut,
+    responses=refusals({404: {"iati_mapping_not_found": "the organisation has no mapping."}}),
+)
+async def get_mapping(
+    organisation: Acronym, service: ServiceDep, identity: IdentityDep
+) -> MappingOut:
     mapping = await service.get_mapping(_may_map(identity, organisation))
     return MappingOut(
         organisation=mapping.organisation,
@@ -144,7 +170,7 @@ async def get_mapping(organisation: str, service: ServiceDep, identity: Identity
 
 @router.put("/mappings/{organisation}", response_model=MappingOut)
 async def put_mapping(
-    organisation: str, data: MappingIn, service: ServiceDep, identity: IdentityDep
+    organisation: Acronym, data: MappingIn, service: ServiceDep, identity: IdentityDep
 ) -> MappingOut:
     """Replace the organisation's IATI mapping (the organisation itself or the Secretariat)."""
     mapping = await service.put_mapping(_may_map(identity, organisation), data)
