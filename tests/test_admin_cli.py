@@ -247,10 +247,16 @@ def test_the_iati_export_imports_back_through_bpctl(
         },
         timeout=120,
     ).json()
+    # Rows of one figure under several external_ids (the CSV test's) are one IATI actual each:
+    # the second is rejected as a duplicate figure; bpctl must say what the API says.
     assert api["created"] > 0, api
-    assert api["rejected"] == 0, api["errors"]
     output = bpctl(
         embedded_server, "iati", "import", str(document), "--organisation", "ICMPD", "--dry-run"
     )
     assert "import report (dry run)" in output
-    assert printed_counts(output) == [api["created"], api["updated"], api["unchanged"], 0]
+    assert printed_counts(output) == [
+        api["created"],
+        api["updated"],
+        api["unchanged"],
+        api["rejected"],
+    ]

@@ -283,3 +283,17 @@ async def test_mappings_belong_to_their_organisation(api: Api) -> None:
     assert other.status_code == 403
     missing = await api.client.get("/v1/iati/mappings/UNODC", headers=SECRETARIAT)
     assert (missing.status_code, missing.json()["code"]) == (404, "iati_mapping_not_found")
+
+
+async def test_two_actuals_of_one_figure_are_one_row_and_the_second_is_reported(api: Api) -> None:
+    await _setup(api)
+    twice = period(*YEAR_2020, actual("1", ("country", "AF")), actual("2", ("country", "AF")))
+    body = document(activity(result(indicator(twice, reference=reference("1", "IOM-3.1")))))
+    answer = await _import(api, body)
+    assert [(e["xpath"], e["code"]) for e in answer.json()["errors"]] == [
+        (
+            "/iati-activities/iati-activity[1]/result[1]/indicator[1]/period[1]/actual[2]",
+            "duplicate_external_id",
+        )
+    ]
+    assert [r["value"] for r in await api.results()] == [1]

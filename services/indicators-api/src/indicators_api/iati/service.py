@@ -30,7 +30,7 @@ from indicators_api.results.service import (
     check_reporter_role,
     reporting_organisation,
 )
-from indicators_api.results.validation import UNKNOWN_PROJECT
+from indicators_api.results.validation import DUPLICATE_EXTERNAL_ID, UNKNOWN_PROJECT
 from indicators_api.rollups.service import Group
 from indicators_api.settings import IndicatorsSettings
 
@@ -224,8 +224,12 @@ class _Run:
             self.counts[key] += count
         for error in applied.errors:
             activity, xpath = origins[error.index]
+            message = error.message
+            if error.code == DUPLICATE_EXTERNAL_ID:  # the external_id is derived from the figure
+                message = "an earlier actual of the document is the same figure (project, "
+                message += "indicator, period, country and dimensions)"
             self.errors.append(
-                IatiProblem(activity=activity, xpath=xpath, code=error.code, message=error.message)
+                IatiProblem(activity=activity, xpath=xpath, code=error.code, message=message)
             )
         self.changed.extend(applied.changed)
 
