@@ -173,3 +173,17 @@ async def test_a_chunked_body_over_the_limit_is_413(gateway: httpx.AsyncClient) 
     small = await gateway.post("/v1/meetings", content=b"y" * 900, headers=AUTH)
     assert small.status_code == 200
     assert small.json()["body"] == "y" * 900
+
+
+async def test_an_upload_route_has_its_own_body_limit(tmp_path: Path) -> None:
+    """An IATI file may be far larger than an ordinary body: /v1/iati takes up to its own limit,
+    other routes keep theirs."""
+    settings = gateway_settings(tmp_path, max_upload_bytes=5000)
+    async with running(create_gateway_app(settings, clients=upstream_clients())) as gateway:
+        accepted = await gateway.post("/v1/iati/import", content=b"x" * 4000, headers=AUTH)
+        assert accepted.status_code == 200, accepted.text
+        assert len(accepted.json()["body"]) == 4000
+        refused = await gateway.post("/v1/iati/import", content=b"x" * 6000, headers=AUTH)
+        assert refused.status_code == 413
+        ordinary = await gateway.post("/v1/results/import", content=b"x" * 4000, headers=AUTH)
+        assert ordinary.status_code == 413

@@ -33,7 +33,7 @@ from gateway.oidc import AccessTokens
 from gateway.openapi import merged_openapi
 from gateway.proxy import RoutePolicy, Upstreams
 from gateway.ratelimit import RateLimiter
-from gateway.routing import Upstream, is_streaming, upstream_for
+from gateway.routing import Upstream, is_streaming, is_upload, upstream_for
 from gateway.settings import GatewaySettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -81,6 +81,14 @@ def create_gateway_app(
         settings.max_body_bytes, settings.upstream_timeout_s, settings.upstream_timeout_s
     )
     stream_policy = RoutePolicy(settings.max_body_bytes, None, settings.stream_idle_timeout_s)
+    upload_policy = RoutePolicy(
+        settings.max_upload_bytes, settings.upload_timeout_s, settings.upload_timeout_s
+    )
+
+    def policy_for(path: str) -> RoutePolicy:
+        if is_streaming(path):
+            return stream_policy
+        return upload_policy if is_upload(path) else ordinary_policy
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -151,8 +159,9 @@ def create_gateway_app(
         identity = await authenticated(request)
         upstream = upstream_for(request.url.path)
         if upstream is not None:
-            policy = stream_policy if is_streaming(request.url.path) else ordinary_policy
-            return await upstreams.forward(upstream, request, identity, policy)
+            return await upstreams.forward(
+                upstream, request, identity, policy_for(request.url.path)
+            )
         if served_methods(request):  # one of the gateway's own paths, another method
             return method_not_allowed(request)
         raise NotFound(f"No resource at {request.url.path}.", code="no_such_route")

@@ -43,6 +43,8 @@ ROUTES: dict[str, Upstream] = {
 }
 # Answers that never end (Server-Sent Events): no total timeout, an idle one instead.
 STREAMING_ROUTES = frozenset({"stream"})
+# Large documents sent whole (IATI activity files): their own body limit and timeout.
+UPLOAD_ROUTES = frozenset({"iati"})
 
 
 def _route(path: str) -> str | None:
@@ -60,3 +62,7 @@ def upstream_for(path: str) -> Upstream | None:
 
 def is_streaming(path: str) -> bool:
     return _route(path) in STREAMING_ROUTES
+
+
+def is_upload(path: str) -> bool:
+    return _route(path) in UPLOAD_ROUTES

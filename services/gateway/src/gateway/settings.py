@@ -35,6 +35,9 @@ class GatewaySettings(ServiceSettings):
     # heartbeat every 15 s).
     stream_idle_timeout_s: float = Field(default=45.0, gt=0)
     max_body_bytes: int = 32 * 1024 * 1024
+    # Uploads (/v1/iati): IATI files of 100 MB and more, read and imported in one call.
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    upload_timeout_s: float = Field(default=600.0, gt=0)
     cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
     # Token bucket per key: a sustained rate and a burst.
     rate_limit_per_minute: int = Field(default=1200, ge=1)
