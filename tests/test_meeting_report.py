@@ -269,10 +269,11 @@ def test_the_results_snapshot_is_what_the_meeting_saw(rendered: Rendered) -> Non
     assert snapshot["meeting_id"] == rendered.demo.meeting_id
     assert rendered.snapshot_in_indicators == [snapshot]
     rows = {(r["indicator"], r["year"]): r for r in snapshot["rows"]}
-    # Held before the partners reported: the meeting's own activity only.
+    # The meeting's own activity is in it. Whether the partners' first reports are too depends on
+    # when indicators-api heard of the meeting (the demo reports right after holding it): the
+    # snapshot is the rollups as they stood then, which the next test holds fixed.
     assert rows[("BP-MEETINGS-HELD", 2019)]["value"] == 1
     assert rows[("BP-PARTICIPANTS", 2019)]["value"] == 82
-    assert not any(indicator == "GLOACT-TRAINED" for indicator, _ in rows)
 
 
 def test_a_later_import_changes_the_rollups_not_the_snapshot(rendered: Rendered) -> None:
