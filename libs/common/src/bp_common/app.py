@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Protocol, TypeVar
 
@@ -36,6 +37,7 @@ from bp_common.events.outbox import Outbox, OutboxRelay, service_outbox
 from bp_common.events.store import MessagingTables
 from bp_common.middleware import RequestIdMiddleware
 from bp_common.migrations import upgrade_to_head
+from bp_common.observability import metrics
 from bp_common.request_context import set_actor
 from bp_common.security import IDENTITY_HEADER, Identity, Role, verify_identity
 from bp_common.settings import BusKind, ServiceSettings
@@ -97,6 +99,7 @@ class ServiceRuntime:
             poll_interval_s=settings.outbox_poll_interval_s,
             max_backoff_s=settings.outbox_max_backoff_s,
             crash_before_publish_after=settings.crash_before_outbox_publish_after,
+            service=spec.name,
         )
         self.dispatcher = InboxDispatcher(
             self.database,
@@ -121,12 +124,27 @@ class ServiceRuntime:
             self.relay.start()
         for worker in self.workers:
             worker.start()
+        metrics.register_refresher(self.refresh_metrics)
 
     async def stop(self) -> None:
+        metrics.unregister_refresher(self.refresh_metrics)
         for worker in self.workers:
             await worker.stop()
         await self.relay.stop()
         await self.database.dispose()
+
+    async def refresh_metrics(self) -> None:
+        """The gauges a scrape reads: outbox backlog, pool in use, the consumer group's lag."""
+        name = self.spec.name
+        metrics.DB_POOL_IN_USE.labels(name).set(self.database.connections_in_use())
+        pending, oldest = await self.relay.backlog()
+        metrics.OUTBOX_PENDING.labels(name).set(pending)
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+        metrics.OUTBOX_OLDEST_AGE.labels(name).set(max(age, 0.0))
+        if self.spec.handlers:
+            group = self.dispatcher.group
+            for (topic, partition), lag in (await self.bus.partition_lag(group)).items():
+                metrics.CONSUMER_LAG.labels(group, topic, str(partition)).set(lag)
 
 
 def build_bus(settings: ServiceSettings) -> EventBus:
@@ -184,9 +202,14 @@ def create_service_app(
     app.state.runtime = runtime
     app.state.database = runtime.database
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(metrics.MetricsMiddleware, service=spec.name)
     install_problem_handlers(app)
     for router in spec.routers:
         app.include_router(router)
+    # On the service's own port, which the gateway does not route to: never public.
+    app.add_api_route(
+        metrics.METRICS_PATH, metrics.metrics_response, methods=["GET"], include_in_schema=False
+    )
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -91,6 +91,10 @@ class Database:
             return False
         return True
 
+    def connections_in_use(self) -> int:
+        checked_out = getattr(self.engine.pool, "checkedout", None)
+        return int(checked_out()) if checked_out is not None else 0
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

@@ -64,6 +64,10 @@ class ServiceSettings(BaseSettings):
     # occurrences. Refused outside development and test.
     crash_before_offset_commit_after: int | None = None
     crash_before_outbox_publish_after: int | None = None
+    # The gateway and the embedded mode, whose main port is public, serve GET /metrics on this
+    # port (GATEWAY_METRICS_PORT); None serves none. A service serves it on its own port.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -25,6 +25,7 @@ from bp_common.errors import (
 )
 from bp_common.middleware import REQUEST_ID_HEADER, RequestIdMiddleware
 from bp_common.migrations import upgrade_to_head
+from bp_common.observability import metrics
 from bp_common.security import Identity
 from gateway import contracts as contracts_api
 from gateway.auth import authenticated
@@ -93,6 +94,12 @@ def create_gateway_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            if settings.metrics_port is not None:
+                # Its own port: the gateway's is public. In the embedded mode it covers the
+                # services too, which share the process and its registry.
+                await stack.enter_async_context(
+                    metrics.metrics_server(settings.metrics_host, settings.metrics_port)
+                )
             if should_migrate:
                 await upgrade_to_head(database, MIGRATIONS)
             stack.push_async_callback(database.dispose)
@@ -125,6 +132,7 @@ def create_gateway_app(
         max_age=600,
     )
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(metrics.MetricsMiddleware, service="gateway")
     install_problem_handlers(app)
     app.include_router(keys_api.router, dependencies=[Depends(authenticated)])
     app.include_router(contracts_api.router)

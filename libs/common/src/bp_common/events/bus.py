@@ -56,10 +56,21 @@ class EventBus(Protocol):
 
     async def healthy(self) -> bool: ...
 
-    async def lag(self, group: str) -> dict[str, int]:
-        """Per topic, how many events ``group``'s consumers have yet to handle (as far as this
-        process can tell: the partitions its own consumers hold)."""
+    async def partition_lag(self, group: str) -> dict[tuple[str, int], int]:
+        """Messages not yet committed by ``group``, per (logical topic, partition), as far as this
+        process can tell: the partitions its own consumers hold."""
         ...
+
+    async def lag(self, group: str) -> dict[str, int]:
+        """:meth:`partition_lag` summed per topic."""
+        ...
+
+
+def lag_per_topic(partition_lag: dict[tuple[str, int], int]) -> dict[str, int]:
+    lag: dict[str, int] = {}
+    for (topic, _partition), behind in partition_lag.items():
+        lag[topic] = lag.get(topic, 0) + behind
+    return lag
 
 
 async def handle_with_retries(

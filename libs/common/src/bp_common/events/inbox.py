@@ -4,6 +4,7 @@ or replayed event is recognised and skipped."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 
 from sqlalchemy import Table, delete, func, select, text
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.db import Database, dialect_insert, dialect_of
 from bp_common.events.envelope import CloudEvent, topic_for_type
+from bp_common.observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +69,17 @@ class InboxDispatcher:
         handler = self.handlers.get(event.type)
         if handler is None:
             return
-        async with self.database.transaction() as session:
-            if not await claim(session, self.inbox, self.group, event):
-                logger.info("event %s already processed by %s; skipped", event.id, self.group)
-                return
-            await handler(session, event)
+        started = time.perf_counter()
+        try:
+            async with self.database.transaction() as session:
+                if not await claim(session, self.inbox, self.group, event):
+                    logger.info("event %s already processed by %s; skipped", event.id, self.group)
+                    metrics.INBOX_DUPLICATES.labels(self.group, event.type).inc()
+                    return
+                await handler(session, event)
+        except Exception:
+            metrics.HANDLER_FAILURES.labels(self.group, event.type).inc()
+            raise
+        metrics.HANDLER_DURATION.labels(self.group, event.type).observe(
+            time.perf_counter() - started
+        )

@@ -20,9 +20,11 @@ from bp_common.events.bus import (
     Subscription,
     error_headers,
     handle_with_retries,
+    lag_per_topic,
 )
 from bp_common.events.envelope import CloudEvent, MalformedEvent, dead_letter_topic
 from bp_common.faults import CrashPoint
+from bp_common.observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -116,21 +118,24 @@ class KafkaBus:
         return True
 
     async def lag(self, group: str) -> dict[str, int]:
-        """The high watermark less the committed offset, summed per topic over the partitions
-        this process's consumer of ``group`` holds."""
+        return lag_per_topic(await self.partition_lag(group))
+
+    async def partition_lag(self, group: str) -> dict[tuple[str, int], int]:
+        """The high watermark less the committed offset, per partition this process's consumer
+        of ``group`` holds. Partitions not fetched yet (no high watermark) are left out, and all
+        while the consumer is not running or the broker does not answer."""
         consumer = self._consumers.get(group)
         if consumer is None:
             return {}
-        lag: dict[str, int] = {}
+        lag: dict[tuple[str, int], int] = {}
         with contextlib.suppress(KafkaError, TimeoutError, OSError):
             async with asyncio.timeout(self.config.request_timeout_s):
                 for tp in consumer.assignment():
                     end = consumer.highwater(tp)
-                    if end is None:  # nothing fetched from it yet
+                    if end is None:
                         continue
                     committed = await consumer.committed(tp) or 0
-                    topic = self.logical(tp.topic)
-                    lag[topic] = lag.get(topic, 0) + max(0, end - committed)
+                    lag[(self.logical(tp.topic), tp.partition)] = max(0, end - committed)
         return lag
 
     # -- producing ------------------------------------------------------------------------
@@ -312,3 +317,4 @@ class KafkaBus:
                 error, origin, subscription.group, f"{record.partition}:{record.offset}"
             ),
         )
+        metrics.DEAD_LETTERED.labels(subscription.group, origin).inc()

@@ -16,8 +16,10 @@ from bp_common.events.bus import (
     Subscription,
     error_headers,
     handle_with_retries,
+    lag_per_topic,
 )
 from bp_common.events.envelope import CloudEvent, dead_letter_topic
+from bp_common.observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +80,12 @@ class InMemoryBus:
         return self._running
 
     async def lag(self, group: str) -> dict[str, int]:
+        return lag_per_topic(await self.partition_lag(group))
+
+    async def partition_lag(self, group: str) -> dict[tuple[str, int], int]:
+        """One partition per topic here."""
         return {
-            topic: len(self.log[topic]) - consumer.offsets[topic]
+            (topic, 0): len(self.log[topic]) - consumer.offsets[topic]
             for consumer in self._consumers
             if consumer.subscription.group == group
             for topic in consumer.subscription.topics
@@ -120,6 +126,7 @@ class InMemoryBus:
                             )
                         )
                         logger.error("event %s dead-lettered by %s", event.id, subscription.group)
+                        metrics.DEAD_LETTERED.labels(subscription.group, topic).inc()
                     consumer.offsets[topic] += 1
             if not self._lagging(consumer):
                 consumer.idle.set()

@@ -17,6 +17,7 @@ from bp_common.events.contract import Event, schema_url
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.store import MessagingTables
 from bp_common.faults import CrashPoint
+from bp_common.observability import metrics
 from bp_common.request_context import current_actor, current_request_id
 
 logger = logging.getLogger(__name__)
@@ -85,8 +86,10 @@ class OutboxRelay:
         poll_interval_s: float = 1.0,
         max_backoff_s: float = 10.0,
         crash_before_publish_after: int | None = None,
+        service: str = "",
     ) -> None:
         self.database = database
+        self.service = service
         self.table = table
         self.bus = bus
         self.batch_size = batch_size
@@ -126,6 +129,7 @@ class OutboxRelay:
             except Exception as exc:
                 backoff = min(self.max_backoff_s, max(0.1, backoff * 2))
                 logger.warning("outbox relay: publish failed (%r); retrying in %.1fs", exc, backoff)
+                metrics.RELAY_FAILURES.labels(self.service).inc()
                 await self._record_failure(exc)
                 await self._sleep(backoff, wake_early=False)
                 continue
@@ -158,7 +162,9 @@ class OutboxRelay:
             if not rows:
                 return 0
             self._crash_before_publish.reached(len(rows))
-            await self.bus.publish([CloudEvent.from_json(row.envelope) for row in rows])
+            with metrics.RELAY_PUBLISH_DURATION.labels(self.service).time():
+                await self.bus.publish([CloudEvent.from_json(row.envelope) for row in rows])
+            metrics.RELAY_PUBLISHED.labels(self.service).inc(len(rows))
             await session.execute(
                 update(self.table)
                 .where(self.table.c.id.in_([row.id for row in rows]))
@@ -181,6 +187,18 @@ class OutboxRelay:
                     .where(self.table.c.id.in_(oldest))
                     .values(attempts=self.table.c.attempts + 1, last_error=repr(exc)[:2000])
                 )
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many rows wait to be published, and when the oldest of them was written."""
+        async with self.database.sessionmaker() as session:
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(self.table.c.created_at)).where(
+                        self.table.c.sent_at.is_(None)
+                    )
+                )
+            ).one()
+        return int(count or 0), oldest
 
     async def pending_count(self) -> int:
         async with self.database.sessionmaker() as session:

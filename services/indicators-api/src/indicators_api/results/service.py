@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.errors import Conflict, Forbidden, InvalidInput
 from bp_common.events.outbox import Outbox
+from bp_common.observability.metrics import IMPORT_ROWS
 from bp_common.pagination import Page, cursor_text, page_of, read_cursor
 from bp_common.security import Identity, Role
 from indicators_api.dashboard.repository import DashboardRepository
@@ -174,6 +175,9 @@ class ResultService:
             return
         await self._record(outcome, reporter, idempotency_key, body_hash, answer)
         await self.rollups.announce(changed)
+        for outcome_name in (CREATED, UPDATED, UNCHANGED):
+            IMPORT_ROWS.labels("indicators", outcome_name).inc(getattr(outcome, outcome_name))
+        IMPORT_ROWS.labels("indicators", "rejected").inc(outcome.rejected)
 
     async def _validate(
         self, payload: Payload, reporter: str, identity: Identity

@@ -1,0 +1,173 @@
+"""The platform's Prometheus metrics, in the process's default registry.
+
+Every metric carries the service (or the consumer group) it is about, so that in the embedded
+mode, where the gateway and the three services share one process, one endpoint covers them all.
+Gauges that need a query (outbox backlog, consumer lag, pool in use) are refreshed when scraped,
+by the refreshers each running service registers, rather than on the hot path."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
+
+METRICS_PATH = "/metrics"
+
+HTTP_REQUESTS = Counter(
+    "bp_http_requests_total",
+    "HTTP requests answered, by route template, method and status.",
+    ["service", "method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "bp_http_request_duration_seconds",
+    "Time from a request's arrival to the end of its answer, by route template and method.",
+    ["service", "method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+OUTBOX_PENDING = Gauge(
+    "bp_outbox_pending_rows", "Outbox rows written and not yet published.", ["service"]
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "bp_outbox_oldest_pending_age_seconds",
+    "Age of the oldest unpublished outbox row (0 when none is pending).",
+    ["service"],
+)
+RELAY_PUBLISH_DURATION = Histogram(
+    "bp_outbox_publish_duration_seconds",
+    "Time for the relay to have one batch acknowledged by the bus.",
+    ["service"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 10),
+)
+RELAY_PUBLISHED = Counter(
+    "bp_outbox_published_events_total", "Events the relay published.", ["service"]
+)
+RELAY_FAILURES = Counter(
+    "bp_outbox_publish_failures_total", "Relay batches the bus did not acknowledge.", ["service"]
+)
+CONSUMER_LAG = Gauge(
+    "bp_consumer_lag_messages",
+    "Messages in a partition not yet committed by the consumer group (highwater - committed).",
+    ["group", "topic", "partition"],
+)
+HANDLER_DURATION = Histogram(
+    "bp_event_handler_duration_seconds",
+    "Time to apply one event (handler and inbox claim, one transaction), by event type.",
+    ["group", "event_type"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+)
+HANDLER_FAILURES = Counter(
+    "bp_event_handler_failures_total",
+    "Handler attempts that raised (each retry counts), by event type.",
+    ["group", "event_type"],
+)
+DEAD_LETTERED = Counter(
+    "bp_events_dead_lettered_total",
+    "Messages sent to the dead-letter topic, by consumer group and origin topic.",
+    ["group", "topic"],
+)
+INBOX_DUPLICATES = Counter(
+    "bp_inbox_duplicates_skipped_total",
+    "Events skipped because the consumer group's inbox had already applied them.",
+    ["group", "event_type"],
+)
+IMPORT_ROWS = Counter(
+    "bp_result_rows_total",
+    "Result rows of written imports, by outcome (created, updated, unchanged, rejected).",
+    ["service", "outcome"],
+)
+DB_POOL_IN_USE = Gauge(
+    "bp_db_pool_connections_in_use", "Database connections checked out of the pool.", ["service"]
+)
+
+# Awaited before each scrape: each updates the gauges of one running service.
+Refresher = Callable[[], Awaitable[None]]
+_refreshers: list[Refresher] = []
+
+
+def register_refresher(refresher: Refresher) -> None:
+    _refreshers.append(refresher)
+
+
+def unregister_refresher(refresher: Refresher) -> None:
+    with contextlib.suppress(ValueError):
+        _refreshers.remove(refresher)
+
+
+async def render_metrics() -> bytes:
+    """The exposition text, after refreshing the gauges. A refresher that fails (database down)
+    leaves its gauges at their last value: the scrape still answers, with the other metrics."""
+    for refresher in list(_refreshers):
+        try:
+            await asyncio.wait_for(refresher(), 5)
+        except Exception as exc:
+            logger.warning("metrics refresh failed: %r", exc)
+    return generate_latest()
+
+
+async def metrics_response(_request: Request) -> Response:
+    return Response(await render_metrics(), media_type=CONTENT_TYPE_LATEST)
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by its route template (``/v1/meetings/{id}``), never
+    its raw path, so that ids do not each make a time series. Unmatched paths count as one."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == METRICS_PATH:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_seeing_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_seeing_status)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope["method"]
+            HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
+            HTTP_DURATION.labels(self.service, method, route).observe(time.perf_counter() - started)
+
+
+@contextlib.asynccontextmanager
+async def metrics_server(host: str, port: int) -> AsyncIterator[uvicorn.Server]:
+    """Serve ``GET /metrics`` on its own port, in this event loop: for the gateway and the
+    embedded mode, whose main port is public. Returns once the port is bound."""
+    app = Starlette(routes=[Route(METRICS_PATH, metrics_response)])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+    )
+    # _serve, not serve: the main server keeps the process's signal handlers (serve would take
+    # them over for its life), and stops this one from its lifespan.
+    task = asyncio.create_task(server._serve(), name=f"metrics:{port}")
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError(f"the metrics server on {host}:{port} stopped at start")
+        await asyncio.sleep(0.01)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        await task
