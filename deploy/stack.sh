@@ -3,7 +3,8 @@
 # PostgreSQL and Kafka started by deploy/postgres.sh and deploy/kafka.sh.
 #   deploy/stack.sh start|stop|status
 # Ports: gateway 8000, meetings 8001, plan 8002, indicators 8003, notifications 8004 (override
-# with *_PORT).
+# with *_PORT); each service serves GET /metrics on its port, the gateway on GATEWAY_METRICS_PORT
+# (8090).
 # Every service setting can be overridden through its environment variables (see README).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,6 +29,8 @@ PLAN_PORT=${PLAN_PORT:-8002}
 INDICATORS_PORT=${INDICATORS_PORT:-8003}
 NOTIFICATIONS_PORT=${NOTIFICATIONS_PORT:-8004}
 GATEWAY_PORT=${GATEWAY_PORT:-8000}
+# The gateway's GET /metrics, off its public port (8090 beside 8000, 18090 beside 18000).
+export GATEWAY_METRICS_PORT=${GATEWAY_METRICS_PORT:-$((GATEWAY_PORT + 90))}
 export GATEWAY_MEETINGS_URL=${GATEWAY_MEETINGS_URL:-http://127.0.0.1:$MEETINGS_PORT}
 export GATEWAY_PLAN_URL=${GATEWAY_PLAN_URL:-http://127.0.0.1:$PLAN_PORT}
 export GATEWAY_INDICATORS_URL=${GATEWAY_INDICATORS_URL:-http://127.0.0.1:$INDICATORS_PORT}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Run a command with PostgreSQL, Kafka and Keycloak up, then stop whichever of them this script
-# started. Used by `make test-integration`; a newcomer can use it too: deploy/with-services.sh
-# <command>. Keycloak (the slowest to start) starts in the background while PostgreSQL and Kafka
-# start; BP_WITHOUT_KEYCLOAK=1 leaves it out (benchmarks, soak and chaos runs do not need it).
+# Run a command with PostgreSQL, Kafka, Prometheus and Keycloak up, then stop whichever of them
+# this script started. Used by `make test-integration`; a newcomer can use it too:
+# deploy/with-services.sh <command>. Keycloak (the slowest to start) starts in the background
+# while the others start; BP_WITHOUT_KEYCLOAK=1 leaves it out (benchmarks, soak and chaos runs do not need it).
 # If a server cannot be started the command does not run and this exits non-zero, saying
 # why: integration tests never silently skip.
 set -euo pipefail
@@ -33,7 +33,7 @@ else
   keycloak_starter=$!
 fi
 
-for server in postgres kafka; do
+for server in postgres kafka prometheus; do
   if bash "$here/$server.sh" status >/dev/null 2>&1; then
     echo "with-services: $server already running; leaving it running afterwards" >&2
     # A running PostgreSQL may predate a service's database: start creates what is missing.

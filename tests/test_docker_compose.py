@@ -20,6 +20,7 @@ SERVICES = {
     "indicators-api",
     "notifications-api",
     "gateway",
+    "prometheus",
 }
 PYTHON_DOCKERFILES = ["deploy/docker/Dockerfile.tools", "deploy/docker/Dockerfile.service"]
 
@@ -76,6 +77,8 @@ def test_each_service_gets_its_own_database_and_the_kafka_bus() -> None:
     for name, prefix in (("meetings-api", "MEETINGS"), ("plan-api", "PLAN")):
         assert services[name]["environment"][f"{prefix}_BUS"] == "kafka"
 
+    ("prometheus",)
+
 
 def test_the_gateway_trusts_the_keycloak_realm_the_browser_signs_in_with() -> None:
     services = compose()["services"]
@@ -123,8 +126,9 @@ def test_python_images_take_their_base_as_an_argument_and_run_as_non_root() -> N
 def test_the_local_images_replace_the_official_ones_service_by_service() -> None:
     """deploy/docker/compose.local.yml swaps images: the topology stays docker-compose.yml's."""
     local = compose("deploy/docker/compose.local.yml")["services"]
-    # Keycloak (profile oidc) has no local image yet: `make test-compose` runs without it.
-    assert set(local) == SERVICES - {"keycloak"}
+    # Keycloak (profile oidc) and Prometheus (profile observability) have no local image yet:
+    # `make test-compose` runs without them.
+    assert set(local) == SERVICES - {"keycloak", "prometheus"}
     for name, service in local.items():
         assert set(service) <= {"image", "pull_policy", "build"}, name
         assert service["image"].startswith("localhost/bp/"), name

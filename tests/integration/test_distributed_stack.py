@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -21,8 +20,8 @@ from bpctl.demo import load_demo
 from tests.story import check_story
 
 from .conftest import KAFKA
+from .stack import stack_running
 
-REPO = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "bp_admin_stack-test-key"
 PORTS = {
     "GATEWAY_PORT": 18000,
@@ -36,31 +35,15 @@ PORTS = {
 async def gateway(
     fresh_database: Callable[[str], Awaitable[str]], namespace: str, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
-    env = (
-        os.environ
-        | {k: str(v) for k, v in PORTS.items()}
-        | {
-            "BP_VAR_DIR": str(tmp_path),
-            "KAFKA_NAMESPACE": namespace,
-            "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
-            "ADMIN_API_KEY": ADMIN_KEY,
-            "MEETINGS_DATABASE_URL": await fresh_database("meetings"),
-            "PLAN_DATABASE_URL": await fresh_database("plan"),
-            "INDICATORS_DATABASE_URL": await fresh_database("indicators"),
-            "GATEWAY_DATABASE_URL": await fresh_database("gateway"),
-        }
-    )
-    stack = ["bash", str(REPO / "deploy" / "stack.sh")]
-    await asyncio.to_thread(subprocess.run, [*stack, "start"], check=True, env=env, timeout=180)
-    try:
-        async with httpx.AsyncClient(
+    async with (
+        stack_running(PORTS, fresh_database, namespace, tmp_path, ADMIN_KEY),
+        httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{PORTS['GATEWAY_PORT']}",
             headers={"Authorization": f"Bearer {ADMIN_KEY}"},
             timeout=15,
-        ) as client:
-            yield client
-    finally:
-        await asyncio.to_thread(subprocess.run, [*stack, "stop"], check=False, env=env, timeout=120)
+        ) as client,
+    ):
+        yield client
 
 
 async def test_the_slice_works_across_processes(gateway: httpx.AsyncClient) -> None:

@@ -1,0 +1,46 @@
+"""A distributed stack as users run it (deploy/stack.sh), on fresh databases and a namespace."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+
+from .conftest import KAFKA
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@contextlib.asynccontextmanager
+async def stack_running(
+    ports: Mapping[str, int],
+    fresh_database: Callable[[str], Awaitable[str]],
+    namespace: str,
+    var_dir: Path,
+    admin_key: str,
+) -> AsyncIterator[None]:
+    """``ports``: GATEWAY_PORT, MEETINGS_PORT, PLAN_PORT, INDICATORS_PORT (and optionally
+    GATEWAY_METRICS_PORT); the stack's pid files and logs go to ``var_dir``/stack."""
+    env = (
+        os.environ
+        | {k: str(v) for k, v in ports.items()}
+        | {
+            "BP_VAR_DIR": str(var_dir),
+            "KAFKA_NAMESPACE": namespace,
+            "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
+            "ADMIN_API_KEY": admin_key,
+            "MEETINGS_DATABASE_URL": await fresh_database("meetings"),
+            "PLAN_DATABASE_URL": await fresh_database("plan"),
+            "INDICATORS_DATABASE_URL": await fresh_database("indicators"),
+            "GATEWAY_DATABASE_URL": await fresh_database("gateway"),
+        }
+    )
+    stack = ["bash", str(REPO / "deploy" / "stack.sh")]
+    await asyncio.to_thread(subprocess.run, [*stack, "start"], check=True, env=env, timeout=180)
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(subprocess.run, [*stack, "stop"], check=False, env=env, timeout=120)
