@@ -16,6 +16,8 @@ def make_event() -> CloudEvent:
         actor="bp-key-1",
         dataschema="https://example.org/plan.activity.hosted.v1.json",
         partitionkey="a1b2",
+        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        tracestate="vendor=opaque",
     )
 
 
@@ -35,7 +37,18 @@ def test_kafka_binary_mode_round_trip_keeps_every_attribute() -> None:
         "ce_requestid",
         "ce_actor",
     } <= names
+    # The tracing extension under its W3C header names, as Kafka tracing clients read them.
+    assert dict(headers)["traceparent"] == event.traceparent.encode()  # type: ignore[union-attr]
+    assert dict(headers)["tracestate"] == b"vendor=opaque"
     assert CloudEvent.from_kafka(value, headers, key) == event
+
+
+def test_an_outbox_row_written_before_tracing_reads_untraced() -> None:
+    stored = make_event().to_json()
+    del stored["traceparent"], stored["tracestate"]
+    event = CloudEvent.from_json(stored)
+    assert (event.traceparent, event.tracestate) == (None, None)
+    assert "traceparent" not in {name for name, _ in event.to_kafka()[2]}
 
 
 def test_an_event_without_partition_key_is_keyed_by_its_subject() -> None:

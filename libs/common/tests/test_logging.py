@@ -3,6 +3,8 @@ import logging
 
 import httpx
 from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from bp_common.logging import JsonFormatter
 from bp_common.middleware import RequestIdMiddleware
@@ -17,6 +19,22 @@ def test_json_lines_carry_the_request_id_and_extra_fields() -> None:
     assert line["service"] == "meetings-api"
     assert line["status"] == 200
     assert "request_id" not in line
+
+
+def test_json_lines_carry_the_trace_and_span_of_the_work_in_progress() -> None:
+    context = SpanContext(
+        trace_id=0x0AF7651916CD43DD8448EB211C80319C,
+        span_id=0xB7AD6B7169203331,
+        is_remote=False,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "applied", (), None)
+    with trace.use_span(NonRecordingSpan(context)):
+        line = json.loads(JsonFormatter("meetings-api").format(record))
+    assert line["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
+    assert line["span_id"] == "b7ad6b7169203331"
+    untraced = json.loads(JsonFormatter("meetings-api").format(record))
+    assert "trace_id" not in untraced
 
 
 async def test_the_request_id_is_taken_or_made_and_returned(caplog) -> None:  # type: ignore[no-untyped-def]

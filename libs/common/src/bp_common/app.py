@@ -37,7 +37,7 @@ from bp_common.events.outbox import Outbox, OutboxRelay, service_outbox
 from bp_common.events.store import MessagingTables
 from bp_common.middleware import RequestIdMiddleware
 from bp_common.migrations import upgrade_to_head
-from bp_common.observability import metrics
+from bp_common.observability import metrics, tracing
 from bp_common.request_context import set_actor
 from bp_common.security import IDENTITY_HEADER, Identity, Role, verify_identity
 from bp_common.settings import BusKind, ServiceSettings
@@ -90,6 +90,7 @@ class ServiceRuntime:
         # Parsed once: a PEM public key would otherwise be parsed at every request.
         self.identity_key = settings.identity_verification_key()
         self.database = Database(settings.database_url, pool_size=settings.database_pool_size)
+        tracing.instrument_engine(self.database.engine)
         self.outbox = service_outbox(spec.messaging, spec.name)
         self.relay = OutboxRelay(
             self.database,
@@ -206,6 +207,7 @@ def create_service_app(
     install_problem_handlers(app)
     for router in spec.routers:
         app.include_router(router)
+    tracing.instrument_app(app)
     # On the service's own port, which the gateway does not route to: never public.
     app.add_api_route(
         metrics.METRICS_PATH, metrics.metrics_response, methods=["GET"], include_in_schema=False

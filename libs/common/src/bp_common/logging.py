@@ -1,4 +1,5 @@
-"""Structured JSON logs, one object a line, each carrying the request id of its request."""
+"""Structured JSON logs, one object a line, each carrying the request id of its request and,
+when traced, the trace and span ids of the work that wrote it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 
 import orjson
+from opentelemetry import trace
 
 from bp_common.request_context import current_request_id
 
@@ -29,6 +31,10 @@ class JsonFormatter(logging.Formatter):
         request_id = current_request_id()
         if request_id:
             entry["request_id"] = request_id
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            entry["trace_id"] = format(span.trace_id, "032x")
+            entry["span_id"] = format(span.span_id, "016x")
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value

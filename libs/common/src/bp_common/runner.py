@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from bp_common.db import Database
 from bp_common.logging import configure_logging
 from bp_common.migrations import upgrade_to_head
+from bp_common.observability.tracing import configure_tracing
 from bp_common.settings import ServiceSettings
 
 
@@ -38,6 +39,7 @@ def service_main(
     if args.command == "migrate":
         asyncio.run(_migrate(settings.database_url, migrations))
         return
+    configure_process_tracing(settings)
     app = app_factory(settings)
     freeze_startup_objects()
     uvicorn.run(
@@ -47,6 +49,16 @@ def service_main(
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+    )
+
+
+def configure_process_tracing(settings: ServiceSettings) -> None:
+    """Before the app is made: its instrumentation depends on whether tracing is on."""
+    configure_tracing(
+        settings.service_name,
+        settings.tracing_exporter,
+        otlp_endpoint=settings.tracing_otlp_endpoint,
+        sample_ratio=settings.tracing_sample_ratio,
     )
 
 

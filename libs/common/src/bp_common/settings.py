@@ -8,6 +8,7 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bp_common.observability.tracing import TracingExporter
 from bp_common.security import IdentityAlgorithm, VerificationKey, load_verification_key
 
 # Development-only defaults. Anything but a development or test environment refuses them,
@@ -68,6 +69,12 @@ class ServiceSettings(BaseSettings):
     # port (GATEWAY_METRICS_PORT); None serves none. A service serves it on its own port.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # OpenTelemetry traces: none (the default: nothing instrumented), console, or otlp (to
+    # tracing_otlp_endpoint, else the OTEL_EXPORTER_OTLP_* variables); the share of traces kept
+    # where no caller decided (a caller's traceparent flags are followed).
+    tracing_exporter: TracingExporter = TracingExporter.NONE
+    tracing_otlp_endpoint: str | None = None
+    tracing_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     log_level: str = "INFO"
     log_json: bool = True
 

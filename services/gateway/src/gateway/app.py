@@ -25,7 +25,7 @@ from bp_common.errors import (
 )
 from bp_common.middleware import REQUEST_ID_HEADER, RequestIdMiddleware
 from bp_common.migrations import upgrade_to_head
-from bp_common.observability import metrics
+from bp_common.observability import metrics, tracing
 from bp_common.security import Identity
 from gateway import contracts as contracts_api
 from gateway.auth import authenticated
@@ -70,6 +70,7 @@ def create_gateway_app(
     ``identity_providers`` is the client that reads the OpenID Connect issuers' keys."""
     settings = settings or GatewaySettings()
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
+    tracing.instrument_engine(database.engine)
     upstreams = Upstreams(
         clients or network_clients(settings),
         settings.identity_signing_key(),
@@ -136,6 +137,7 @@ def create_gateway_app(
     install_problem_handlers(app)
     app.include_router(keys_api.router, dependencies=[Depends(authenticated)])
     app.include_router(contracts_api.router)
+    tracing.instrument_app(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

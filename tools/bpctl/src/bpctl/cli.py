@@ -32,10 +32,11 @@ from sqlalchemy.exc import DBAPIError
 from bp_common.events.redrive import redrive
 from bp_common.logging import configure_logging
 from bp_common.replay import ReplayRefused, TopicReplay, check_replayable, replay_read_models
-from bp_common.runner import freeze_startup_objects
+from bp_common.runner import configure_process_tracing, freeze_startup_objects
 from bpctl.client import ApiError, PlatformClient
 from bpctl.demo import StoryError, is_empty, load_demo
 from bpctl.embedded import EmbeddedPlatform, admin_key_for
+from gateway.settings import GatewaySettings
 from indicators_api.app import SPEC as INDICATORS_SPEC
 from meetings_api.app import SPEC as MEETINGS_SPEC
 from meetings_api.reports.schemas import ReportFormat, ReportLanguage
@@ -114,6 +115,8 @@ def run(
     """Run the whole platform in one process (embedded mode: SQLite, in-process bus)."""
     configure_logging("embedded", os.environ.get("LOG_LEVEL", "INFO"), json=False)
     key, generated = admin_key_for(var_dir, os.environ.get("ADMIN_API_KEY"))
+    # One process: the gateway's settings (GATEWAY_TRACING_*, GATEWAY_METRICS_PORT) cover it.
+    configure_process_tracing(GatewaySettings(service_name="embedded"))
     platform = EmbeddedPlatform(var_dir, key, load_demo_data=demo)
     origin = "generated now" if generated else "from ADMIN_API_KEY or " + str(var_dir)
     typer.echo(

@@ -65,6 +65,19 @@ EXTENSION_HEADERS: dict[str, dict[str, Any]] = {
         "description": "The principal (API key) whose request caused the event; absent when the "
         "event was caused by another event.",
     },
+    # CloudEvents distributed-tracing extension, under the W3C names every Kafka tracing client
+    # reads (not ce_-prefixed).
+    "traceparent": {
+        "type": "string",
+        "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+        "description": "W3C Trace Context of the relay's publish span, in the trace of the "
+        "request (or event) that wrote the event: a consumer's span continues it. Absent when "
+        "the producer does not trace.",
+    },
+    "tracestate": {
+        "type": "string",
+        "description": "W3C Trace Context vendor state accompanying traceparent, when any.",
+    },
 }
 DLQ_HEADERS: dict[str, str] = {
     "dlq_error": "The class of the error that made the consumer give up.",
@@ -355,8 +368,10 @@ PREAMBLE = """\
 
 Every event is a CloudEvent 1.0 published in Kafka binary mode on the topic `<service>.events`:
 the attributes are headers (`ce_specversion`, `ce_id`, `ce_source`, `ce_type`, `ce_subject`,
-`ce_time`, `ce_dataschema`, `content-type`, and the extensions `ce_requestid` and `ce_actor` (the
-request and the API key's principal) when an API request caused it), the data is the JSON value.
+`ce_time`, `ce_dataschema`, `content-type`, the extensions `ce_requestid` and `ce_actor` (the
+request and the API key's principal) when an API request caused it, and the W3C `traceparent`
+(and `tracestate`) of the distributed-tracing extension when the producer traces), the data is
+the JSON value.
 
 - **Key and subject.** The Kafka key is the aggregate id, so one aggregate's events stay in order
   on one partition; `ce_subject` is the id of the record the event is about (an intervention, not

@@ -38,6 +38,10 @@ class CloudEvent:
     # Partitioning extension: the aggregate id, the Kafka key. The subject names the record the
     # event is about, which may be a part of the aggregate (an intervention of a meeting).
     partitionkey: str | None = None
+    # Distributed-tracing extension: the W3C trace context of the work that wrote the event
+    # (stored in the outbox), then of the relay's producer span (sent as Kafka headers).
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     @property
     def topic(self) -> str:
@@ -65,6 +69,11 @@ class CloudEvent:
             headers.append(("ce_requestid", self.requestid.encode()))
         if self.actor:
             headers.append(("ce_actor", self.actor.encode()))
+        # W3C names, as every Kafka tracing client reads them (not ce_-prefixed).
+        if self.traceparent:
+            headers.append(("traceparent", self.traceparent.encode()))
+        if self.tracestate:
+            headers.append(("tracestate", self.tracestate.encode()))
         return self.key, orjson.dumps(self.data), headers
 
     @classmethod
@@ -89,6 +98,8 @@ class CloudEvent:
                 actor=attrs.get("ce_actor"),
                 dataschema=attrs.get("ce_dataschema"),
                 partitionkey=key.decode("utf-8", "replace") if key is not None else None,
+                traceparent=attrs.get("traceparent"),
+                tracestate=attrs.get("tracestate"),
             )
         except MalformedEvent:
             raise
@@ -109,6 +120,8 @@ class CloudEvent:
             "actor": self.actor,
             "dataschema": self.dataschema,
             "partitionkey": self.partitionkey,
+            "traceparent": self.traceparent,
+            "tracestate": self.tracestate,
             "data": self.data,
         }
 
@@ -128,6 +141,8 @@ class CloudEvent:
             dataschema=body.get("dataschema"),
             # Rows written before the key was its own attribute were keyed by their subject.
             partitionkey=body.get("partitionkey"),
+            traceparent=body.get("traceparent"),
+            tracestate=body.get("tracestate"),
         )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.db import Database, dialect_insert, dialect_of
 from bp_common.events.envelope import CloudEvent, topic_for_type
-from bp_common.observability import metrics
+from bp_common.observability import metrics, tracing
 
 logger = logging.getLogger(__name__)
 
@@ -71,15 +71,22 @@ class InboxDispatcher:
             return
         started = time.perf_counter()
         try:
-            async with self.database.transaction() as session:
-                if not await claim(session, self.inbox, self.group, event):
-                    logger.info("event %s already processed by %s; skipped", event.id, self.group)
-                    metrics.INBOX_DUPLICATES.labels(self.group, event.type).inc()
-                    return
-                await handler(session, event)
+            with tracing.handling(event, self.group):
+                applied = await self._apply(handler, event)
         except Exception:
             metrics.HANDLER_FAILURES.labels(self.group, event.type).inc()
             raise
-        metrics.HANDLER_DURATION.labels(self.group, event.type).observe(
-            time.perf_counter() - started
-        )
+        if applied:
+            metrics.HANDLER_DURATION.labels(self.group, event.type).observe(
+                time.perf_counter() - started
+            )
+
+    async def _apply(self, handler: SessionHandler, event: CloudEvent) -> bool:
+        """Apply ``event`` with its inbox claim; False if the group had already applied it."""
+        async with self.database.transaction() as session:
+            if not await claim(session, self.inbox, self.group, event):
+                logger.info("event %s already processed by %s; skipped", event.id, self.group)
+                metrics.INBOX_DUPLICATES.labels(self.group, event.type).inc()
+                return False
+            await handler(session, event)
+        return True

@@ -17,7 +17,7 @@ from bp_common.events.contract import Event, schema_url
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.store import MessagingTables
 from bp_common.faults import CrashPoint
-from bp_common.observability import metrics
+from bp_common.observability import metrics, tracing
 from bp_common.request_context import current_actor, current_request_id
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,9 @@ class Outbox:
         self.source = source
 
     def event(self, event: Event) -> CloudEvent:
-        """The CloudEvent of ``event``: type, subject, key and schema all come from its model."""
+        """The CloudEvent of ``event``: type, subject, key and schema all come from its model;
+        the request id and trace context from the work in progress."""
+        traceparent, tracestate = tracing.current_trace_context()
         return CloudEvent(
             type=event.type,
             source=self.source,
@@ -41,6 +43,8 @@ class Outbox:
             dataschema=schema_url(event.type),
             requestid=current_request_id(),
             actor=current_actor(),
+            traceparent=traceparent,
+            tracestate=tracestate,
         )
 
     async def add(self, session: AsyncSession, *events: CloudEvent) -> None:
@@ -162,8 +166,12 @@ class OutboxRelay:
             if not rows:
                 return 0
             self._crash_before_publish.reached(len(rows))
-            with metrics.RELAY_PUBLISH_DURATION.labels(self.service).time():
-                await self.bus.publish([CloudEvent.from_json(row.envelope) for row in rows])
+            events = [CloudEvent.from_json(row.envelope) for row in rows]
+            with (
+                metrics.RELAY_PUBLISH_DURATION.labels(self.service).time(),
+                tracing.publishing(events) as traced,
+            ):
+                await self.bus.publish(traced)
             metrics.RELAY_PUBLISHED.labels(self.service).inc(len(rows))
             await session.execute(
                 update(self.table)
