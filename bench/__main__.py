@@ -20,7 +20,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from bench import baselines, scenarios
+from bench import baselines, scenarios, tracing
 from bench.stack import PORT_BASE, REPO, infrastructure_peaks, peak_rss_mib, running_stack
 
 console = Console()
@@ -97,6 +97,10 @@ async def run(quick: bool) -> dict[str, Any]:
             service: round(peak_rss_mib(procs), 1) for service, procs in stack.processes().items()
         }
         memory |= infrastructure_peaks()
+    console.log("cost of tracing: off, sampled 10 %, sampled 100 %")
+    report["tracing"] = await tracing.tracing_cost(
+        REPO / "var" / "bench" / f"tracing-{PORT_BASE}", PORT_BASE, rows=sizes["rows"]
+    )
     report["import"] = imports | {"baseline_copy_rows_per_s": round(copy_rate)}
     report["propagation"] = {"calendar_after_accept": propagation, "kafka_round_trip": kafka}
     report["gateway"] = gateway
@@ -187,6 +191,18 @@ def print_report(report: dict[str, Any]) -> None:
         "",
     )
     console.print(table)
+    traced = Table(title="cost of tracing (OTLP export to a local sink)")
+    for column in ("tracing", "gateway rps (p50/p99 ms)", "vs off", "import rows/s", "vs off"):
+        traced.add_column(column, justify="left" if column == "tracing" else "right")
+    for mode, figures in report["tracing"].items():
+        traced.add_row(
+            mode,
+            f"{figures['gateway_rps']} ({figures['gateway_p50_ms']}/{figures['gateway_p99_ms']})",
+            f"{figures['gateway_rps_vs_off']}x",
+            f"{figures['import_rows_per_s']:,}",
+            f"{figures['import_vs_off']}x",
+        )
+    console.print(traced)
     memory = Table(title="peak resident memory (MiB)")
     memory.add_column("process")
     memory.add_column("MiB", justify="right")

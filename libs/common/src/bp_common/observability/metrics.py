@@ -152,19 +152,26 @@ class MetricsMiddleware:
 
 @contextlib.asynccontextmanager
 async def metrics_server(host: str, port: int) -> AsyncIterator[uvicorn.Server]:
-    """Serve ``GET /metrics`` on its own port, in this event loop: for the gateway and the
-    embedded mode, whose main port is public. Returns once the port is bound."""
+    """Serve ``GET /metrics`` on its own port: for the gateway and the embedded mode, whose
+    main port is public."""
     app = Starlette(routes=[Route(METRICS_PATH, metrics_response)])
+    async with serving(app, host, port) as server:
+        yield server
+
+
+@contextlib.asynccontextmanager
+async def serving(app: ASGIApp, host: str, port: int) -> AsyncIterator[uvicorn.Server]:
+    """A second HTTP server in this event loop, returned once its port is bound."""
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
     )
     # _serve, not serve: the main server keeps the process's signal handlers (serve would take
     # them over for its life), and stops this one from its lifespan.
-    task = asyncio.create_task(server._serve(), name=f"metrics:{port}")
+    task = asyncio.create_task(server._serve(), name=f"http:{port}")
     while not server.started:
         if task.done():
             task.result()
-            raise RuntimeError(f"the metrics server on {host}:{port} stopped at start")
+            raise RuntimeError(f"the server on {host}:{port} stopped at start")
         await asyncio.sleep(0.01)
     try:
         yield server
