@@ -9,6 +9,10 @@ import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 
+import httpx
+
+from bp_common.testing import eventually
+
 from .conftest import KAFKA
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,3 +48,27 @@ async def stack_running(
         yield
     finally:
         await asyncio.to_thread(subprocess.run, [*stack, "stop"], check=False, env=env, timeout=120)
+
+
+async def hold_a_meeting_once_ready(gateway: httpx.AsyncClient) -> httpx.Response:
+    """Wait for the stack's readiness, then create a meeting and hold it; the hold's answer."""
+
+    async def ready() -> bool:
+        return (await gateway.get("/readyz")).status_code == 200
+
+    await eventually(ready, within_s=30, every_s=0.25)
+    created = await gateway.post(
+        "/v1/meetings",
+        json={
+            "title": "Working group meeting",
+            "kind": "working_group_meeting",
+            "starts_on": "2020-04-01",
+            "ends_on": "2020-04-02",
+            "city": "Sofia",
+            "country": "BG",
+        },
+    )
+    assert created.status_code == 201, created.text
+    held = await gateway.post(f"/v1/meetings/{created.json()['id']}/hold")
+    assert held.status_code == 200
+    return held

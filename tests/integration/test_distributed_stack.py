@@ -20,7 +20,7 @@ from bpctl.demo import load_demo
 from tests.story import check_story
 
 from .conftest import KAFKA
-from .stack import stack_running
+from .stack import hold_a_meeting_once_ready, stack_running
 
 ADMIN_KEY = "bp_admin_stack-test-key"
 PORTS = {
@@ -47,24 +47,7 @@ async def gateway(
 
 
 async def test_the_slice_works_across_processes(gateway: httpx.AsyncClient) -> None:
-    async def ready() -> bool:
-        return (await gateway.get("/readyz")).status_code == 200
-
-    await eventually(ready, within_s=30, every_s=0.25)
-    created = await gateway.post(
-        "/v1/meetings",
-        json={
-            "title": "Working group meeting",
-            "kind": "working_group_meeting",
-            "starts_on": "2020-04-01",
-            "ends_on": "2020-04-02",
-            "city": "Sofia",
-            "country": "BG",
-        },
-    )
-    assert created.status_code == 201, created.text
-    held = await gateway.post(f"/v1/meetings/{created.json()['id']}/hold")
-    assert held.status_code == 200
+    held = await hold_a_meeting_once_ready(gateway)
     assert held.headers["x-request-id"]
 
     async def counted() -> bool:

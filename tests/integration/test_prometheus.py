@@ -18,7 +18,7 @@ from bp_common.observability import metrics
 from bp_common.testing import eventually
 from tests.conftest import free_port
 
-from .stack import REPO, stack_running
+from .stack import REPO, hold_a_meeting_once_ready, stack_running
 
 ADMIN_KEY = "bp_admin_prometheus-test-key"
 PROMETHEUS = ["bash", str(REPO / "deploy" / "prometheus.sh")]
@@ -128,24 +128,7 @@ async def test_prometheus_answers_the_lag_and_the_backlog_of_each_service(
 ) -> None:
     gateway, stack = scraped_stack
 
-    async def ready() -> bool:
-        return (await gateway.get("/readyz")).status_code == 200
-
-    await eventually(ready, within_s=30, every_s=0.25)
-    created = await gateway.post(
-        "/v1/meetings",
-        json={
-            "title": "Working group meeting",
-            "kind": "working_group_meeting",
-            "starts_on": "2020-04-01",
-            "ends_on": "2020-04-02",
-            "city": "Sofia",
-            "country": "BG",
-        },
-    )
-    assert created.status_code == 201, created.text
-    held = await gateway.post(f"/v1/meetings/{created.json()['id']}/hold")
-    assert held.status_code == 200
+    await hold_a_meeting_once_ready(gateway)
 
     # The meeting's events reach the consumers, and the scrapes after that show it.
     async def applied() -> bool:

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from bp_common.observability import tracing
@@ -101,7 +102,11 @@ async def test_one_trace_runs_from_the_accept_through_kafka_to_the_calendar(
         ),
         201,
     )
+    accepts = {"service": "plan", "method": "POST", "route": ACCEPT_ROUTE, "status": "200"}
+    counted_before = REGISTRY.get_sample_value("bp_http_requests_total", accepts) or 0
     await ok(await plan.post(f"/v1/hosting-offers/{offer['id']}/accept", headers=SECRETARIAT))
+    # Traced, the request still counts under its route template.
+    assert REGISTRY.get_sample_value("bp_http_requests_total", accepts) == counted_before + 1
 
     def finished() -> list[ReadableSpan]:
         return list(spans.get_finished_spans())

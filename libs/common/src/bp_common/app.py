@@ -202,8 +202,7 @@ def create_service_app(
     )
     app.state.runtime = runtime
     app.state.database = runtime.database
-    app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(metrics.MetricsMiddleware, service=spec.name)
+    app.add_middleware(RequestIdMiddleware, service=spec.name)
     install_problem_handlers(app)
     for router in spec.routers:
         app.include_router(router)

@@ -1,5 +1,6 @@
 """Request-id middleware (pure ASGI, so it also wraps streaming and error responses): takes the
-caller's id or makes one, exposes it to logs and events, returns it, and logs one access line."""
+caller's id or makes one, exposes it to logs and events, returns it, logs one access line and,
+given the service's name, counts the request in the metrics."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bp_common.observability.metrics import observe_request
 from bp_common.request_context import reset_actor, reset_request_id, set_actor, set_request_id
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -19,8 +21,9 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, service: str | None = None) -> None:
         self.app = app
+        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,6 +52,9 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed_s = time.perf_counter() - started
+            if self.service is not None:
+                observe_request(self.service, scope, status, elapsed_s)
             access_log.info(
                 "%s %s %d",
                 scope["method"],
@@ -58,7 +64,7 @@ class RequestIdMiddleware:
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(elapsed_s * 1000, 2),
                 },
             )
             reset_actor(actor_token)

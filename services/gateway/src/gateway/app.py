@@ -132,8 +132,7 @@ def create_gateway_app(
         expose_headers=[REQUEST_ID_HEADER, "retry-after", "location"],
         max_age=600,
     )
-    app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(metrics.MetricsMiddleware, service="gateway")
+    app.add_middleware(RequestIdMiddleware, service="gateway")
     install_problem_handlers(app)
     app.include_router(keys_api.router, dependencies=[Depends(authenticated)])
     app.include_router(contracts_api.router)

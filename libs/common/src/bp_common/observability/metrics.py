@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import uvicorn
@@ -19,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 logger = logging.getLogger(__name__)
 
@@ -120,34 +119,16 @@ async def metrics_response(_request: Request) -> Response:
     return Response(await render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
 
-class MetricsMiddleware:
-    """Counts and times every HTTP request by its route template (``/v1/meetings/{id}``), never
-    its raw path, so that ids do not each make a time series. Unmatched paths count as one."""
-
-    def __init__(self, app: ASGIApp, service: str) -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] == METRICS_PATH:
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_seeing_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_seeing_status)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = scope["method"]
-            HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
-            HTTP_DURATION.labels(self.service, method, route).observe(time.perf_counter() - started)
+def observe_request(service: str, scope: Scope, status: int, elapsed_s: float) -> None:
+    """Count an answered request by its route template (``/v1/meetings/{id}``), never its raw
+    path, so that ids do not each make a time series; unmatched paths count as one. Scrapes are
+    not counted."""
+    if scope["path"] == METRICS_PATH:
+        return
+    route = getattr(scope.get("route"), "path", None) or "unmatched"
+    method = scope["method"]
+    HTTP_REQUESTS.labels(service, method, route, str(status)).inc()
+    HTTP_DURATION.labels(service, method, route).observe(elapsed_s)
 
 
 @contextlib.asynccontextmanager
