@@ -125,10 +125,30 @@ def observe_request(service: str, scope: Scope, status: int, elapsed_s: float) -
     not counted."""
     if scope["path"] == METRICS_PATH:
         return
-    route = getattr(scope.get("route"), "path", None) or "unmatched"
+    route = _route_template(scope)
     method = scope["method"]
     HTTP_REQUESTS.labels(service, method, route, str(status)).inc()
     HTTP_DURATION.labels(service, method, route).observe(elapsed_s)
+
+
+_templates: dict[object, str] = {}
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's path template. FastAPI leaves it in ``scope["route"]`` for most
+    routes, not for all (the gateway's catch-all proxy route): then it is looked up once by the
+    endpoint the router selected."""
+    path = getattr(scope.get("route"), "path", None)
+    if path is not None:
+        return str(path)
+    endpoint = scope.get("endpoint")
+    if endpoint is None:
+        return "unmatched"
+    if endpoint not in _templates:
+        routes = getattr(scope.get("app"), "routes", [])
+        found = [r.path for r in routes if getattr(r, "endpoint", None) is endpoint]
+        _templates[endpoint] = found[0] if found else "unmatched"
+    return _templates[endpoint]
 
 
 @contextlib.asynccontextmanager
