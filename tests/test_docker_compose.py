@@ -77,8 +77,6 @@ def test_each_service_gets_its_own_database_and_the_kafka_bus() -> None:
     for name, prefix in (("meetings-api", "MEETINGS"), ("plan-api", "PLAN")):
         assert services[name]["environment"][f"{prefix}_BUS"] == "kafka"
 
-    ("prometheus",)
-
 
 def test_the_gateway_trusts_the_keycloak_realm_the_browser_signs_in_with() -> None:
     services = compose()["services"]
@@ -135,3 +133,15 @@ def test_the_local_images_replace_the_official_ones_service_by_service() -> None
     for name in ("postgres", "kafka"):
         dockerfile = REPO / "deploy" / "docker" / name / "Dockerfile"
         assert "ARG BASE_IMAGE=debian:bookworm-slim" in dockerfile.read_text()
+
+
+def test_prometheus_scrapes_each_service_port_and_the_gateway_metrics_port() -> None:
+    services = compose()["services"]
+    config = yaml.safe_load((REPO / "deploy" / "prometheus" / "compose.yml").read_text())
+    groups = config["scrape_configs"][0]["static_configs"]
+    targets = {target for group in groups for target in group["targets"]}
+    gateway = services["gateway"]["environment"]
+    assert f"gateway:{gateway['GATEWAY_METRICS_PORT']}" in targets
+    for name in ("meetings-api", "plan-api", "indicators-api"):
+        port = services[name]["command"][-1]
+        assert f"{name}:{port}" in targets

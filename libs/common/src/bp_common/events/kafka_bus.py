@@ -58,6 +58,9 @@ class KafkaBus:
         self._producer: AIOKafkaProducer | None = None
         self._producer_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        # The offsets this process committed, per group and partition: the lag is read from
+        # them without a round trip to the group coordinator at each scrape.
+        self._committed: dict[tuple[str, TopicPartition], int] = {}
         self._stopping = asyncio.Event()
         self._crash_before_commit = CrashPoint(
             "before offset commit", config.crash_before_offset_commit_after
@@ -129,13 +132,15 @@ class KafkaBus:
             return {}
         lag: dict[tuple[str, int], int] = {}
         with contextlib.suppress(KafkaError, TimeoutError, OSError):
-            async with asyncio.timeout(self.config.request_timeout_s):
-                for tp in consumer.assignment():
-                    end = consumer.highwater(tp)
-                    if end is None:
-                        continue
-                    committed = await consumer.committed(tp) or 0
-                    lag[(self.logical(tp.topic), tp.partition)] = max(0, end - committed)
+            for tp in consumer.assignment():
+                end = consumer.highwater(tp)
+                if end is None:
+                    continue
+                committed = self._committed.get((group, tp))
+                if committed is None:  # nothing committed by this process yet: ask the coordinator
+                    async with asyncio.timeout(self.config.request_timeout_s):
+                        committed = await consumer.committed(tp) or 0
+                lag[(self.logical(tp.topic), tp.partition)] = max(0, end - committed)
         return lag
 
     # -- producing ------------------------------------------------------------------------
@@ -250,6 +255,9 @@ class KafkaBus:
             # already joined the group, and left running it would hold partitions it never reads.
             await asyncio.wait_for(consumer.start(), self.config.request_timeout_s)
             self._consumers[subscription.group] = consumer
+            # Another member may have committed while this one was away.
+            for key in [key for key in self._committed if key[0] == subscription.group]:
+                del self._committed[key]
             while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=500, max_records=200)
                 for tp, records in batches.items():
@@ -279,6 +287,7 @@ class KafkaBus:
             if next_offset is not None:
                 async with asyncio.timeout(self.config.request_timeout_s):
                     await consumer.commit({tp: next_offset})
+                self._committed[(subscription.group, tp)] = next_offset
 
     async def _process_record(
         self, subscription: Subscription, record: ConsumerRecord[bytes, bytes]

@@ -109,7 +109,8 @@ async def render_metrics() -> bytes:
     leaves its gauges at their last value: the scrape still answers, with the other metrics."""
     for refresher in list(_refreshers):
         try:
-            await asyncio.wait_for(refresher(), 5)
+            # Well inside a scrape's timeout (Prometheus: the scrape interval, at most 10 s).
+            await asyncio.wait_for(refresher(), 2)
         except Exception as exc:
             logger.warning("metrics refresh failed: %r", exc)
     return generate_latest()
