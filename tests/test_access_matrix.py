@@ -559,7 +559,7 @@ async def check_write(world: World, operation: str, role: str) -> None:
     if isinstance(attempt.body, bytes):  # an IATI document
         sent: dict[str, Any] = {
             "content": attempt.body,
-            "headers": world.auth(role) | {"content-type": "application/xml"},
+            "headers": {**world.auth(role), "content-type": "application/xml"},
         }
     else:
         sent = {"json": attempt.body, "headers": world.auth(role)}

@@ -157,6 +157,7 @@ async def test_a_stopped_service_is_a_quick_502_and_readiness_names_it(
         "meetings": False,
         "plan": True,
         "indicators": True,
+        "notifications": True,
     }
     # The other services still answer.
     assert (await gateway.get("/v1/plans")).status_code == 200
