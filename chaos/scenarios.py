@@ -21,6 +21,7 @@ from chaos import exports
 from chaos.accounting import (
     account_events,
     check_read_models,
+    group_topics,
     handled_beyond_commit,
     inbox_ids,
     partial_writes,
@@ -338,14 +339,16 @@ async def replica_kill(run: Run) -> ScenarioResult:
     replica = stack.instance("indicators-api", stack.base_port + 13, "indicators-api-replica")
     await replica.start()
     members: dict[str, list[str]] = {}
+    # Every topic the group reads has 3 partitions (the bus's default).
+    partitions = 3 * len(group_topics("indicators-api"))
 
     async def members_are(count: int) -> bool:
         nonlocal members
         with contextlib.suppress(Exception):
             members = await group_members(group)
-        # Settled: that many members, each owning partitions, all 6 of the two topics owned.
+        # Settled: that many members, each owning partitions, every partition of its topics owned.
         owned = sum(len(p) for p in members.values())
-        return len(members) == count and all(members.values()) and owned == 6
+        return len(members) == count and all(members.values()) and owned == partitions
 
     try:
         async with streaming(run, result):
