@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -131,9 +132,11 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     409: "conflict",
+    412: "stale_revision",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_failed",
+    428: "if_match_required",
     429: "rate_limited",
     502: "bad_gateway",
     503: "service_unavailable",
@@ -231,6 +234,18 @@ def install_problem_handlers(app: FastAPI) -> None:
             409,
             "conflict",
             "The request conflicts with data already stored.",
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        # A revisioned row changed between its read and this write (the services lock what they
+        # correct, so this is the ORM's last line): the writer's view was stale.
+        return problem_response(
+            412,
+            "stale_revision",
+            "The record changed while this request was applied; read it again and retry. "
+            "Nothing was changed.",
             instance=request.url.path,
         )
 
