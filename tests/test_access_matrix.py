@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -117,6 +117,8 @@ class Attempt:
     body: Any
     # Read (as the Secretariat) before and after a refusal: it must not change.
     probe: str
+    # Sent besides the role's credentials: a correction's If-Match.
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 Case = Callable[[World, str], Awaitable[Attempt]]
@@ -559,10 +561,10 @@ async def check_write(world: World, operation: str, role: str) -> None:
     if isinstance(attempt.body, bytes):  # an IATI document
         sent: dict[str, Any] = {
             "content": attempt.body,
-            "headers": {**world.auth(role), "content-type": "application/xml"},
+            "headers": {**world.auth(role), **attempt.headers, "content-type": "application/xml"},
         }
     else:
-        sent = {"json": attempt.body, "headers": world.auth(role)}
+        sent = {"json": attempt.body, "headers": {**world.auth(role), **attempt.headers}}
     response = await world.client.request(attempt.method, attempt.path, **sent)
     if role in allowed:
         assert response.status_code < 300, f"{role} refused: {response.text}"
