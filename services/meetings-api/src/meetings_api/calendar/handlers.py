@@ -50,5 +50,10 @@ HANDLERS: dict[str, Consumer] = {
     "plan.activity.cancelled.v1": _ACTIVITY,
     "plan.activity.held.v1": _ACTIVITY,
     "plan.endorsed.v1": consumes(EndorsedPlan, on_plan_endorsed),
-    **{event.type: _MEETING for event in meeting_events.EVENTS},
+    # Every event carrying the whole meeting (not those of its delegations or agenda items).
+    **{
+        event.type: _MEETING
+        for event in meeting_events.EVENTS
+        if issubclass(event, meeting_events.MeetingV1)
+    },
 }

@@ -11,7 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bp_common.events.contract import Event, Examples
 from bp_common.types import CountryCode
-from meetings_api.meetings.models import Meeting, MeetingKind, MeetingStatus
+from meetings_api.meetings.models import (
+    Meeting,
+    MeetingKind,
+    MeetingStatus,
+    ParticipantType,
+)
 
 TOPIC = "meetings.events"
 
@@ -137,10 +142,143 @@ class MeetingCancelledV1(MeetingV1):
     examples: ClassVar[Examples] = ({**MEETING_EXAMPLE, "status": "cancelled"},)
 
 
+class MeetingAttendanceCorrectedV1(MeetingV1):
+    """A held meeting's delegation list was corrected: the attendance it reported changed.
+    (A planned meeting's attendance change is a ``meetings.meeting.updated.v1``.)"""
+
+    type: ClassVar[str] = "meetings.meeting.attendance_corrected.v1"
+    examples: ClassVar[Examples] = (
+        {
+            **MEETING_EXAMPLE,
+            "status": "held",
+            "revision": 5,
+            "attendance": {"participants": 80, "countries": 36, "organisations": 11},
+        },
+    )
+
+
+# -- a delegation's entry --------------------------------------------------------------------
+
+DELEGATION_EXAMPLE: dict[str, Any] = {
+    "meeting_id": MEETING_EXAMPLE["meeting_id"],
+    "participant": "BG",
+    "participant_type": "state",
+    "headcount": 3,
+    "head_of_delegation": "Ms Ivanova",
+    "revision": 5,
+}
+
+
+class DelegationV1(Event):
+    """One delegation's entry. Its subject is the meeting: a delegation is part of the
+    meeting's record (its attendance), so the meeting's history shows every change of it."""
+
+    subject_field: ClassVar[str] = "meeting_id"
+    key_field: ClassVar[str] = "meeting_id"
+
+    meeting_id: uuid.UUID
+    participant: str = Field(description="Country code or organisation acronym.")
+    participant_type: ParticipantType
+    headcount: int = Field(ge=1)
+    head_of_delegation: str | None
+    revision: int = Field(
+        ge=0,
+        description="The meeting's revision after the change (the attendance is the "
+        "meeting's): a consumer ignores older news.",
+    )
+
+
+class DelegationCorrectedV1(DelegationV1):
+    """A delegation's entry was corrected (headcount, head of delegation), also of a held
+    meeting; the meeting's new attendance follows in its own event."""
+
+    type: ClassVar[str] = "meetings.delegation.corrected.v1"
+    examples: ClassVar[Examples] = ({**DELEGATION_EXAMPLE, "changed": ["headcount"]},)
+
+    changed: list[str] = Field(description="The fields changed, sorted.")
+
+
+class DelegationWithdrawnV1(DelegationV1):
+    """A delegation was withdrawn from a meeting's list (it was not there); the entry is kept
+    as a tombstone and the meeting's new attendance follows in its own event."""
+
+    type: ClassVar[str] = "meetings.delegation.withdrawn.v1"
+    examples: ClassVar[Examples] = (
+        {**DELEGATION_EXAMPLE, "reason": "Listed by mistake: Bulgaria did not attend."},
+    )
+
+    reason: str
+
+
+# -- an agenda item --------------------------------------------------------------------------
+
+AGENDA_ITEM_EXAMPLE: dict[str, Any] = {
+    "agenda_item_id": "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+    "meeting_id": MEETING_EXAMPLE["meeting_id"],
+    "day": 1,
+    "position": 2,
+    "title": "Implementation Plan 2020-2024: goal 2",
+    "presenter": "ICMPD",
+    "duration_minutes": 45,
+    "project_code": None,
+    "plan_item": None,
+    "goal": 2,
+    "revision": 2,
+}
+
+
+class AgendaItemCorrectedV1(Event):
+    """An agenda item was corrected; it carries the item as it now stands."""
+
+    type: ClassVar[str] = "meetings.agenda_item.corrected.v1"
+    subject_field: ClassVar[str] = "agenda_item_id"
+    key_field: ClassVar[str] = "meeting_id"
+    examples: ClassVar[Examples] = ({**AGENDA_ITEM_EXAMPLE, "changed": ["title"]},)
+
+    agenda_item_id: uuid.UUID
+    meeting_id: uuid.UUID
+    day: int = Field(ge=1)
+    position: int = Field(ge=1)
+    title: str
+    presenter: str | None
+    duration_minutes: int | None
+    project_code: str | None
+    plan_item: str | None
+    goal: int | None = Field(description="The plan's priority goal the item is about.")
+    revision: int = Field(ge=1, description="The item's revision: a consumer ignores older news.")
+    changed: list[str] = Field(description="The fields changed, sorted.")
+
+
+class AgendaItemWithdrawnV1(Event):
+    """An agenda item was withdrawn (kept as a tombstone): it is no longer on the agenda."""
+
+    type: ClassVar[str] = "meetings.agenda_item.withdrawn.v1"
+    subject_field: ClassVar[str] = "agenda_item_id"
+    key_field: ClassVar[str] = "meeting_id"
+    examples: ClassVar[Examples] = (
+        {
+            "agenda_item_id": AGENDA_ITEM_EXAMPLE["agenda_item_id"],
+            "meeting_id": MEETING_EXAMPLE["meeting_id"],
+            "reason": "Entered twice.",
+            "revision": 3,
+        },
+    )
+
+    agenda_item_id: uuid.UUID
+    meeting_id: uuid.UUID
+    reason: str
+    revision: int = Field(ge=1)
+
+
 EVENTS: tuple[type[Event], ...] = (
     MeetingScheduledV1,
     MeetingRescheduledV1,
     MeetingUpdatedV1,
     MeetingHeldV1,
     MeetingCancelledV1,
+    MeetingAttendanceCorrectedV1,
+    DelegationCorrectedV1,
+    DelegationWithdrawnV1,
+    AgendaItemCorrectedV1,
+    AgendaItemWithdrawnV1,
 )

@@ -53,41 +53,40 @@ class RequestedAmendmentV1(BaseModel):
     rationale: str | None = None
 
 
-class InterventionRecordedV1(Event):
-    """A delegation's intervention at a meeting was recorded. plan-api turns an
-    ``offer_to_host`` naming an activity into a hosting offer, and an ``amendment_request`` on a
-    plan into a proposed amendment."""
+INTERVENTION_EXAMPLES: tuple[dict[str, Any], ...] = (
+    INTERVENTION_EXAMPLE,
+    {
+        **INTERVENTION_EXAMPLE,
+        "delegation": "BG",
+        "kind": "offer_to_host",
+        "text": "Bulgaria offers to host the training in Sofia.",
+        "activity_id": "5b0d7a4e-1f43-4c1e-9a57-0f7e2f0c8a11",
+        "year": 2020,
+    },
+    {
+        **INTERVENTION_EXAMPLE,
+        "delegation": "IOM",
+        "delegation_type": "organisation",
+        "kind": "amendment_request",
+        "text": "IOM proposes to widen goal 2.",
+        "agenda_item_id": "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+        "plan_id": PLAN_ID,
+        "plan_version": 1,
+        "amendment": {
+            "target": {"type": "goal", "ref": "2"},
+            "action": "modify",
+            "text": "Strengthen cooperation on the prevention of irregular migration.",
+            "rationale": "As discussed in the working group.",
+        },
+    },
+)
 
-    type: ClassVar[str] = "meetings.intervention.recorded.v1"
+
+class InterventionV1(Event):
+    """An intervention as its events carry it."""
+
     subject_field: ClassVar[str] = "intervention_id"
     key_field: ClassVar[str] = "meeting_id"
-    examples: ClassVar[Examples] = (
-        INTERVENTION_EXAMPLE,
-        {
-            **INTERVENTION_EXAMPLE,
-            "delegation": "BG",
-            "kind": "offer_to_host",
-            "text": "Bulgaria offers to host the training in Sofia.",
-            "activity_id": "5b0d7a4e-1f43-4c1e-9a57-0f7e2f0c8a11",
-            "year": 2020,
-        },
-        {
-            **INTERVENTION_EXAMPLE,
-            "delegation": "IOM",
-            "delegation_type": "organisation",
-            "kind": "amendment_request",
-            "text": "IOM proposes to widen goal 2.",
-            "agenda_item_id": "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
-            "plan_id": PLAN_ID,
-            "plan_version": 1,
-            "amendment": {
-                "target": {"type": "goal", "ref": "2"},
-                "action": "modify",
-                "text": "Strengthen cooperation on the prevention of irregular migration.",
-                "rationale": "As discussed in the working group.",
-            },
-        },
-    )
 
     intervention_id: uuid.UUID
     meeting_id: uuid.UUID
@@ -103,33 +102,99 @@ class InterventionRecordedV1(Event):
     amendment: RequestedAmendmentV1 | None = Field(description="Only for an amendment_request.")
 
 
-class DecisionRecordedV1(Event):
-    """A decision of a meeting was recorded. plan-api endorses ``plan_version`` of ``plan_id``
-    on an ``endorsement``."""
+class InterventionRecordedV1(InterventionV1):
+    """A delegation's intervention at a meeting was recorded. plan-api turns an
+    ``offer_to_host`` naming an activity into a hosting offer, and an ``amendment_request`` on a
+    plan into a proposed amendment."""
 
-    type: ClassVar[str] = "meetings.decision.recorded.v1"
-    subject_field: ClassVar[str] = "decision_id"
+    type: ClassVar[str] = "meetings.intervention.recorded.v1"
+    examples: ClassVar[Examples] = INTERVENTION_EXAMPLES
+
+
+class InterventionCorrectedV1(InterventionV1):
+    """A recorded intervention was corrected; it carries the intervention as it now stands.
+    plan-api revises the pending amendment of a corrected ``amendment_request``. (meetings-api
+    refuses to correct an ``offer_to_host`` whose offer was accepted.)"""
+
+    type: ClassVar[str] = "meetings.intervention.corrected.v1"
+    examples: ClassVar[Examples] = (
+        {**INTERVENTION_EXAMPLES[0], "delegation": "TM", "revision": 2, "changed": ["delegation"]},
+        {
+            **INTERVENTION_EXAMPLES[2],
+            "text": "IOM proposes to widen goal 2 and goal 3.",
+            "revision": 3,
+            "changed": ["amendment", "text"],
+        },
+    )
+
+    revision: int = Field(
+        ge=1, description="Grows with every change: a consumer ignores older news."
+    )
+    changed: list[str] = Field(description="The fields changed, sorted.")
+
+
+class InterventionWithdrawnV1(Event):
+    """A recorded intervention was withdrawn (kept as a tombstone). plan-api withdraws the
+    hosting offer of a withdrawn ``offer_to_host`` (unless accepted meanwhile) and the pending
+    amendment of a withdrawn ``amendment_request``."""
+
+    type: ClassVar[str] = "meetings.intervention.withdrawn.v1"
+    subject_field: ClassVar[str] = "intervention_id"
     key_field: ClassVar[str] = "meeting_id"
     examples: ClassVar[Examples] = (
         {
-            "decision_id": "4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f70",
+            "intervention_id": INTERVENTION_EXAMPLE["intervention_id"],
             "meeting_id": MEETING_ID,
-            "kind": "endorsement",
-            "text": "The meeting endorses the Implementation Plan 2020-2024.",
-            "plan_id": PLAN_ID,
-            "plan_version": 2,
-            "reservations": ["AZ"],
-        },
-        {
-            "decision_id": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a81",
-            "meeting_id": MEETING_ID,
-            "kind": "take_note",
-            "text": "The meeting takes note of the report.",
+            "delegation": "BG",
+            "kind": "offer_to_host",
             "plan_id": None,
             "plan_version": None,
-            "reservations": [],
+            "activity_id": "5b0d7a4e-1f43-4c1e-9a57-0f7e2f0c8a11",
+            "year": 2020,
+            "reason": "Recorded under the wrong delegation.",
+            "revision": 2,
         },
     )
+
+    intervention_id: uuid.UUID
+    meeting_id: uuid.UUID
+    delegation: str
+    kind: InterventionKind
+    plan_id: uuid.UUID | None
+    plan_version: int | None = Field(ge=1)
+    activity_id: uuid.UUID | None
+    year: int | None
+    reason: str
+    revision: int = Field(ge=1)
+
+
+DECISION_EXAMPLES: tuple[dict[str, Any], ...] = (
+    {
+        "decision_id": "4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f70",
+        "meeting_id": MEETING_ID,
+        "kind": "endorsement",
+        "text": "The meeting endorses the Implementation Plan 2020-2024.",
+        "plan_id": PLAN_ID,
+        "plan_version": 2,
+        "reservations": ["AZ"],
+    },
+    {
+        "decision_id": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a81",
+        "meeting_id": MEETING_ID,
+        "kind": "take_note",
+        "text": "The meeting takes note of the report.",
+        "plan_id": None,
+        "plan_version": None,
+        "reservations": [],
+    },
+)
+
+
+class DecisionV1(Event):
+    """A decision as its events carry it."""
+
+    subject_field: ClassVar[str] = "decision_id"
+    key_field: ClassVar[str] = "meeting_id"
 
     decision_id: uuid.UUID
     meeting_id: uuid.UUID
@@ -140,4 +205,69 @@ class DecisionRecordedV1(Event):
     reservations: list[CountryCode] = Field(description="States that did not join it.")
 
 
-EVENTS = (InterventionRecordedV1, DecisionRecordedV1)
+class DecisionRecordedV1(DecisionV1):
+    """A decision of a meeting was recorded. plan-api endorses ``plan_version`` of ``plan_id``
+    on an ``endorsement``."""
+
+    type: ClassVar[str] = "meetings.decision.recorded.v1"
+    examples: ClassVar[Examples] = DECISION_EXAMPLES
+
+
+class DecisionCorrectedV1(DecisionV1):
+    """A recorded decision was corrected (its text, its reservations); it carries the decision
+    as it now stands. (meetings-api refuses to correct an endorsement whose version plan-api
+    has endorsed.)"""
+
+    type: ClassVar[str] = "meetings.decision.corrected.v1"
+    examples: ClassVar[Examples] = (
+        {
+            **DECISION_EXAMPLES[0],
+            "reservations": ["AZ", "TM"],
+            "revision": 2,
+            "changed": ["reservations"],
+        },
+    )
+
+    revision: int = Field(
+        ge=1, description="Grows with every change: a consumer ignores older news."
+    )
+    changed: list[str] = Field(description="The fields changed, sorted.")
+
+
+class DecisionWithdrawnV1(Event):
+    """A recorded decision was withdrawn (kept as a tombstone). plan-api leaves a version not
+    yet endorsed unendorsed; an endorsed version never changes (meetings-api refuses that
+    withdrawal once it knows)."""
+
+    type: ClassVar[str] = "meetings.decision.withdrawn.v1"
+    subject_field: ClassVar[str] = "decision_id"
+    key_field: ClassVar[str] = "meeting_id"
+    examples: ClassVar[Examples] = (
+        {
+            "decision_id": DECISION_EXAMPLES[0]["decision_id"],
+            "meeting_id": MEETING_ID,
+            "kind": "endorsement",
+            "plan_id": PLAN_ID,
+            "plan_version": 2,
+            "reason": "Recorded at the wrong meeting.",
+            "revision": 2,
+        },
+    )
+
+    decision_id: uuid.UUID
+    meeting_id: uuid.UUID
+    kind: DecisionKind
+    plan_id: uuid.UUID | None
+    plan_version: int | None = Field(ge=1)
+    reason: str
+    revision: int = Field(ge=1)
+
+
+EVENTS = (
+    InterventionRecordedV1,
+    InterventionCorrectedV1,
+    InterventionWithdrawnV1,
+    DecisionRecordedV1,
+    DecisionCorrectedV1,
+    DecisionWithdrawnV1,
+)
