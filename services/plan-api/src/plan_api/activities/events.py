@@ -101,10 +101,18 @@ class ActivityHostedV1(ActivityV1):
             **UNDATED,
             "status": "hosted",
             "offer_id": "9d2b3c4f-6a7e-4f10-8b2c-3d4e5f607182",
+            "country": "BG",
+            "intervention_id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
         },
     )
 
     offer_id: uuid.UUID = Field(description="The accepted hosting offer.")
+    country: CountryCode | None = Field(default=None, description="The host accepted.")
+    intervention_id: uuid.UUID | None = Field(
+        default=None,
+        description="The meeting's offer_to_host intervention that made the accepted offer, if "
+        "any: from now on it is final.",
+    )
 
 
 class ActivityScheduledV1(ActivityV1):

@@ -63,4 +63,81 @@ class AmendmentDecidedV1(ChangelogEntryV1, Event):
     status: AmendmentStatus
 
 
-EVENTS = (AmendmentDecidedV1,)
+AMENDMENT_ID = "3f2e1d0c-b9a8-4765-8432-10fedcba9876"
+PLAN_ID = "0c9f4e0a-58f4-4b7f-a7a1-5c0f6b7e3d20"
+INTERVENTION_ID = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+
+
+class AmendmentRevisedV1(Event):
+    """A pending amendment was revised because the meeting's ``amendment_request`` that made it
+    was corrected: it carries the amendment as it now stands. A decided amendment is never
+    revised."""
+
+    type: ClassVar[str] = "plan.amendment.revised.v1"
+    subject_field: ClassVar[str] = "amendment_id"
+    key_field: ClassVar[str] = "plan_id"
+    examples: ClassVar[Examples] = (
+        {
+            "amendment_id": AMENDMENT_ID,
+            "plan_id": PLAN_ID,
+            "number": 3,
+            "version": 1,
+            "proposer": "TR",
+            "target": {"type": "goal", "ref": 2},
+            "action": "modify",
+            "text": "Strengthen cooperation on the prevention of irregular migration.",
+            "rationale": None,
+            "intervention_id": INTERVENTION_ID,
+            "revision": 2,
+            "changed": ["text"],
+        },
+    )
+
+    amendment_id: uuid.UUID
+    plan_id: uuid.UUID
+    number: int
+    version: int = Field(description="The circulated version it is proposed against.")
+    proposer: str
+    target: AmendmentTargetV1
+    action: AmendmentAction
+    text: str
+    rationale: str | None
+    intervention_id: uuid.UUID | None = None
+    revision: int
+    changed: list[str] = Field(description="The fields that changed, sorted.")
+
+
+class AmendmentWithdrawnV1(Event):
+    """A pending amendment was withdrawn (by its proposer or the Secretariat, or because the
+    meeting's request that made it was withdrawn or corrected away): it stays as a tombstone and
+    is never decided. A decided amendment is never withdrawn."""
+
+    type: ClassVar[str] = "plan.amendment.withdrawn.v1"
+    subject_field: ClassVar[str] = "amendment_id"
+    key_field: ClassVar[str] = "plan_id"
+    examples: ClassVar[Examples] = (
+        {
+            "amendment_id": AMENDMENT_ID,
+            "plan_id": PLAN_ID,
+            "number": 3,
+            "version": 1,
+            "proposer": "TR",
+            "reason": "Türkiye withdrew its request.",
+            "withdrawn_by": "member:TR",
+            "intervention_id": None,
+            "revision": 2,
+        },
+    )
+
+    amendment_id: uuid.UUID
+    plan_id: uuid.UUID
+    number: int
+    version: int
+    proposer: str
+    reason: str
+    withdrawn_by: str
+    intervention_id: uuid.UUID | None = None
+    revision: int
+
+
+EVENTS = (AmendmentDecidedV1, AmendmentRevisedV1, AmendmentWithdrawnV1)

@@ -38,4 +38,56 @@ class PlanCreatedV1(Event):
     goals: list[GoalV1] = Field(description="The plan's priority goals.")
 
 
-EVENTS = (PlanCreatedV1,)
+class GoalCorrectedV1(Event):
+    """The Secretariat corrected a priority goal's title before any version of the plan was
+    endorsed (afterwards the plan changes only through amendments)."""
+
+    type: ClassVar[str] = "plan.goal.corrected.v1"
+    subject_field: ClassVar[str] = "goal_id"
+    key_field: ClassVar[str] = "plan_id"
+    examples: ClassVar[Examples] = (
+        {
+            "goal_id": "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d",
+            "plan_id": "3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b",
+            "number": 1,
+            "title": "Irregular migration and return",
+            "revision": 2,
+            "changed": ["title"],
+        },
+    )
+
+    goal_id: uuid.UUID
+    plan_id: uuid.UUID
+    number: int
+    title: str
+    revision: int = Field(description="The goal's revision (its ETag).")
+    changed: list[str] = Field(description="The fields that changed, sorted.")
+
+
+class ActionPointCorrectedV1(Event):
+    """The Secretariat corrected an action point's text before any version of the plan was
+    endorsed (afterwards the plan changes only through amendments)."""
+
+    type: ClassVar[str] = "plan.action_point.corrected.v1"
+    subject_field: ClassVar[str] = "action_point_id"
+    key_field: ClassVar[str] = "plan_id"
+    examples: ClassVar[Examples] = (
+        {
+            "action_point_id": "7b8c9d0e-1f2a-4b3c-9d4e-5f6a7b8c9d0e",
+            "plan_id": "3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b",
+            "goal": 1,
+            "text": "Regional training on return counselling.",
+            "revision": 2,
+            "changed": ["text"],
+        },
+    )
+
+    action_point_id: uuid.UUID
+    plan_id: uuid.UUID
+    goal: int | None = Field(description="Its goal's number; null for a plan-level point.")
+    text: str
+    revision: int = Field(description="The point's revision (its ETag).")
+    changed: list[str] = Field(description="The fields that changed, sorted.")
+
+
+EVENTS = (PlanCreatedV1, GoalCorrectedV1, ActionPointCorrectedV1)

@@ -61,6 +61,7 @@ class PlanEndorsedV1(Event):
             "period_end": 2024,
             "goals": [{"number": 3, "title": "Return, readmission and reintegration"}],
             "activities": [ACTIVITY_EXAMPLE],
+            "decision_id": "4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f70",
         },
     )
 
@@ -72,6 +73,11 @@ class PlanEndorsedV1(Event):
     period_end: int
     goals: list[GoalV1]
     activities: list[ActivityV1] = Field(description="Every activity not cancelled.")
+    decision_id: uuid.UUID | None = Field(
+        default=None,
+        description="The meeting's endorsement decision that endorsed it, if any: from now on "
+        "that decision is final.",
+    )
 
 
 EVENTS = (VersionCirculatedV1, PlanEndorsedV1)
