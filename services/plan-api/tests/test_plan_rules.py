@@ -551,6 +551,9 @@ async def test_offers_are_unique_per_country_and_year_and_decided_once(
         "year": 2021,
         "note": None,
         "status": "offered",
+        "intervention_id": None,
+        "meeting_id": None,
+        "revision": None,
     }
     assert (await activity(client, created["id"]))["status"] == "host_offered"
 

@@ -664,8 +664,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root: Path = args.root
     if not args.check:
+        schemas_before = sorted((root / EVENTS_DIR).glob("*.json"))
         for path in write(root):
             print(path)
+        if sorted((root / EVENTS_DIR).glob("*.json")) != schemas_before:
+            # notifications-api subscribes to every published schema, read from these files when
+            # it is imported: a new type is among its subscriptions only in a fresh process.
+            return subprocess.run(
+                [sys.executable, "-m", "bpctl.contracts", *(argv or sys.argv[1:])], check=False
+            ).returncode
         return 0
     problems = stale_files(root)
     if problems:
