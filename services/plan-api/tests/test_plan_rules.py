@@ -553,7 +553,7 @@ async def test_offers_are_unique_per_country_and_year_and_decided_once(
         "status": "offered",
         "intervention_id": None,
         "meeting_id": None,
-        "revision": None,
+        "revision": 1,
     }
     assert (await activity(client, created["id"]))["status"] == "host_offered"
 

@@ -28,3 +28,24 @@ def ensure_speaks_for(identity: Identity, party: str) -> None:
             f"country's name, not for {party}."
         )
     raise PlanWriteForbidden(f"A {identity.role.value} key cannot write to the plan.")
+
+
+class NotTheProposer(Forbidden):
+    code = "not_the_proposer"
+
+
+def ensure_is_proposer(identity: Identity, proposer: str) -> None:
+    """Refuse unless ``identity`` speaks for the amendment's proposer: the Secretariat, a member
+    key of the proposing state, or the partner key of the proposing organisation (an
+    organisation proposes at meetings)."""
+    if identity.role is Role.SECRETARIAT:
+        return
+    bound = {Role.MEMBER: identity.country, Role.PARTNER: identity.organisation}.get(identity.role)
+    if identity.role not in (Role.MEMBER, Role.PARTNER):
+        raise PlanWriteForbidden(f"A {identity.role.value} key cannot write to the plan.")
+    if bound is not None and bound.upper() == proposer:
+        return
+    raise NotTheProposer(
+        f"Only {proposer} (or the Secretariat) may withdraw its amendment, not a key of "
+        f"{bound or 'no party'}."
+    )

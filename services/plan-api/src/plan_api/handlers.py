@@ -29,6 +29,16 @@ from plan_api.activities.handlers import (
 from plan_api.amendments.handlers import AmendmentRequestPayload, on_amendment_request
 from plan_api.amendments.service import NoCirculatedVersion, UnknownVersion
 from plan_api.hosting.handlers import OfferToHostPayload, on_offer_to_host
+from plan_api.proceedings.handlers import (
+    DecisionCorrection,
+    DecisionWithdrawal,
+    InterventionCorrection,
+    InterventionWithdrawal,
+    on_decision_corrected,
+    on_decision_withdrawn,
+    on_intervention_corrected,
+    on_intervention_withdrawn,
+)
 from plan_api.versions.handlers import EndorsementPayload, on_decision_recorded
 from plan_api.versions.service import VersionNotFound
 
@@ -70,4 +80,13 @@ HANDLERS: Mapping[str, Consumer] = {
         _route(AmendmentRequestPayload, on_amendment_request),
     ),
     "meetings.decision.recorded.v1": Consumer(_route(EndorsementPayload, on_decision_recorded)),
+    # Corrections and withdrawals of the meeting's record: what they made in the plan follows.
+    "meetings.intervention.corrected.v1": Consumer(
+        _route(InterventionCorrection, on_intervention_corrected)
+    ),
+    "meetings.intervention.withdrawn.v1": Consumer(
+        _route(InterventionWithdrawal, on_intervention_withdrawn)
+    ),
+    "meetings.decision.corrected.v1": Consumer(_route(DecisionCorrection, on_decision_corrected)),
+    "meetings.decision.withdrawn.v1": Consumer(_route(DecisionWithdrawal, on_decision_withdrawn)),
 }

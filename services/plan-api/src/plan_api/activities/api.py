@@ -3,13 +3,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import cross_field, refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from bp_common.revisions import IfMatchOptional, set_etag
 from bp_common.types import CountryCode, GoalNumber, Year
-from plan_api.activities.models import ActivityKind, ActivityStatus
+from plan_api.activities.models import Activity, ActivityKind, ActivityStatus
 from plan_api.activities.schemas import (
     ActivityCreate,
     ActivityFilters,
@@ -65,8 +66,10 @@ async def list_activities(
 
 
 @router.get("/v1/activities/{activity_id}", response_model=ActivityOut)
-async def get_activity(activity_id: uuid.UUID, service: ServiceDep, _: IdentityDep) -> ActivityOut:
-    return ActivityOut.model_validate(await service.get(activity_id))
+async def get_activity(
+    activity_id: uuid.UUID, service: ServiceDep, _: IdentityDep, response: Response
+) -> ActivityOut:
+    return _answer(await service.get(activity_id), response)
 
 
 @router.patch(
@@ -81,13 +84,20 @@ async def get_activity(activity_id: uuid.UUID, service: ServiceDep, _: IdentityD
                 "invalid_schedule": "the dates do not fall in the activity's year (and quarter).",
             },
             409: {"activity_closed": "a held or cancelled activity does not change."},
+            412: {"stale_revision": "If-Match names an older revision; nothing was changed."},
         }
     ),
 )
 async def update_activity(
-    activity_id: uuid.UUID, body: ActivityUpdate, service: ServiceDep, _: SecretariatDep
+    activity_id: uuid.UUID,
+    body: ActivityUpdate,
+    service: ServiceDep,
+    _: SecretariatDep,
+    precondition: IfMatchOptional,
+    response: Response,
 ) -> ActivityOut:
-    return ActivityOut.model_validate(await service.update(activity_id, body))
+    """Checks `If-Match` when sent (older clients send none); answers the new `ETag`."""
+    return _answer(await service.update(activity_id, body, precondition), response)
 
 
 @router.post(
@@ -98,6 +108,11 @@ async def update_activity(
     ),
 )
 async def cancel_activity(
-    activity_id: uuid.UUID, service: ServiceDep, _: SecretariatDep
+    activity_id: uuid.UUID, service: ServiceDep, _: SecretariatDep, response: Response
 ) -> ActivityOut:
-    return ActivityOut.model_validate(await service.cancel(activity_id))
+    return _answer(await service.cancel(activity_id), response)
+
+
+def _answer(activity: Activity, response: Response) -> ActivityOut:
+    set_etag(response, activity.revision)
+    return ActivityOut.model_validate(activity)

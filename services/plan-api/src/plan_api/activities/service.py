@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bp_common.errors import Conflict, InvalidInput, NotFound
 from bp_common.events.outbox import Outbox
 from bp_common.pagination import Page, cursor_int, cursor_uuid, page_of, read_cursor
+from bp_common.revisions import Precondition
 from bp_common.types import quarter_of
 from plan_api.activities import events
 from plan_api.activities.models import CLOSED, TRANSITIONS, Activity, ActivityStatus
@@ -111,8 +112,14 @@ class ActivityService:
         await self._emit(events.ActivityProposedV1, activity)
         return activity
 
-    async def update(self, activity_id: uuid.UUID, patch: ActivityUpdate) -> Activity:
+    async def update(
+        self,
+        activity_id: uuid.UUID,
+        patch: ActivityUpdate,
+        precondition: Precondition = Precondition(None),
+    ) -> Activity:
         activity = await self.locked(activity_id)
+        precondition.check(activity.revision, "activity")
         self.ensure_open(activity)
         changes = patch.model_dump(exclude_unset=True)
         dated = "starts_on" in changes or "ends_on" in changes
@@ -186,12 +193,20 @@ class ActivityService:
             await self._emit(events.ActivityUpdatedV1, activity, changed=["status"])
 
     async def offers_withdrawn(self, activity: Activity, *, pending: bool) -> None:
-        """An offer was declined: without any other pending offer, no host is on offer any more."""
+        """An offer was declined or withdrawn: without any other pending offer, no host is on
+        offer any more."""
         if activity.status is ActivityStatus.HOST_OFFERED and not pending:
             await self._move(activity, ActivityStatus.PROPOSED)
             await self._emit(events.ActivityUpdatedV1, activity, changed=["status"])
 
-    async def host(self, activity: Activity, country: str, offer_id: uuid.UUID) -> None:
+    async def host(
+        self,
+        activity: Activity,
+        country: str,
+        offer_id: uuid.UUID,
+        *,
+        intervention_id: uuid.UUID | None = None,
+    ) -> None:
         self.ensure_open(activity)
         if country not in activity.host_countries:
             # A new list, so the JSON column is seen as changed.
@@ -200,7 +215,13 @@ class ActivityService:
             activity.status = ActivityStatus.HOSTED
         activity.revision += 1
         await self.session.flush()
-        await self._emit(events.ActivityHostedV1, activity, offer_id=offer_id)
+        await self._emit(
+            events.ActivityHostedV1,
+            activity,
+            offer_id=offer_id,
+            country=country,
+            intervention_id=intervention_id,
+        )
 
     # -- meetings (driven by meetings-api's events) --------------------------------------------
     async def schedule_for_meeting(self, activity_id: uuid.UUID, news: MeetingNews) -> None:

@@ -3,13 +3,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep, WriterDep
 from bp_common.errors import refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from bp_common.revisions import IfMatchRequired, set_etag
+from bp_common.withdrawals import IncludeWithdrawn, WithdrawalRequest
 from plan_api.access import ensure_speaks_for
-from plan_api.amendments.models import AmendmentStatus
+from plan_api.amendments.models import Amendment, AmendmentStatus
 from plan_api.amendments.schemas import AmendmentCreate, AmendmentFilters, AmendmentOut
 from plan_api.amendments.service import AmendmentService, amendment_out
 from plan_api.fields import Proposer, VersionNumber
@@ -44,10 +46,14 @@ ServiceDep = Annotated[AmendmentService, Depends(_service)]
     ),
 )
 async def propose_amendment(
-    plan_id: uuid.UUID, body: AmendmentCreate, service: ServiceDep, identity: WriterDep
+    plan_id: uuid.UUID,
+    body: AmendmentCreate,
+    service: ServiceDep,
+    identity: WriterDep,
+    response: Response,
 ) -> AmendmentOut:
     ensure_speaks_for(identity, body.proposer)
-    return amendment_out(await service.propose(plan_id, body))
+    return _answer(await service.propose(plan_id, body), response)
 
 
 @router.get("/v1/plans/{plan_id}/amendments", response_model=Page[AmendmentOut])
@@ -60,16 +66,20 @@ async def list_amendments(
     proposer: Proposer | None = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
+    include_withdrawn: IncludeWithdrawn = False,
 ) -> Page[AmendmentOut]:
-    filters = AmendmentFilters(status=status_, version=version, proposer=proposer)
+    filters = AmendmentFilters(
+        status=status_, version=version, proposer=proposer, include_withdrawn=include_withdrawn
+    )
     return await service.page(plan_id, filters, limit, cursor)
 
 
 @router.get("/v1/amendments/{amendment_id}", response_model=AmendmentOut)
 async def get_amendment(
-    amendment_id: uuid.UUID, service: ServiceDep, _: IdentityDep
+    amendment_id: uuid.UUID, service: ServiceDep, _: IdentityDep, response: Response
 ) -> AmendmentOut:
-    return amendment_out(await service.get(amendment_id))
+    """A withdrawn amendment is still read here, with who withdrew it, when and why."""
+    return _answer(await service.get(amendment_id), response)
 
 
 @router.post(
@@ -81,22 +91,65 @@ async def get_amendment(
                 "amendment_already_decided": "the amendment was already decided.",
                 "amendment_target_gone": "its target no longer exists.",
                 "goal_has_activities": "a goal with activities is not deleted.",
+                "already_withdrawn": "the amendment was withdrawn.",
             }
         }
     ),
 )
 async def accept_amendment(
-    amendment_id: uuid.UUID, service: ServiceDep, _: SecretariatDep
+    amendment_id: uuid.UUID, service: ServiceDep, _: SecretariatDep, response: Response
 ) -> AmendmentOut:
-    return amendment_out(await service.accept(amendment_id))
+    return _answer(await service.accept(amendment_id), response)
 
 
 @router.post(
     "/v1/amendments/{amendment_id}/reject",
     response_model=AmendmentOut,
-    responses=refusals({409: {"amendment_already_decided": "the amendment was already decided."}}),
+    responses=refusals(
+        {
+            409: {
+                "amendment_already_decided": "the amendment was already decided.",
+                "already_withdrawn": "the amendment was withdrawn.",
+            }
+        }
+    ),
 )
 async def reject_amendment(
-    amendment_id: uuid.UUID, service: ServiceDep, _: SecretariatDep
+    amendment_id: uuid.UUID, service: ServiceDep, _: SecretariatDep, response: Response
 ) -> AmendmentOut:
-    return amendment_out(await service.reject(amendment_id))
+    return _answer(await service.reject(amendment_id), response)
+
+
+@router.post(
+    "/v1/amendments/{amendment_id}/withdraw",
+    response_model=AmendmentOut,
+    responses=refusals(
+        {
+            403: {"not_the_proposer": "the key does not speak for the amendment's proposer."},
+            409: {
+                "amendment_already_decided": "a decided amendment is not withdrawn.",
+                "already_withdrawn": "the amendment was withdrawn already.",
+            },
+            412: {"stale_revision": "If-Match names an older revision; nothing was changed."},
+            428: {"if_match_required": "If-Match is missing; nothing was changed."},
+        }
+    ),
+)
+async def withdraw_amendment(
+    amendment_id: uuid.UUID,
+    body: WithdrawalRequest,
+    service: ServiceDep,
+    identity: WriterDep,
+    precondition: IfMatchRequired,
+    response: Response,
+) -> AmendmentOut:
+    """The proposer (a member key of the proposing state, the partner key of the proposing
+    organisation) or the Secretariat takes back an amendment not yet decided; it stays readable
+    as a tombstone and is never decided. Emits `plan.amendment.withdrawn.v1`."""
+    amendment = await service.withdraw(amendment_id, precondition, identity, body.reason)
+    return _answer(amendment, response)
+
+
+def _answer(amendment: Amendment, response: Response) -> AmendmentOut:
+    set_etag(response, amendment.revision)
+    return amendment_out(amendment)

@@ -15,6 +15,8 @@ from plan_api.amendments.schemas import AmendmentProposal
 from plan_api.amendments.service import AmendmentService
 from plan_api.base import handler_outbox
 from plan_api.fields import Proposer, VersionNumber
+from plan_api.proceedings.models import RecordKind
+from plan_api.proceedings.repository import MeetingRecordNewsRepository
 
 
 class AmendmentRequestPayload(EventReader):
@@ -38,6 +40,12 @@ class AmendmentRequestPayload(EventReader):
 async def on_amendment_request(
     session: AsyncSession, payload: AmendmentRequestPayload, event: CloudEvent
 ) -> None:
+    # A recorded intervention is at its first revision; a correction or withdrawal heard
+    # before (a re-driven dead letter) wins.
+    if not await MeetingRecordNewsRepository(session).heard(
+        payload.intervention_id, RecordKind.INTERVENTION, 1
+    ):
+        return
     await AmendmentService(session, handler_outbox).propose_from_meeting(
         payload.plan_id,
         payload.plan_version,

@@ -4,11 +4,15 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bp_common.orm import Timestamps, UUIDPrimaryKey, enum_type
+from bp_common.revisions import Revisioned
+from bp_common.withdrawals import Withdrawable
 from plan_api.base import Base
+
+STANDING = text("withdrawn_at IS NULL")
 
 
 class AmendmentStatus(StrEnum):
@@ -30,15 +34,32 @@ class AmendmentAction(StrEnum):
     DELETE = "delete"
 
 
-class Amendment(UUIDPrimaryKey, Timestamps, Base):
+class Amendment(UUIDPrimaryKey, Timestamps, Revisioned, Withdrawable, Base):
     """A change proposed by a delegation against a circulated version. Once accepted it is applied
-    to the plan's working content and listed in the next version's changelog."""
+    to the plan's working content and listed in the next version's changelog. Before a decision
+    its proposer may withdraw it (a tombstone) and its meeting's correction revise it."""
 
     __tablename__ = "amendment"
     __table_args__ = (
         UniqueConstraint("plan_id", "number"),
-        # The same proposal twice (an API retry, the same request heard again) is one amendment.
-        UniqueConstraint("plan_id", "fingerprint"),
+        # The same proposal twice (an API retry, the same request heard again) is one amendment;
+        # once withdrawn, it may be proposed again.
+        Index(
+            "uq_amendment_plan_id_fingerprint",
+            "plan_id",
+            "fingerprint",
+            unique=True,
+            postgresql_where=STANDING,
+            sqlite_where=STANDING,
+        ),
+        # One standing record per intervention: a corrected intervention may replace it.
+        Index(
+            "uq_amendment_intervention_id",
+            "intervention_id",
+            unique=True,
+            postgresql_where=STANDING,
+            sqlite_where=STANDING,
+        ),
         ForeignKeyConstraint(
             ["plan_id", "version"], ["plan_version.plan_id", "plan_version.number"]
         ),
@@ -60,5 +81,5 @@ class Amendment(UUIDPrimaryKey, Timestamps, Base):
     # The version whose changelog lists it, once circulated.
     included_in_version: Mapped[int | None]
     meeting_id: Mapped[uuid.UUID | None]
-    intervention_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)
+    intervention_id: Mapped[uuid.UUID | None]
     fingerprint: Mapped[str] = mapped_column(String(64))

@@ -25,13 +25,23 @@ class AmendmentRepository:
             statement = statement.with_for_update()
         return (await self.session.scalars(statement)).one_or_none()
 
-    async def by_intervention(self, intervention_id: uuid.UUID) -> Amendment | None:
-        statement = select(Amendment).where(Amendment.intervention_id == intervention_id)
+    async def by_intervention(
+        self, intervention_id: uuid.UUID, *, for_update: bool = False
+    ) -> Amendment | None:
+        """The standing amendment the intervention made."""
+        statement = select(Amendment).where(
+            Amendment.intervention_id == intervention_id, Amendment.withdrawn_at.is_(None)
+        )
+        if for_update:
+            statement = statement.with_for_update()
         return (await self.session.scalars(statement)).one_or_none()
 
     async def by_fingerprint(self, plan_id: uuid.UUID, fingerprint: str) -> Amendment | None:
+        """The standing amendment with this identity."""
         statement = select(Amendment).where(
-            Amendment.plan_id == plan_id, Amendment.fingerprint == fingerprint
+            Amendment.plan_id == plan_id,
+            Amendment.fingerprint == fingerprint,
+            Amendment.withdrawn_at.is_(None),
         )
         return (await self.session.scalars(statement)).one_or_none()
 
@@ -62,6 +72,8 @@ class AmendmentRepository:
         after: Sequence[Any] | None,
     ) -> list[Amendment]:
         statement = select(Amendment).where(Amendment.plan_id == plan_id)
+        if not filters.include_withdrawn:
+            statement = statement.where(Amendment.withdrawn_at.is_(None))
         if filters.status is not None:
             statement = statement.where(Amendment.status == filters.status)
         if filters.version is not None:

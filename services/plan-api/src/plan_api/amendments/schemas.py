@@ -7,6 +7,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bp_common.types import LongText
+from bp_common.withdrawals import WithdrawnFields
 from plan_api.amendments.models import AmendmentAction, AmendmentStatus, TargetType
 from plan_api.fields import Proposer, VersionNumber
 
@@ -72,7 +73,7 @@ class AmendmentCreate(AmendmentProposal):
     proposer: Proposer
 
 
-class AmendmentOut(BaseModel):
+class AmendmentOut(WithdrawnFields):
     id: uuid.UUID
     plan_id: uuid.UUID
     number: int
@@ -87,6 +88,7 @@ class AmendmentOut(BaseModel):
     included_in_version: int | None
     meeting_id: uuid.UUID | None
     intervention_id: uuid.UUID | None
+    revision: int
     created_at: datetime
 
 
@@ -102,3 +104,4 @@ class AmendmentFilters(BaseModel):
     status: AmendmentStatus | None = None
     version: int | None = None
     proposer: str | None = None
+    include_withdrawn: bool = False

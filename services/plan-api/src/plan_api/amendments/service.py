@@ -6,8 +6,9 @@ version's changelog."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,9 @@ from bp_common.errors import Conflict, InvalidInput, NotFound
 from bp_common.events.outbox import Outbox
 from bp_common.orm import utcnow
 from bp_common.pagination import Page, cursor_int, page_of, read_cursor
+from bp_common.revisions import Precondition
+from bp_common.security import Identity
+from plan_api.access import ensure_is_proposer
 from plan_api.activities.models import Activity, ActivityStatus
 from plan_api.activities.repository import ActivityRepository
 from plan_api.activities.service import ActivityService
@@ -39,6 +43,12 @@ from plan_api.plans.models import ActionPoint, Goal, Plan
 from plan_api.plans.repository import PlanRepository
 from plan_api.plans.service import find_plan
 from plan_api.versions.repository import VersionRepository
+
+if TYPE_CHECKING:
+    from plan_api.amendments.handlers import AmendmentRequestPayload
+
+
+logger = logging.getLogger(__name__)
 
 
 class AmendmentNotFound(NotFound):
@@ -114,6 +124,10 @@ def amendment_out(amendment: Amendment) -> AmendmentOut:
         included_in_version=amendment.included_in_version,
         meeting_id=amendment.meeting_id,
         intervention_id=amendment.intervention_id,
+        revision=amendment.revision,
+        withdrawn_at=amendment.withdrawn_at,
+        withdrawn_by=amendment.withdrawn_by,
+        withdrawal_reason=amendment.withdrawal_reason,
         created_at=amendment.created_at,
     )
 
@@ -133,6 +147,9 @@ def _fingerprint(version: int, proposer: str, proposal: AmendmentProposal) -> st
 
 
 Target = Goal | ActionPoint | Activity | None
+
+# The stored fields as the events and the answers name them.
+_PUBLIC_NAMES = {"target_type": "target", "target_ref": "target"}
 
 PLAN_TITLE_MAX = 300
 
@@ -231,21 +248,8 @@ class AmendmentService:
         meeting_id: uuid.UUID | None = None,
         intervention_id: uuid.UUID | None = None,
     ) -> Amendment:
-        version = await self.versions.get(plan.id, version_number)
-        if version is None:
-            raise UnknownVersion(f"The plan has no version {version_number}.")
-        # A superseded draft still takes comments (they may arrive after the next version was
-        # circulated); a version once endorsed never changes.
-        if version.endorsed_at is not None:
-            raise VersionEndorsed(
-                f"Version {version_number} was endorsed and never changes; circulate a new "
-                "version to amend the plan."
-            )
-        _ensure_applicable(proposal)
+        ref = await self._checked(plan.id, version_number, proposal)
         target = proposal.target
-        ref = None if target.ref is None else str(target.ref)
-        if ref is not None and await self._target(plan.id, target.type, ref) is None:
-            raise UnknownTarget(f"The plan has no {target.type.value} {ref} to amend.")
         amendment = Amendment(
             plan_id=plan.id,
             number=await self.amendments.last_number(plan.id) + 1,
@@ -267,6 +271,178 @@ class AmendmentService:
         except IntegrityError as exc:  # a concurrent identical proposal won the race
             raise DuplicateAmendment("This amendment was proposed concurrently.") from exc
         return amendment
+
+    async def _checked(
+        self, plan_id: uuid.UUID, version_number: int, proposal: AmendmentProposal
+    ) -> str | None:
+        """Refuses a proposal the plan cannot take; answers its target's ref as stored."""
+        version = await self.versions.get(plan_id, version_number)
+        if version is None:
+            raise UnknownVersion(f"The plan has no version {version_number}.")
+        # A superseded draft still takes comments (they may arrive after the next version was
+        # circulated); a version once endorsed never changes.
+        if version.endorsed_at is not None:
+            raise VersionEndorsed(
+                f"Version {version_number} was endorsed and never changes; circulate a new "
+                "version to amend the plan."
+            )
+        _ensure_applicable(proposal)
+        target = proposal.target
+        ref = None if target.ref is None else str(target.ref)
+        if ref is not None and await self._target(plan_id, target.type, ref) is None:
+            raise UnknownTarget(f"The plan has no {target.type.value} {ref} to amend.")
+        return ref
+
+    # -- corrections from meetings and withdrawals ----------------------------------------------
+    async def revise_from_meeting(
+        self,
+        amendment: Amendment,
+        version: int | None,
+        proposer: str,
+        proposal: AmendmentProposal,
+    ) -> None:
+        """The ``amendment_request`` that made a pending amendment was corrected: the amendment
+        follows (its proposer, version, target, action, text, rationale). A decided one stays as
+        decided (logged). Every refusal comes before the first change."""
+        if amendment.status is not AmendmentStatus.PROPOSED:
+            logger.warning(
+                "amendment %s was %s already: the correction of its request %s is not applied",
+                amendment.id,
+                amendment.status.value,
+                amendment.intervention_id,
+            )
+            return
+        version = amendment.version if version is None else version
+        ref = await self._checked(amendment.plan_id, version, proposal)
+        fingerprint = _fingerprint(version, proposer, proposal)
+        twin = await self.amendments.by_fingerprint(amendment.plan_id, fingerprint)
+        if twin is not None and twin.id != amendment.id:
+            raise DuplicateAmendment(
+                f"Amendment {twin.number} already proposes this; the correction is not applied."
+            )
+        wanted: dict[str, Any] = {
+            "version": version,
+            "proposer": proposer,
+            "target_type": proposal.target.type,
+            "target_ref": ref,
+            "action": proposal.action,
+            "text": proposal.text,
+            "rationale": proposal.rationale,
+        }
+        changed = {name for name, value in wanted.items() if getattr(amendment, name) != value}
+        if not changed:
+            return
+        for name in changed:
+            setattr(amendment, name, wanted[name])
+        amendment.fingerprint = fingerprint
+        await self.session.flush()
+        entry = changelog_entry(amendment)
+        await self.outbox.emit(
+            self.session,
+            events.AmendmentRevisedV1(
+                amendment_id=amendment.id,
+                plan_id=amendment.plan_id,
+                number=amendment.number,
+                version=amendment.version,
+                proposer=amendment.proposer,
+                target=entry.target,
+                action=amendment.action,
+                text=amendment.text,
+                rationale=amendment.rationale,
+                intervention_id=amendment.intervention_id,
+                revision=amendment.revision,
+                changed=sorted({_PUBLIC_NAMES.get(name, name) for name in changed}),
+            ),
+        )
+
+    async def follow_intervention(
+        self,
+        intervention_id: uuid.UUID,
+        wanted: AmendmentRequestPayload | None,
+        *,
+        by: str,
+        reason: str,
+    ) -> None:
+        """The intervention was corrected: its amendment follows. Still a request on the same
+        plan: the pending amendment is revised. On another plan, or no request any more: the
+        pending amendment is withdrawn and the new one (if any) proposed. A decided amendment
+        stays (logged), and no second amendment is made for the intervention."""
+        amendment = await self.amendments.by_intervention(intervention_id, for_update=True)
+        if amendment is not None and wanted is not None and wanted.plan_id == amendment.plan_id:
+            await self.revise_from_meeting(
+                amendment, wanted.plan_version, wanted.delegation, wanted.amendment
+            )
+            return
+        if amendment is not None:
+            await self.withdraw_for_intervention(intervention_id, by=by, reason=reason)
+            if amendment.status is not AmendmentStatus.PROPOSED:
+                return
+        if wanted is not None:
+            await self.propose_from_meeting(
+                wanted.plan_id,
+                wanted.plan_version,
+                wanted.delegation,
+                wanted.amendment,
+                meeting_id=wanted.meeting_id,
+                intervention_id=intervention_id,
+            )
+
+    async def withdraw(
+        self,
+        amendment_id: uuid.UUID,
+        precondition: Precondition,
+        identity: Identity,
+        reason: str,
+    ) -> Amendment:
+        """The proposer (or the Secretariat) takes a pending amendment back."""
+        amendment = await self.amendments.get(amendment_id, for_update=True)
+        if amendment is None:
+            raise AmendmentNotFound(f"No amendment with id {amendment_id}.")
+        ensure_is_proposer(identity, amendment.proposer)
+        precondition.check(amendment.revision, "amendment")
+        await self._withdraw(amendment, by=identity.principal, reason=reason)
+        return amendment
+
+    async def withdraw_for_intervention(
+        self, intervention_id: uuid.UUID, *, by: str, reason: str
+    ) -> None:
+        """The request that made a pending amendment was withdrawn or corrected away; a decided
+        amendment stays as decided (logged)."""
+        amendment = await self.amendments.by_intervention(intervention_id, for_update=True)
+        if amendment is None:
+            return
+        if amendment.status is not AmendmentStatus.PROPOSED:
+            logger.warning(
+                "amendment %s was %s already: the withdrawal of its request %s is not applied",
+                amendment.id,
+                amendment.status.value,
+                intervention_id,
+            )
+            return
+        await self._withdraw(amendment, by=by, reason=reason)
+
+    async def _withdraw(self, amendment: Amendment, *, by: str, reason: str) -> None:
+        if amendment.status is not AmendmentStatus.PROPOSED:
+            raise AmendmentAlreadyDecided(
+                f"The amendment was {amendment.status.value}; a decided amendment is not "
+                "withdrawn. Nothing was changed."
+            )
+        amendment.withdraw(by=by, reason=reason, what="amendment")
+        await self.session.flush()
+        await self.outbox.emit(
+            self.session,
+            events.AmendmentWithdrawnV1(
+                amendment_id=amendment.id,
+                plan_id=amendment.plan_id,
+                number=amendment.number,
+                version=amendment.version,
+                proposer=amendment.proposer,
+                reason=reason,
+                withdrawn_by=by,
+                intervention_id=amendment.intervention_id,
+                revision=amendment.revision,
+            ),
+        )
 
     # -- deciding --------------------------------------------------------------------------
     async def accept(self, amendment_id: uuid.UUID) -> Amendment:
@@ -296,6 +472,7 @@ class AmendmentService:
         amendment = await self.amendments.get(amendment_id, for_update=True)
         if amendment is None:
             raise AmendmentNotFound(f"No amendment with id {amendment_id}.")
+        amendment.refuse_if_withdrawn("amendment")
         if amendment.status is not AmendmentStatus.PROPOSED:
             raise AmendmentAlreadyDecided(f"The amendment was already {amendment.status.value}.")
         return amendment

@@ -3,12 +3,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Response, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep, WriterDep
 from bp_common.errors import refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from bp_common.revisions import IfMatchRequired, set_etag
+from bp_common.withdrawals import IncludeWithdrawn, WithdrawalRequest
 from plan_api.access import ensure_speaks_for
+from plan_api.hosting.models import HostingOffer
 from plan_api.hosting.schemas import OfferCreate, OfferOut
 from plan_api.hosting.service import HostingService
 
@@ -36,10 +39,14 @@ ServiceDep = Annotated[HostingService, Depends(_service)]
     ),
 )
 async def offer_to_host(
-    activity_id: uuid.UUID, body: OfferCreate, service: ServiceDep, identity: WriterDep
+    activity_id: uuid.UUID,
+    body: OfferCreate,
+    service: ServiceDep,
+    identity: WriterDep,
+    response: Response,
 ) -> OfferOut:
     ensure_speaks_for(identity, body.country)
-    return OfferOut.model_validate(await service.offer(activity_id, body))
+    return _answer(await service.offer(activity_id, body), response)
 
 
 @router.get("/v1/activities/{activity_id}/hosting-offers", response_model=Page[OfferOut])
@@ -49,32 +56,83 @@ async def list_offers(
     _: IdentityDep,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
+    include_withdrawn: IncludeWithdrawn = False,
 ) -> Page[OfferOut]:
-    return await service.page(activity_id, limit, cursor)
+    return await service.page(activity_id, limit, cursor, include_withdrawn=include_withdrawn)
 
 
 @router.get("/v1/hosting-offers/{offer_id}", response_model=OfferOut)
-async def get_offer(offer_id: uuid.UUID, service: ServiceDep, _: IdentityDep) -> OfferOut:
-    return OfferOut.model_validate(await service.get(offer_id))
+async def get_offer(
+    offer_id: uuid.UUID, service: ServiceDep, _: IdentityDep, response: Response
+) -> OfferOut:
+    """A withdrawn offer is still read here, with who withdrew it, when and why."""
+    return _answer(await service.get(offer_id), response)
 
 
 @router.post(
     "/v1/hosting-offers/{offer_id}/accept",
     response_model=OfferOut,
     responses=refusals(
-        {409: {"offer_already_decided": "the offer was already accepted or declined."}}
+        {
+            409: {
+                "offer_already_decided": "the offer was already accepted or declined.",
+                "already_withdrawn": "the offer was withdrawn.",
+            }
+        }
     ),
 )
-async def accept_offer(offer_id: uuid.UUID, service: ServiceDep, _: SecretariatDep) -> OfferOut:
-    return OfferOut.model_validate(await service.accept(offer_id))
+async def accept_offer(
+    offer_id: uuid.UUID, service: ServiceDep, _: SecretariatDep, response: Response
+) -> OfferOut:
+    return _answer(await service.accept(offer_id), response)
 
 
 @router.post(
     "/v1/hosting-offers/{offer_id}/decline",
     response_model=OfferOut,
     responses=refusals(
-        {409: {"offer_already_decided": "the offer was already accepted or declined."}}
+        {
+            409: {
+                "offer_already_decided": "the offer was already accepted or declined.",
+                "already_withdrawn": "the offer was withdrawn.",
+            }
+        }
     ),
 )
-async def decline_offer(offer_id: uuid.UUID, service: ServiceDep, _: SecretariatDep) -> OfferOut:
-    return OfferOut.model_validate(await service.decline(offer_id))
+async def decline_offer(
+    offer_id: uuid.UUID, service: ServiceDep, _: SecretariatDep, response: Response
+) -> OfferOut:
+    return _answer(await service.decline(offer_id), response)
+
+
+@router.post(
+    "/v1/hosting-offers/{offer_id}/withdraw",
+    response_model=OfferOut,
+    responses=refusals(
+        {
+            409: {
+                "offer_accepted": "an accepted offer is final: the activity is hosted.",
+                "already_withdrawn": "the offer was withdrawn already.",
+            },
+            412: {"stale_revision": "If-Match names an older revision; nothing was changed."},
+            428: {"if_match_required": "If-Match is missing; nothing was changed."},
+        }
+    ),
+)
+async def withdraw_offer(
+    offer_id: uuid.UUID,
+    body: WithdrawalRequest,
+    service: ServiceDep,
+    identity: WriterDep,
+    precondition: IfMatchRequired,
+    response: Response,
+) -> OfferOut:
+    """The offering state (a member key of that country) or the Secretariat takes an offer back
+    before it is accepted; it stays readable as a tombstone. Emits `plan.hosting.withdrawn.v1`."""
+    offer = await service.withdraw(offer_id, precondition, identity, body.reason)
+    return _answer(offer, response)
+
+
+def _answer(offer: HostingOffer, response: Response) -> OfferOut:
+    set_etag(response, offer.revision)
+    return OfferOut.model_validate(offer)

@@ -16,6 +16,8 @@ from bp_common.events.envelope import CloudEvent
 from bp_common.types import CountryCode, LongText, Year
 from plan_api.base import handler_outbox
 from plan_api.hosting.service import HostingService
+from plan_api.proceedings.models import RecordKind
+from plan_api.proceedings.repository import MeetingRecordNewsRepository
 
 logger = logging.getLogger(__name__)
 
@@ -46,17 +48,31 @@ class OfferToHostPayload(EventReader):
         return None if isinstance(value, str) and not value.strip() else value
 
 
-async def on_offer_to_host(
-    session: AsyncSession, payload: OfferToHostPayload, event: CloudEvent
-) -> None:
+def offered_country(payload: OfferToHostPayload) -> str | None:
+    """The offering state; None for an organisation's offer (hosts are states)."""
     if payload.delegation_type != "state":
         logger.info(
             "offer to host by organisation %s ignored: hosts are states", payload.delegation
         )
+        return None
+    return _COUNTRY.validate_python(payload.delegation)
+
+
+async def on_offer_to_host(
+    session: AsyncSession, payload: OfferToHostPayload, event: CloudEvent
+) -> None:
+    # A recorded intervention is at its first revision; a correction or withdrawal heard
+    # before (a re-driven dead letter) wins.
+    if not await MeetingRecordNewsRepository(session).heard(
+        payload.intervention_id, RecordKind.INTERVENTION, 1
+    ):
+        return
+    country = offered_country(payload)
+    if country is None:
         return
     await HostingService(session, handler_outbox).offer_from_meeting(
         payload.activity_id,
-        _COUNTRY.validate_python(payload.delegation),
+        country,
         payload.year,
         payload.text,
         meeting_id=payload.meeting_id,

@@ -6,6 +6,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from bp_common.types import CountryCode, LongText, Year
+from bp_common.withdrawals import WithdrawnFields
 from plan_api.hosting.models import OfferStatus
 
 
@@ -17,7 +18,7 @@ class OfferCreate(BaseModel):
     note: LongText | None = None
 
 
-class OfferOut(BaseModel):
+class OfferOut(WithdrawnFields):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -29,4 +30,5 @@ class OfferOut(BaseModel):
     decided_at: datetime | None
     meeting_id: uuid.UUID | None
     intervention_id: uuid.UUID | None
+    revision: int
     created_at: datetime

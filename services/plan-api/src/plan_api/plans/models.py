@@ -14,6 +14,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bp_common.orm import Timestamps, UUIDPrimaryKey
+from bp_common.revisions import Revisioned
 from plan_api.base import Base
 
 
@@ -31,7 +32,7 @@ class Plan(UUIDPrimaryKey, Timestamps, Base):
     period_end: Mapped[int]
 
 
-class Goal(UUIDPrimaryKey, Timestamps, Base):
+class Goal(UUIDPrimaryKey, Timestamps, Revisioned, Base):
     """A priority goal, known to everyone by its number within its plan."""
 
     __tablename__ = "goal"
@@ -43,7 +44,7 @@ class Goal(UUIDPrimaryKey, Timestamps, Base):
     title: Mapped[str] = mapped_column(Text)
 
 
-class ActionPoint(UUIDPrimaryKey, Timestamps, Base):
+class ActionPoint(UUIDPrimaryKey, Timestamps, Revisioned, Base):
     """A point under a goal, or under the plan itself when ``goal`` is None."""
 
     __tablename__ = "action_point"

@@ -34,8 +34,12 @@ class PlanRepository:
         )
         return list((await self.session.scalars(statement)).all())
 
-    async def goal(self, plan_id: uuid.UUID, number: int) -> Goal | None:
+    async def goal(
+        self, plan_id: uuid.UUID, number: int, *, for_update: bool = False
+    ) -> Goal | None:
         statement = select(Goal).where(Goal.plan_id == plan_id, Goal.number == number)
+        if for_update:
+            statement = statement.with_for_update()
         return (await self.session.scalars(statement)).one_or_none()
 
     async def action_points(self, plan_ids: Sequence[uuid.UUID]) -> list[ActionPoint]:
@@ -46,10 +50,14 @@ class PlanRepository:
         )
         return list((await self.session.scalars(statement)).all())
 
-    async def action_point(self, plan_id: uuid.UUID, point_id: uuid.UUID) -> ActionPoint | None:
+    async def action_point(
+        self, plan_id: uuid.UUID, point_id: uuid.UUID, *, for_update: bool = False
+    ) -> ActionPoint | None:
         statement = select(ActionPoint).where(
             ActionPoint.plan_id == plan_id, ActionPoint.id == point_id
         )
+        if for_update:
+            statement = statement.with_for_update()
         return (await self.session.scalars(statement)).one_or_none()
 
     async def next_position(self, plan_id: uuid.UUID, goal: int | None) -> int:

@@ -44,6 +44,44 @@ class ActionPointOut(BaseModel):
     text: str
 
 
+class GoalCorrection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: GoalTitle
+
+
+class ActionPointCorrection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: LongText
+
+
+class GoalDetail(BaseModel):
+    """One priority goal as corrections read it: with its revision (also the `ETag`)."""
+
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    number: int
+    title: str
+    action_points: list[ActionPointOut]
+    revision: int
+    updated_at: datetime
+
+
+class ActionPointDetail(BaseModel):
+    """One action point as corrections read it: with its revision (also the `ETag`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    goal: int | None = Field(description="Its goal's number; null for a plan-level point.")
+    text: str
+    position: int
+    revision: int
+    updated_at: datetime
+
+
 class GoalOut(BaseModel):
     number: int
     title: str

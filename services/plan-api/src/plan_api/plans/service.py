@@ -1,5 +1,7 @@
-"""Plans and their priority goals. Goals and action points change afterwards only through accepted
-amendments (amendments context), so every change to the text is traceable to a proposer."""
+"""Plans and their priority goals. Until a version of the plan is endorsed the Secretariat may
+correct a goal's title or an action point's text directly (typos, wording); once one is endorsed,
+goals and action points change only through accepted amendments (amendments context), so every
+change to the text of an endorsed plan is traceable to a proposer."""
 
 from __future__ import annotations
 
@@ -8,15 +10,20 @@ from collections import defaultdict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bp_common.errors import NotFound
+from bp_common.errors import Conflict, NotFound
 from bp_common.events.outbox import Outbox
 from bp_common.pagination import Page, cursor_int, cursor_uuid, page_of, read_cursor
-from plan_api.plans.events import PlanCreatedV1
+from bp_common.revisions import Precondition
+from plan_api.plans.events import ActionPointCorrectedV1, GoalCorrectedV1, PlanCreatedV1
 from plan_api.plans.models import ActionPoint, Goal, Plan
 from plan_api.plans.repository import PlanRepository
 from plan_api.plans.schemas import (
+    ActionPointCorrection,
+    ActionPointDetail,
     ActionPointOut,
     EndorsementOut,
+    GoalCorrection,
+    GoalDetail,
     GoalOut,
     PlanCreate,
     PlanOut,
@@ -29,6 +36,18 @@ from plan_api.versions.repository import VersionRepository
 
 class PlanNotFound(NotFound):
     code = "plan_not_found"
+
+
+class GoalNotFound(NotFound):
+    code = "goal_not_found"
+
+
+class ActionPointNotFound(NotFound):
+    code = "action_point_not_found"
+
+
+class PlanEndorsed(Conflict):
+    code = "plan_endorsed"
 
 
 async def find_plan(plans: PlanRepository, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
@@ -80,6 +99,104 @@ class PlanService:
         rows = await self.plans.page(limit=limit + 1, after=after)
         views = {view.id: view for view in await self._views(rows[:limit])}
         return page_of(rows, limit, lambda p: (p.period_start, str(p.id)), lambda p: views[p.id])
+
+    # -- corrections before endorsement ----------------------------------------------------------
+    async def goal(self, plan_id: uuid.UUID, number: int) -> GoalDetail:
+        await find_plan(self.plans, plan_id)
+        return await self._goal_detail(await self._goal(plan_id, number))
+
+    async def correct_goal(
+        self, plan_id: uuid.UUID, number: int, data: GoalCorrection, precondition: Precondition
+    ) -> GoalDetail:
+        plan = await find_plan(self.plans, plan_id, for_update=True)
+        goal = await self._goal(plan.id, number, for_update=True)
+        precondition.check(goal.revision, "goal")
+        await self._ensure_not_endorsed(plan.id)
+        if goal.title != data.title:
+            goal.title = data.title
+            await self.session.flush()
+            await self.outbox.emit(
+                self.session,
+                GoalCorrectedV1(
+                    goal_id=goal.id,
+                    plan_id=plan.id,
+                    number=goal.number,
+                    title=goal.title,
+                    revision=goal.revision,
+                    changed=["title"],
+                ),
+            )
+        return await self._goal_detail(goal)
+
+    async def action_point(self, plan_id: uuid.UUID, point_id: uuid.UUID) -> ActionPointDetail:
+        await find_plan(self.plans, plan_id)
+        return ActionPointDetail.model_validate(await self._point(plan_id, point_id))
+
+    async def correct_action_point(
+        self,
+        plan_id: uuid.UUID,
+        point_id: uuid.UUID,
+        data: ActionPointCorrection,
+        precondition: Precondition,
+    ) -> ActionPointDetail:
+        plan = await find_plan(self.plans, plan_id, for_update=True)
+        point = await self._point(plan.id, point_id, for_update=True)
+        precondition.check(point.revision, "action point")
+        await self._ensure_not_endorsed(plan.id)
+        if point.text != data.text:
+            point.text = data.text
+            await self.session.flush()
+            await self.outbox.emit(
+                self.session,
+                ActionPointCorrectedV1(
+                    action_point_id=point.id,
+                    plan_id=plan.id,
+                    goal=point.goal,
+                    text=point.text,
+                    revision=point.revision,
+                    changed=["text"],
+                ),
+            )
+        return ActionPointDetail.model_validate(point)
+
+    async def _ensure_not_endorsed(self, plan_id: uuid.UUID) -> None:
+        endorsed = await self.versions.first_endorsed(plan_id)
+        if endorsed is not None:
+            raise PlanEndorsed(
+                f"Version {endorsed} of the plan was endorsed, and an endorsed version never "
+                "changes: from then on the plan's goals and action points change only through "
+                "amendments proposed against a circulated version. Nothing was changed."
+            )
+
+    async def _goal(self, plan_id: uuid.UUID, number: int, *, for_update: bool = False) -> Goal:
+        goal = await self.plans.goal(plan_id, number, for_update=for_update)
+        if goal is None:
+            raise GoalNotFound(f"The plan has no goal {number}.")
+        return goal
+
+    async def _point(
+        self, plan_id: uuid.UUID, point_id: uuid.UUID, *, for_update: bool = False
+    ) -> ActionPoint:
+        point = await self.plans.action_point(plan_id, point_id, for_update=for_update)
+        if point is None:
+            raise ActionPointNotFound(f"The plan has no action point {point_id}.")
+        return point
+
+    async def _goal_detail(self, goal: Goal) -> GoalDetail:
+        points = [
+            ActionPointOut.model_validate(point)
+            for point in await self.plans.action_points([goal.plan_id])
+            if point.goal == goal.number
+        ]
+        return GoalDetail(
+            id=goal.id,
+            plan_id=goal.plan_id,
+            number=goal.number,
+            title=goal.title,
+            action_points=points,
+            revision=goal.revision,
+            updated_at=goal.updated_at,
+        )
 
     async def _views(self, plans: list[Plan]) -> list[PlanOut]:
         """The plans with goals, points and version state, in three queries for the whole page."""

@@ -12,6 +12,8 @@ from bp_common.events.contract import EventReader
 from bp_common.events.envelope import CloudEvent
 from plan_api.base import handler_outbox
 from plan_api.fields import VersionNumber
+from plan_api.proceedings.models import RecordKind
+from plan_api.proceedings.repository import MeetingRecordNewsRepository
 from plan_api.versions.service import VersionService
 
 
@@ -33,6 +35,12 @@ class EndorsementPayload(EventReader):
 async def on_decision_recorded(
     session: AsyncSession, payload: EndorsementPayload, event: CloudEvent
 ) -> None:
+    # A recorded decision is at its first revision; a correction or withdrawal heard before
+    # (this event re-driven from the dead letters) wins.
+    if not await MeetingRecordNewsRepository(session).heard(
+        payload.decision_id, RecordKind.DECISION, 1
+    ):
+        return
     await VersionService(session, handler_outbox).endorse_from_decision(
-        payload.plan_id, payload.plan_version, payload.meeting_id
+        payload.plan_id, payload.plan_version, payload.meeting_id, decision_id=payload.decision_id
     )

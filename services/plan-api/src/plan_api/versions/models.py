@@ -33,3 +33,5 @@ class PlanVersion(UUIDPrimaryKey, Timestamps, Base):
     circulated_at: Mapped[datetime]
     endorsed_at: Mapped[datetime | None]
     endorsed_by_meeting_id: Mapped[uuid.UUID | None]
+    # The meeting's endorsement decision (meetings-api), when the endorsement came from one.
+    endorsed_by_decision_id: Mapped[uuid.UUID | None]

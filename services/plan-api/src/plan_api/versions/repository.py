@@ -70,6 +70,18 @@ class VersionRepository:
         )
         return (await self.session.scalars(statement)).one_or_none()
 
+    async def first_endorsed(self, plan_id: uuid.UUID) -> int | None:
+        """The number of the plan's first version ever endorsed (superseded since or not)."""
+        statement = select(func.min(PlanVersion.number)).where(
+            PlanVersion.plan_id == plan_id, PlanVersion.endorsed_at.is_not(None)
+        )
+        number = (await self.session.execute(statement)).scalar_one()
+        return None if number is None else int(number)
+
+    async def endorsed_by_decision(self, decision_id: uuid.UUID) -> PlanVersion | None:
+        statement = select(PlanVersion).where(PlanVersion.endorsed_by_decision_id == decision_id)
+        return (await self.session.scalars(statement.limit(1))).one_or_none()
+
     async def headers(self, plan_ids: Sequence[uuid.UUID]) -> list[VersionHeader]:
         """Number, status and endorsement of every version of these plans, without the content."""
         statement = select(

@@ -63,6 +63,9 @@ class VersionSummary(BaseModel):
     circulated_at: datetime
     endorsed_at: datetime | None
     endorsed_by_meeting_id: uuid.UUID | None
+    endorsed_by_decision_id: uuid.UUID | None = Field(
+        default=None, description="The meeting's endorsement decision, if it endorsed it."
+    )
     changelog: list[ChangelogEntry] = Field(
         description="The amendments accepted since the previous version, with their proposer."
     )

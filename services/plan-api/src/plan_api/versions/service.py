@@ -4,6 +4,7 @@ still circulating; endorsing it supersedes every earlier version, including endo
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -26,6 +27,8 @@ from plan_api.versions.models import PlanVersion, VersionStatus
 from plan_api.versions.repository import VersionRepository
 from plan_api.versions.schemas import PlanContent, VersionDiff, VersionOut, VersionSummary
 from plan_api.versions.snapshot import diff, plan_content
+
+logger = logging.getLogger(__name__)
 
 
 class VersionNotFound(NotFound):
@@ -64,6 +67,7 @@ def _version_fields(version: PlanVersion) -> dict[str, Any]:
         "circulated_at": version.circulated_at,
         "endorsed_at": version.endorsed_at,
         "endorsed_by_meeting_id": version.endorsed_by_meeting_id,
+        "endorsed_by_decision_id": version.endorsed_by_decision_id,
         "changelog": version.changelog,
     }
 
@@ -146,7 +150,12 @@ class VersionService:
 
     # -- endorsing -------------------------------------------------------------------------
     async def endorse(
-        self, plan_id: uuid.UUID, number: int, meeting_id: uuid.UUID | None
+        self,
+        plan_id: uuid.UUID,
+        number: int,
+        meeting_id: uuid.UUID | None,
+        *,
+        decision_id: uuid.UUID | None = None,
     ) -> PlanVersion:
         plan = await find_plan(self.plans, plan_id, for_update=True)
         version = await self._version(plan.id, number, for_update=True)
@@ -161,6 +170,7 @@ class VersionService:
         )
         version.status = VersionStatus.ENDORSED
         version.endorsed_at, version.endorsed_by_meeting_id = utcnow(), meeting_id
+        version.endorsed_by_decision_id = decision_id
         await self.session.flush()
         content = PlanContent.model_validate(version.content)
         await self.outbox.emit(
@@ -177,15 +187,34 @@ class VersionService:
                     ActivityV1.model_validate(a.model_dump(exclude={"description", "lead"}))
                     for a in content.activities
                 ],
+                decision_id=decision_id,
             ),
         )
         return version
 
     async def endorse_from_decision(
-        self, plan_id: uuid.UUID, number: int | None, meeting_id: uuid.UUID
+        self,
+        plan_id: uuid.UUID,
+        number: int | None,
+        meeting_id: uuid.UUID,
+        *,
+        decision_id: uuid.UUID | None = None,
     ) -> None:
         """A meeting's endorsement of ``number`` (else the plan's latest version); the same
-        decision heard again changes nothing."""
+        decision heard again (or corrected once it endorsed) changes nothing."""
+        if decision_id is not None:
+            endorsed = await self.versions.endorsed_by_decision(decision_id)
+            if endorsed is not None:
+                if (endorsed.plan_id, endorsed.number) != (plan_id, number or endorsed.number):
+                    logger.warning(
+                        "decision %s endorsed version %s of plan %s already; its correction "
+                        "naming another version is not applied: an endorsed version never "
+                        "changes",
+                        decision_id,
+                        endorsed.number,
+                        endorsed.plan_id,
+                    )
+                return
         plan = await find_plan(self.plans, plan_id)
         version = (
             await self.versions.latest(plan.id)
@@ -199,7 +228,24 @@ class VersionService:
             and version.endorsed_by_meeting_id == meeting_id
         ):
             return
-        await self.endorse(plan.id, version.number, meeting_id)
+        await self.endorse(plan.id, version.number, meeting_id, decision_id=decision_id)
+
+    async def decision_withdrawn(self, decision_id: uuid.UUID) -> None:
+        """A meeting's endorsement decision was withdrawn (or corrected into no endorsement).
+        Once it endorsed a version nothing changes (an endorsed version never changes;
+        meetings-api refuses such a change when it knows, this is the race it could not see);
+        before, the version stays unendorsed and the decision, noted as withdrawn, will never
+        endorse it (see the meeting record news)."""
+        endorsed = await self.versions.endorsed_by_decision(decision_id)
+        if endorsed is not None:
+            logger.warning(
+                "decision %s was withdrawn or is no endorsement any more, but it endorsed "
+                "version %s of plan %s already: the version stays endorsed (an endorsed version "
+                "never changes)",
+                decision_id,
+                endorsed.number,
+                endorsed.plan_id,
+            )
 
     # -- internals --------------------------------------------------------------------------
     async def _version(
