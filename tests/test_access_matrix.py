@@ -105,6 +105,12 @@ class World:
         )
         return str(amendment["id"])
 
+    async def etag(self, path: str) -> dict[str, str]:
+        """The If-Match of a correction made against the record as it now is."""
+        response = await self.client.get(path, headers=self.auth("secretariat"))
+        assert response.status_code == 200, f"GET {path}: {response.text}"
+        return {"If-Match": response.headers["ETag"]}
+
     async def api_key(self) -> str:
         issued = await self.admin("POST", "/v1/api-keys", {"name": unique("key"), "role": "viewer"})
         return str(issued["id"])
@@ -326,6 +332,59 @@ async def _(w: World, role: str) -> Attempt:
     return Attempt(
         "POST", f"/v1/amendments/{amendment}/reject", None, f"/v1/amendments/{amendment}"
     )
+
+
+@case("POST /v1/hosting-offers/{id}/withdraw", "member")
+async def _(w: World, role: str) -> Attempt:
+    # Bulgaria's offer: the member key is Bulgaria's.
+    activity = await w.activity()
+    offer = await w.admin("POST", f"/v1/activities/{activity}/hosting-offers", {"country": "BG"})
+    path = f"/v1/hosting-offers/{offer['id']}"
+    return Attempt(
+        "POST", f"{path}/withdraw", {"reason": "Offered twice"}, path, await w.etag(path)
+    )
+
+
+@case("POST /v1/amendments/{id}/withdraw", "member")
+async def _(w: World, role: str) -> Attempt:
+    # Bulgaria's proposal: the member key is Bulgaria's (a partner key withdraws only its
+    # organisation's: see the test below).
+    plan = await w.circulated_plan()
+    body = {
+        "version": 1,
+        "proposer": "BG",
+        "target": {"type": "plan"},
+        "action": "add",
+        "text": "Bulgaria proposes a regional point.",
+    }
+    amendment = await w.admin("POST", f"/v1/plans/{plan}/amendments", body)
+    path = f"/v1/amendments/{amendment['id']}"
+    return Attempt(
+        "POST", f"{path}/withdraw", {"reason": "Proposed by mistake"}, path, await w.etag(path)
+    )
+
+
+@case("PATCH /v1/plans/{id}/goals/{number}")
+async def _(w: World, role: str) -> Attempt:
+    path = f"/v1/plans/{await w.plan()}/goals/1"
+    return Attempt("PATCH", path, {"title": "Goal 1, corrected"}, path, await w.etag(path))
+
+
+@case("PATCH /v1/plans/{id}/action-points/{point_id}")
+async def _(w: World, role: str) -> Attempt:
+    plan = await w.admin(
+        "POST",
+        "/v1/plans",
+        {
+            "title": "Plan",
+            "period_start": 2020,
+            "period_end": 2024,
+            "goals": [{"number": 1, "title": "Goal 1", "action_points": ["Point 1.1"]}],
+        },
+    )
+    point = plan["goals"][0]["action_points"][0]["id"]
+    path = f"/v1/plans/{plan['id']}/action-points/{point}"
+    return Attempt("PATCH", path, {"text": "Point 1.1, corrected"}, path, await w.etag(path))
 
 
 @case("POST /v1/projects")
@@ -617,6 +676,52 @@ async def test_a_member_acts_only_in_its_own_countrys_name(world: World) -> None
     )
     assert refused.status_code == 403
     assert (await world.admin("GET", f"/v1/plans/{plan}/amendments"))["items"] == []
+
+
+async def test_a_bound_key_withdraws_only_its_own_partys_offers_and_amendments(
+    world: World,
+) -> None:
+    """A member key withdraws its country's offers and amendments, a partner key its
+    organisation's amendments (an organisation proposes at meetings, and hosts nothing)."""
+    activity = await world.activity()
+    latvian = await world.admin(
+        "POST", f"/v1/activities/{activity}/hosting-offers", {"country": "LV"}
+    )
+    path = f"/v1/hosting-offers/{latvian['id']}"
+    before = await world.admin("GET", path)
+    for role in ("member", "partner"):
+        refused = await world.client.post(
+            f"{path}/withdraw",
+            json={"reason": "Not ours"},
+            headers={**world.auth(role), **await world.etag(path)},
+        )
+        assert refused.status_code == 403, refused.text
+    assert await world.admin("GET", path) == before
+
+    plan = await world.circulated_plan()
+    by_party = {}
+    for proposer in ("IOM", "RS"):
+        body = {
+            "version": 1,
+            "proposer": proposer,
+            "target": {"type": "plan"},
+            "action": "add",
+            "text": f"{proposer} proposes a point.",
+        }
+        by_party[proposer] = await world.admin("POST", f"/v1/plans/{plan}/amendments", body)
+    attempts = [("member", "IOM", 403), ("partner", "RS", 403), ("member", "RS", 403)]
+    attempts.append(("partner", "IOM", 200))
+    for role, proposer, status in attempts:
+        path = f"/v1/amendments/{by_party[proposer]['id']}"
+        answer = await world.client.post(
+            f"{path}/withdraw",
+            json={"reason": "Withdrawn"},
+            headers={**world.auth(role), **await world.etag(path)},
+        )
+        assert answer.status_code == status, f"{role} on {proposer}'s: {answer.text}"
+    assert (await world.admin("GET", f"/v1/amendments/{by_party['RS']['id']}"))[
+        "withdrawn_at"
+    ] is None
 
 
 async def test_a_revoked_key_is_refused_on_its_next_request(world: World) -> None:
