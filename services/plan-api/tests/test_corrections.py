@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from bp_common.events.bus import RetryPolicy
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.security import Role
-from bp_common.testing import deliver, identity_headers, settle
+from bp_common.testing import deliver, identity_headers, running, settle
+from plan_api.app import create_app
+from plan_api.settings import PlanSettings
 
 SECRETARIAT = identity_headers(Role.SECRETARIAT)
 VIEWER = identity_headers(Role.VIEWER)
@@ -680,3 +684,85 @@ async def test_withdrawing_something_unknown_is_a_404(client: httpx.AsyncClient,
     )
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+# -- replaying meetings' news rebuilds the same plan ------------------------------------------
+
+
+async def plan_state(client: httpx.AsyncClient, plan_id: str, activity_id: str) -> Any:
+    """What the news made, without the ids and times this service draws itself."""
+    offers = await ok(
+        await client.get(
+            f"/v1/activities/{activity_id}/hosting-offers?include_withdrawn=true", headers=VIEWER
+        )
+    )
+    amendments = await ok(
+        await client.get(f"/v1/plans/{plan_id}/amendments?include_withdrawn=true", headers=VIEWER)
+    )
+    shown = await ok(await client.get(f"/v1/plans/{plan_id}", headers=VIEWER))
+    return (
+        sorted(
+            (o["country"], o["status"], o["withdrawn_at"] is not None, o["revision"])
+            for o in offers["items"]
+        ),
+        [
+            (a["proposer"], a["text"], a["status"], a["withdrawn_at"] is not None, a["revision"])
+            for a in amendments["items"]
+        ],
+        (await read(client, f"/v1/activities/{activity_id}"))[0]["status"],
+        None if shown["endorsement"] is None else shown["endorsement"]["version"],
+    )
+
+
+def correction_story(plan_id: str, activity_id: str) -> list[CloudEvent]:
+    """A meeting's record, corrected and withdrawn the ways the Secretariat does."""
+    offer = intervention(activity_id=activity_id, year=2021)
+    proposal = {"target": {"type": "goal", "ref": "1"}, "action": "modify", "text": "Goal one"}
+    request = intervention("amendment_request", plan_id=plan_id, amendment=proposal)
+    dropped = intervention(
+        "amendment_request", delegation="TR", plan_id=plan_id, amendment=proposal | {"text": "x"}
+    )
+    endorsement = str(uuid.uuid4())
+    return [
+        meetings_event("intervention.recorded", offer),
+        meetings_event("intervention.recorded", request),
+        meetings_event("intervention.recorded", dropped),
+        corrected(offer, 2, delegation="BG"),
+        corrected(request, 2, amendment=proposal | {"text": "Goal one, as agreed"}),
+        withdrawn(dropped, 2),
+        decision("recorded", plan_id, decision_id=endorsement),
+        decision("withdrawn", plan_id, decision_id=endorsement),
+    ]
+
+
+async def test_replaying_the_news_rebuilds_the_same_plan(
+    client: httpx.AsyncClient, bus: InMemoryBus, tmp_path: Path
+) -> None:
+    async def told_the_story(target: httpx.AsyncClient, target_bus: InMemoryBus) -> Any:
+        plan = await new_plan(target)
+        activity = await new_activity(target, plan["id"])
+        await circulate(target, plan["id"])
+        story = correction_story(plan["id"], activity["id"])
+        await deliver(target_bus, *story)
+        state = await plan_state(target, plan["id"], activity["id"])
+        # Heard again from offset 0 (new deliveries of the same records), nothing changes.
+        await deliver(target_bus, *(dataclasses.replace(e, id=str(uuid.uuid4())) for e in story))
+        assert await plan_state(target, plan["id"], activity["id"]) == state
+        return state
+
+    first = await told_the_story(client, bus)
+    assert first == (
+        [("BG", "offered", False, 1), ("LV", "offered", True, 2)],
+        [("LV", "Goal one, as agreed", "proposed", False, 2), ("TR", "x", "proposed", True, 2)],
+        "host_offered",
+        1,
+    )
+    # A second plan-api fed the same story from scratch ends in the same state.
+    other_bus = InMemoryBus(RetryPolicy(max_attempts=2, backoff_s=0.01))
+    settings = PlanSettings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/other.db", outbox_poll_interval_s=0.05
+    )
+    async with running(create_app(settings, bus=other_bus)) as other:
+        await other_bus.start()
+        assert await told_the_story(other, other_bus) == first
+        await other_bus.stop()
