@@ -45,6 +45,9 @@ class InterventionCorrection(EventReader):
 
 
 class InterventionWithdrawal(EventReader):
+    """The hosting offer or the pending amendment the intervention made is withdrawn (an
+    accepted offer, a decided amendment stay); news of it heard later changes nothing."""
+
     intervention_id: uuid.UUID
     meeting_id: uuid.UUID
     reason: str
@@ -52,6 +55,9 @@ class InterventionWithdrawal(EventReader):
 
 
 class DecisionCorrection(EventReader):
+    """A corrected endorsement endorses as a recorded one does (read with the same fields),
+    unless the decision endorsed a version already: an endorsed version never changes."""
+
     decision_id: uuid.UUID
     meeting_id: uuid.UUID
     kind: str
@@ -59,6 +65,8 @@ class DecisionCorrection(EventReader):
 
 
 class DecisionWithdrawal(EventReader):
+    """The decision will never endorse (a version it endorsed already stays endorsed)."""
+
     decision_id: uuid.UUID
     meeting_id: uuid.UUID
     reason: str
