@@ -411,8 +411,12 @@ async def test_goals_and_action_points_are_corrected_until_a_version_is_endorsed
 
 async def test_the_activity_patch_checks_if_match_only_when_sent(client: httpx.AsyncClient) -> None:
     plan = await new_plan(client)
-    activity = await new_activity(client, plan["id"])
-    path = f"/v1/activities/{activity['id']}"
+    body = {"title": "Thematic meeting", "goal": 1, "kind": "meeting", "year": 2021}
+    created = await client.post(
+        f"/v1/plans/{plan['id']}/activities", json=body, headers=SECRETARIAT
+    )
+    assert created.headers["ETag"] == '"0"'
+    path = f"/v1/activities/{(await ok(created, 201))['id']}"
     _, tag = await read(client, path)
     assert tag == '"0"'
     response = await client.patch(path, json={"title": "Without If-Match"}, headers=SECRETARIAT)
@@ -517,6 +521,26 @@ async def test_a_corrected_offer_to_host_remakes_its_offer(
     assert (await ok(await client.get(offers, headers=VIEWER)))["items"] == []
     assert (await read(client, offers.replace("/hosting-offers", "")))[0]["status"] == "proposed"
     assert len(await plan_events(client, bus, "plan.hosting.withdrawn.v1")) == 2
+
+
+async def test_a_corrected_offer_to_host_leaves_an_accepted_offer_alone(
+    client: httpx.AsyncClient, bus: InMemoryBus
+) -> None:
+    plan = await new_plan(client)
+    activity = await new_activity(client, plan["id"])
+    offers = f"/v1/activities/{activity['id']}/hosting-offers"
+    record = intervention(activity_id=activity["id"])
+    await deliver(bus, meetings_event("intervention.recorded", record))
+    [offer] = (await ok(await client.get(offers, headers=VIEWER)))["items"]
+    await ok(await client.post(f"/v1/hosting-offers/{offer['id']}/accept", headers=SECRETARIAT))
+    # meetings-api could not know yet: the offer stays accepted, no second offer is made.
+    await deliver(bus, corrected(record, 2, delegation="BG"))
+    listed = await ok(await client.get(f"{offers}?include_withdrawn=true", headers=VIEWER))
+    assert [(o["id"], o["status"], o["withdrawn_at"]) for o in listed["items"]] == [
+        (offer["id"], "accepted", None)
+    ]
+    assert await plan_events(client, bus, "plan.hosting.withdrawn.v1") == []
+    assert bus.dead_letters == []
 
 
 async def test_a_corrected_amendment_request_revises_its_pending_amendment(

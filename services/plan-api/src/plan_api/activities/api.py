@@ -43,9 +43,13 @@ ServiceDep = Annotated[ActivityService, Depends(_service)]
     ),
 )
 async def create_activity(
-    plan_id: uuid.UUID, body: ActivityCreate, service: ServiceDep, _: SecretariatDep
+    plan_id: uuid.UUID,
+    body: ActivityCreate,
+    service: ServiceDep,
+    _: SecretariatDep,
+    response: Response,
 ) -> ActivityOut:
-    return ActivityOut.model_validate(await service.create(plan_id, body))
+    return _answer(await service.create(plan_id, body), response)
 
 
 @router.get("/v1/plans/{plan_id}/activities", response_model=Page[ActivityOut])
