@@ -22,7 +22,8 @@ class MeetingRecordNews(Timestamps, Base):
 
     __tablename__ = "meeting_record_news"
 
-    record_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # The intervention's or the decision's id, as meetings-api gave it.
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     kind: Mapped[RecordKind] = mapped_column(enum_type(RecordKind, 20))
     revision: Mapped[int]
     withdrawn_at: Mapped[datetime | None]

@@ -3,22 +3,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from bp_common.repository import Repository
 from plan_api.proceedings.models import MeetingRecordNews, RecordKind
 
 
-class MeetingRecordNewsRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, record_id: uuid.UUID) -> MeetingRecordNews | None:
-        statement = select(MeetingRecordNews).where(MeetingRecordNews.record_id == record_id)
-        return (await self.session.scalars(statement.with_for_update())).one_or_none()
-
-    def add(self, news: MeetingRecordNews) -> None:
-        self.session.add(news)
+class MeetingRecordNewsRepository(Repository[MeetingRecordNews]):
+    model = MeetingRecordNews
+    noun = "meeting record"
 
     async def heard(
         self,
@@ -31,17 +22,17 @@ class MeetingRecordNewsRepository:
         """Note the news of a record; False when it is older than (or as old as) what was
         applied, or the record was withdrawn already: the caller then changes nothing. A
         withdrawal (``withdrawn_at``) is final, whatever revision it carries."""
-        known = await self.get(record_id)
+        known = await self.get(record_id, for_update=True)
         if known is None:
             self.add(
                 MeetingRecordNews(
-                    record_id=record_id, kind=kind, revision=revision, withdrawn_at=withdrawn_at
+                    id=record_id, kind=kind, revision=revision, withdrawn_at=withdrawn_at
                 )
             )
-            await self.session.flush()
+            await self.flush()
             return True
         if known.withdrawn_at is not None or (withdrawn_at is None and revision <= known.revision):
             return False
         known.revision, known.withdrawn_at = max(revision, known.revision), withdrawn_at
-        await self.session.flush()
+        await self.flush()
         return True
