@@ -420,6 +420,18 @@ async def _(w: World, role: str) -> Attempt:
     return Attempt("POST", "/v1/results/import", results_body(role), "/v1/results?limit=500")
 
 
+@case("POST /v1/results/withdraw", "partner")
+async def _(w: World, role: str) -> Attempt:
+    # A result of IOM's (the partner key's organisation) to withdraw.
+    pushed = results_body("secretariat")
+    await w.admin("POST", "/v1/results/import", pushed)
+    body = {
+        "external_ids": [pushed["results"][0]["external_id"]],
+        "reason": "Reported twice.",
+    } | ({"organisation": "IOM"} if role == "secretariat" else {})
+    return Attempt("POST", "/v1/results/withdraw", body, "/v1/results?limit=500")
+
+
 IATI_DOCUMENT = b"""<iati-activities version="2.03"><iati-activity>
 <iati-identifier>XM-DAC-47066-MATRIX-IOM</iati-identifier>
 <reporting-org ref="XM-DAC-47066" type="40"><narrative>IOM</narrative></reporting-org>
@@ -651,6 +663,28 @@ async def test_a_partner_cannot_report_for_a_project_it_does_not_implement(world
         "/v1/results/import", json={"results": rows}, headers=world.auth("partner")
     )
     assert refused.status_code == 403
+    assert (await world.admin("GET", "/v1/results?limit=500"))["items"] == before
+
+
+async def test_a_partner_cannot_withdraw_another_organisations_results(world: World) -> None:
+    pushed = results_body("secretariat") | {"organisation": "UNODC"}
+    pushed["results"][0]["project"] = "MATRIX-UNODC"
+    await world.admin("POST", "/v1/results/import", pushed)
+    external_id = pushed["results"][0]["external_id"]
+    before = (await world.admin("GET", "/v1/results?limit=500"))["items"]
+    named = await world.client.post(
+        "/v1/results/withdraw",
+        json={"organisation": "UNODC", "external_ids": [external_id], "reason": "Not ours."},
+        headers=world.auth("partner"),
+    )
+    assert named.status_code == 403
+    # Without naming it, the partner's own organisation is meant: UNODC's id is unknown there.
+    implied = await world.client.post(
+        "/v1/results/withdraw",
+        json={"external_ids": [external_id], "reason": "Not ours."},
+        headers=world.auth("partner"),
+    )
+    assert implied.json()["errors"][0]["code"] == "unknown_external_id"
     assert (await world.admin("GET", "/v1/results?limit=500"))["items"] == before
 
 

@@ -394,6 +394,7 @@ async def test_an_empty_push_and_too_many_rows(api: Api) -> None:
         "updated": 0,
         "unchanged": 0,
         "rejected": 0,
+        "withdrawn": 0,
         "errors": [],
     }
     huge = await api.client.post("/v1/results/import", json={"results": [{}] * 20_001}, headers=IOM)

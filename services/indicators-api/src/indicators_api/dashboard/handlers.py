@@ -15,6 +15,7 @@ from indicators_api.dashboard.schemas import (
     PlanCreated,
     PlanEndorsed,
     ResultsImported,
+    ResultsWithdrawn,
     RollupUpdated,
     VersionCirculated,
 )
@@ -53,6 +54,12 @@ async def on_results_imported(
     await _service(session).results_imported(news, event.time)
 
 
+async def on_results_withdrawn(
+    session: AsyncSession, news: ResultsWithdrawn, event: CloudEvent
+) -> None:
+    await _service(session).results_withdrawn(news, event.time)
+
+
 async def on_rollup_updated(session: AsyncSession, news: RollupUpdated, event: CloudEvent) -> None:
     await _service(session).rollups_changed(news.indicator, event.time)
 
@@ -84,5 +91,6 @@ HANDLERS: dict[str, Consumer] = {
     "plan.version.circulated.v1": consumes(VersionCirculated, on_version_circulated),
     "plan.endorsed.v1": consumes(PlanEndorsed, on_plan_endorsed),
     "indicators.results.imported.v1": consumes(ResultsImported, on_results_imported),
+    "indicators.results.withdrawn.v1": consumes(ResultsWithdrawn, on_results_withdrawn),
     "indicators.rollup.updated.v1": consumes(RollupUpdated, on_rollup_updated),
 }

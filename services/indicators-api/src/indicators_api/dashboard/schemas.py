@@ -127,6 +127,14 @@ class ResultsImported(EventReader):
     created: int = Field(ge=0)
 
 
+class ResultsWithdrawn(EventReader):
+    """The dashboard takes the withdrawn results off their organisation's count (on request or
+    left out of a replace import: this event announces both)."""
+
+    organisation: str = Field(min_length=1, max_length=40)
+    withdrawn: int = Field(ge=0)
+
+
 class RollupUpdated(EventReader):
     """The dashboard recomputes the indicator's standing from its rollups: its latest year with
     a target and data, reached or not."""

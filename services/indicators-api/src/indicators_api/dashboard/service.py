@@ -32,6 +32,7 @@ from indicators_api.dashboard.schemas import (
     PlanSummary,
     ResultsImported,
     ResultsSummary,
+    ResultsWithdrawn,
     VersionCirculated,
 )
 from indicators_api.framework.repository import IndicatorRepository
@@ -137,6 +138,14 @@ class DashboardService:
     async def results_imported(self, news: ResultsImported, time: datetime) -> None:
         await self.dashboard.seen(time)
         await self.dashboard.add(Counter.RESULTS_BY_ORGANISATION, {news.organisation: news.created})
+
+    async def results_withdrawn(self, news: ResultsWithdrawn, time: datetime) -> None:
+        """A result pushed again after its withdrawal is counted `created` by its import, so
+        the count stays the number of standing results."""
+        await self.dashboard.seen(time)
+        await self.dashboard.add(
+            Counter.RESULTS_BY_ORGANISATION, {news.organisation: -news.withdrawn}
+        )
 
     async def rollups_changed(self, indicator: str, time: datetime) -> None:
         """The indicator's standing: its latest year with a target and data, reached or not."""

@@ -9,6 +9,7 @@ from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bp_common.orm import JSONType, Timestamps, UUIDPrimaryKey, enum_type
+from bp_common.revisions import Revisioned
 from indicators_api.base import Base
 
 
@@ -41,8 +42,9 @@ class Source(StrEnum):
     ACTIVITIES_HOSTED = "activities_hosted"
 
 
-class Indicator(UUIDPrimaryKey, Timestamps, Base):
-    """An indicator of the results framework, shaped like an IATI result indicator."""
+class Indicator(UUIDPrimaryKey, Timestamps, Revisioned, Base):
+    """An indicator of the results framework, shaped like an IATI result indicator; corrected by
+    the Secretariat against its revision (``ETag``)."""
 
     __tablename__ = "indicator"
 

@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bp_common.orm import JSONType, Timestamps, UUIDPrimaryKey, enum_type
+from bp_common.revisions import Revisioned
 from indicators_api.base import Base
 
 
@@ -19,8 +20,9 @@ class ComponentKind(StrEnum):
     OTHER = "other"
 
 
-class Project(UUIDPrimaryKey, Timestamps, Base):
-    """A project under the dialogue's umbrella, implemented by partner organisations."""
+class Project(UUIDPrimaryKey, Timestamps, Revisioned, Base):
+    """A project under the dialogue's umbrella, implemented by partner organisations; corrected
+    by the Secretariat against its revision (``ETag``)."""
 
     __tablename__ = "project"
     __table_args__ = (CheckConstraint("ends_on >= starts_on", name="dates_ordered"),)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -9,15 +10,19 @@ from bp_common.app import IdentityDep, OutboxDep, SessionDep
 from bp_common.errors import refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from bp_common.types import Acronym, CountryCode, QueryBool
+from bp_common.withdrawals import IncludeWithdrawn
 from indicators_api.fields import ReportingYear
 from indicators_api.periods import PERIOD_PATTERN
 from indicators_api.results import payload
 from indicators_api.results.schemas import (
+    ImportMode,
     ImportOutcome,
     ImportRequest,
     ResultFilters,
     ResultOut,
     ResultsSummary,
+    WithdrawOutcome,
+    WithdrawRequest,
 )
 from indicators_api.results.service import ResultService
 
@@ -36,6 +41,18 @@ ReporterQuery = Annotated[
 IdempotencyKeyHeader = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
 ]
+ModeQuery = Annotated[
+    ImportMode,
+    Query(
+        description="`upsert` (default): rows are created or updated, nothing else changes. "
+        "`replace`: besides, the organisation's results in each (project, indicator, period) "
+        "the push reports that it leaves out are withdrawn (counted in `withdrawn`)."
+    ),
+]
+_IDEMPOTENCY_REFUSALS = {
+    "idempotency_key_reused": "the `Idempotency-Key` came with another body.",
+    "idempotency_key_in_use": "a request with this `Idempotency-Key` is in progress.",
+}
 
 
 def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
@@ -83,10 +100,7 @@ _CSV_EXAMPLE = (
                 "organisation_conflict": "the body and the query name different organisations.",
                 "organisation_required": "a Secretariat key names the reporting organisation.",
             },
-            409: {
-                "idempotency_key_reused": "the `Idempotency-Key` came with another body.",
-                "idempotency_key_in_use": "a request with this `Idempotency-Key` is in progress.",
-            },
+            409: _IDEMPOTENCY_REFUSALS,
         }
     ),
 )
@@ -97,6 +111,7 @@ async def import_results(
     dry_run: QueryBool = False,
     organisation: ReporterQuery = None,
     idempotency_key: IdempotencyKeyHeader = None,
+    mode: ModeQuery = ImportMode.UPSERT,
 ) -> Response:
     """Push results in bulk (JSON or CSV, up to 20,000 rows). Each row is validated on its own:
     valid rows are stored, upserted on the organisation's `external_id` (`created`, `updated`,
@@ -116,7 +131,13 @@ async def import_results(
     A partner key reports for its own organisation and is refused whole (403) if any row names
     a project its organisation does not implement. `dry_run=true` answers the same counts
     without storing. A replayed `Idempotency-Key` returns the first answer verbatim (header
-    `Idempotent-Replayed: true`); the same key with another body is a 409."""
+    `Idempotent-Replayed: true`); the same key with another body (or another `mode`) is a 409.
+
+    `mode=replace` makes the push the whole of the organisation's report for each (project,
+    indicator, period) its valid rows name: the organisation's results there that the push
+    does not name (by `external_id`, rejected rows included) are withdrawn, in the same
+    transaction, and counted in `withdrawn` (a dry run counts them without withdrawing). A
+    withdrawn result pushed again stands again (counted `created`)."""
     answer = await service.import_results(
         identity,
         await request.body(),
@@ -124,7 +145,41 @@ async def import_results(
         organisation=organisation,
         dry_run=dry_run,
         idempotency_key=idempotency_key,
+        mode=mode,
     )
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return Response(answer.body, media_type="application/json", headers=headers)
+
+
+@router.post(
+    "/withdraw",
+    response_model=WithdrawOutcome,
+    responses=refusals(
+        {
+            422: {
+                "organisation_required": "a Secretariat key names the organisation.",
+            },
+            409: _IDEMPOTENCY_REFUSALS,
+        }
+    ),
+)
+async def withdraw_results(
+    body: WithdrawRequest,
+    service: ServiceDep,
+    identity: IdentityDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Withdraw results of one organisation by their `external_id`s (a partner key: its own
+    organisation's only). Each becomes a tombstone: readable by id with `withdrawn_at`,
+    `withdrawn_by` and the reason, left out of the lists (unless `include_withdrawn=true`) and
+    of the rollups, which are recomputed in the same transaction. Per id: `withdrawn` now,
+    `unchanged` if withdrawn already, or an error `unknown_external_id`.
+
+    No `If-Match`: results carry no revision a client could have read (they are keyed by the
+    partner's own ids, pushed in bulk by its system), and withdrawing is idempotent in effect.
+    Retries are made safe as for imports: a replayed `Idempotency-Key` returns the first answer
+    verbatim (`Idempotent-Replayed: true`), the same key with another body is a 409."""
+    answer = await service.withdraw(identity, body, idempotency_key=idempotency_key)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return Response(answer.body, media_type="application/json", headers=headers)
 
@@ -145,6 +200,7 @@ async def list_results(
     country: CountryCode | None = None,
     organisation: Acronym | None = None,
     year: ReportingYear | None = None,
+    include_withdrawn: IncludeWithdrawn = False,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ResultOut]:
@@ -155,5 +211,12 @@ async def list_results(
         country=country,
         organisation=organisation,
         year=year,
+        include_withdrawn=include_withdrawn,
     )
     return await service.list(filters, limit, cursor)
+
+
+@router.get("/{result_id}", response_model=ResultOut)
+async def get_result(result_id: uuid.UUID, service: ServiceDep, _: IdentityDep) -> ResultOut:
+    """One result, a withdrawn one too (with `withdrawn_at`, `withdrawn_by` and the reason)."""
+    return ResultOut.model_validate(await service.get_or_raise(result_id))

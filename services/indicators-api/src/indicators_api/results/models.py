@@ -6,12 +6,14 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bp_common.orm import JSONType, Timestamps, UUIDPrimaryKey
+from bp_common.withdrawals import Withdrawable
 from indicators_api.base import Base
 
 
-class Result(UUIDPrimaryKey, Timestamps, Base):
+class Result(UUIDPrimaryKey, Timestamps, Withdrawable, Base):
     """One value a partner reported for an indicator of a project, identified by the partner's
-    own ``external_id`` so repeated pushes update it in place."""
+    own ``external_id`` so repeated pushes update it in place. A withdrawn result is a tombstone:
+    out of the rollups and the lists, readable by id; pushed again, it stands again."""
 
     __tablename__ = "result"
     __table_args__ = (
@@ -53,4 +55,24 @@ class ResultImport(UUIDPrimaryKey, Timestamps, Base):
     updated: Mapped[int]
     unchanged: Mapped[int]
     rejected: Mapped[int]
+    # Rows of the organisation a ``mode=replace`` import withdrew.
+    withdrawn: Mapped[int] = mapped_column(default=0, server_default="0")
     response: Mapped[str | None] = mapped_column(Text)  # the exact bytes answered
+
+
+class ResultWithdrawal(UUIDPrimaryKey, Timestamps, Base):
+    """One withdrawal by external ids: its counts, and under an ``Idempotency-Key`` the answer
+    given, returned verbatim when the key is replayed (as for imports)."""
+
+    __tablename__ = "result_withdrawal"
+    __table_args__ = (UniqueConstraint("organisation", "idempotency_key"),)
+
+    organisation: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    withdrawn_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    withdrawn: Mapped[int]
+    unchanged: Mapped[int]
+    rejected: Mapped[int]
+    response: Mapped[str | None] = mapped_column(Text)

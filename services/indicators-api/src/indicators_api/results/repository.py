@@ -25,6 +25,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     select,
     text,
     union,
@@ -34,10 +35,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import CreateTable, DropTable
 
 from bp_common.db import advisory_lock, dialect_insert, dialect_of
+from bp_common.errors import NotFound
 from bp_common.orm import JSONType, utcnow
 from bp_common.pagination import seek
+from bp_common.repository import Repository
 from indicators_api.framework.models import Indicator
-from indicators_api.results.models import Result, ResultImport
+from indicators_api.results.models import Result, ResultImport, ResultWithdrawal
 from indicators_api.results.schemas import ResultFilters, StagedRow
 from indicators_api.rollups.models import NONE
 from indicators_api.rollups.service import Group
@@ -80,15 +83,27 @@ TOUCHED = Table(
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
+# The external ids of a withdrawal (by request, or left out of a replace import).
+WITHDRAWING = Table(
+    "result_withdrawing",
+    _temporary,
+    Column("external_id", String(200)),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
 STAGED_COLUMNS = list(StagedRow._fields)
 _JSON_AT = STAGED_COLUMNS.index("disaggregation")
 # Stored columns an import may change (the row keeps its id and organisation/external_id).
 _WRITTEN = [c for c in STAGED_COLUMNS if c not in ("id", "goal")]
 _CHANGEABLE = [c for c in _WRITTEN if c not in ("organisation", "external_id")]
+# A withdrawn result pushed again stands again.
+_STANDING_AGAIN = {"withdrawn_at": None, "withdrawn_by": None, "withdrawal_reason": None}
 
 _result = Result.__table__
 _stage = STAGE.c
 _touched = TOUCHED.c
+_withdrawing = WITHDRAWING.c
+_standing = _result.c.withdrawn_at.is_(None)
 _same_result = and_(
     _result.c.organisation == _stage.organisation, _result.c.external_id == _stage.external_id
 )
@@ -113,6 +128,35 @@ def _copy_record(row: StagedRow) -> tuple[Any, ...]:
     return tuple(values)
 
 
+def _rows_in_touched_groups() -> Select:
+    """Every standing stored row of the groups noted in ``TOUCHED``, as rollup fact rows."""
+    country = func.coalesce(_result.c.country, NONE)
+    return (
+        select(
+            _result.c.indicator,
+            Indicator.goal,
+            country.label("country"),
+            _result.c.year,
+            _result.c.organisation,
+            _result.c.project,
+            _result.c.value_number.label("value"),
+            _result.c.period_key,
+        )
+        .select_from(_result.join(Indicator, Indicator.code == _result.c.indicator))
+        .where(
+            _standing,
+            _in_touched(
+                _result.c.indicator,
+                Indicator.goal,
+                country,
+                _result.c.year,
+                _result.c.organisation,
+                _result.c.project,
+            ),
+        )
+    )
+
+
 class ImportBatch:
     """The rows of one import, staged for set-based statements."""
 
@@ -122,12 +166,13 @@ class ImportBatch:
     async def classify(self) -> dict[str, int]:
         """Mark each staged row created, updated or unchanged against the stored rows; count."""
         # One pass over the stored rows (UPDATE ... FROM result), not two: a staged row that
-        # matches a stored one is unchanged if every changeable column is equal, else updated.
+        # matches a stored one is unchanged if every changeable column is equal, else updated;
+        # one matching a withdrawn result stands again: created (it was in no rollup).
         identical = and_(*(_result.c[c].is_not_distinct_from(_stage[c]) for c in _CHANGEABLE))
         await self.session.execute(
             update(STAGE)
             .where(_same_result)
-            .values(status=case((identical, UNCHANGED), else_=UPDATED))
+            .values(status=case((~_standing, CREATED), (identical, UNCHANGED), else_=UPDATED))
         )
         counts = {CREATED: 0, UPDATED: 0, UNCHANGED: 0}
         statement = select(_stage.status, func.count()).group_by(_stage.status)
@@ -162,9 +207,24 @@ class ImportBatch:
         await self.session.execute(
             statement.on_conflict_do_update(
                 index_elements=["organisation", "external_id"],
-                set_={c: statement.excluded[c] for c in _CHANGEABLE} | {"updated_at": utcnow()},
+                set_={c: statement.excluded[c] for c in _CHANGEABLE}
+                | {"updated_at": utcnow(), **_STANDING_AGAIN},
             )
         )
+
+    async def left_out(self, organisation: str) -> list[str]:
+        """``mode=replace``: the organisation's standing results in a (project, indicator,
+        period) the import reports that the import does not name, by external id."""
+        in_scope = exists().where(
+            _stage.project == _result.c.project,
+            _stage.indicator == _result.c.indicator,
+            _stage.period == _result.c.period,
+        )
+        named = exists().where(_stage.external_id == _result.c.external_id)
+        statement = select(_result.c.external_id).where(
+            _result.c.organisation == organisation, _standing, in_scope, ~named
+        )
+        return list((await self.session.scalars(statement)).all())
 
     # -- rollup fact rows (see rollups.repository) ------------------------------------------
 
@@ -174,31 +234,8 @@ class ImportBatch:
 
     @staticmethod
     def rows_in_touched_groups() -> Select:
-        """Every stored row (after the write) of the groups that lost or changed a row."""
-        country = func.coalesce(_result.c.country, NONE)
-        return (
-            select(
-                _result.c.indicator,
-                Indicator.goal,
-                country.label("country"),
-                _result.c.year,
-                _result.c.organisation,
-                _result.c.project,
-                _result.c.value_number.label("value"),
-                _result.c.period_key,
-            )
-            .select_from(_result.join(Indicator, Indicator.code == _result.c.indicator))
-            .where(
-                _in_touched(
-                    _result.c.indicator,
-                    Indicator.goal,
-                    country,
-                    _result.c.year,
-                    _result.c.organisation,
-                    _result.c.project,
-                )
-            )
-        )
+        """Every standing row (after the write) of the groups that lost or changed a row."""
+        return _rows_in_touched_groups()
 
     @staticmethod
     def added_rows_elsewhere() -> Select:
@@ -236,9 +273,76 @@ class ImportBatch:
         return [(row.indicator, row.goal, row.country, row.year) for row in rows]
 
 
-class ResultRepository:
-    def __init__(self, session: AsyncSession) -> None:
+class WithdrawalBatch:
+    """The external ids of one withdrawal of an organisation's results, staged."""
+
+    def __init__(self, session: AsyncSession, organisation: str) -> None:
         self.session = session
+        self.organisation = organisation
+
+    def _named(self) -> Any:
+        return and_(
+            _result.c.organisation == self.organisation,
+            _result.c.external_id.in_(select(_withdrawing.external_id)),
+        )
+
+    async def classify(self) -> tuple[set[str], set[str]]:
+        """The named ids of standing results, and of results withdrawn already."""
+        statement = select(_result.c.external_id, _standing.label("standing")).where(self._named())
+        standing: set[str] = set()
+        withdrawn: set[str] = set()
+        for external_id, is_standing in await self.session.execute(statement):
+            (standing if is_standing else withdrawn).add(external_id)
+        return standing, withdrawn
+
+    async def withdraw(self, *, by: str, reason: str) -> None:
+        """Note the groups the named standing results leave, then make them tombstones."""
+        groups = (
+            select(
+                _result.c.indicator,
+                Indicator.goal,
+                func.coalesce(_result.c.country, NONE),
+                _result.c.year,
+                _result.c.organisation,
+                _result.c.project,
+            )
+            .distinct()
+            .select_from(_result.join(Indicator, Indicator.code == _result.c.indicator))
+            .where(self._named(), _standing)
+        )
+        await self.session.execute(insert(TOUCHED).from_select(list(TOUCHED.c.keys()), groups))
+        now = utcnow()
+        await self.session.execute(
+            update(_result)
+            .where(self._named(), _standing)
+            .values(withdrawn_at=now, withdrawn_by=by, withdrawal_reason=reason, updated_at=now)
+        )
+
+    @staticmethod
+    def touched_groups() -> Select:
+        return select(*TOUCHED.c)
+
+    @staticmethod
+    def rows_in_touched_groups() -> Select:
+        """Every result still standing in the groups the withdrawn ones left."""
+        return _rows_in_touched_groups()
+
+    async def changed_groups(self) -> list[Group]:
+        statement = select(
+            _touched.indicator, _touched.goal, _touched.country, _touched.year
+        ).distinct()
+        rows = await self.session.execute(statement)
+        return [(row.indicator, row.goal, row.country, row.year) for row in rows]
+
+
+class ResultNotFound(NotFound):
+    code = "result_not_found"
+
+
+class ResultRepository(Repository[Result]):
+    model = Result
+    not_found = ResultNotFound
+    noun = "result"
 
     async def lock_organisation(self, organisation: str) -> None:
         """One import at a time per organisation: the classification and the rollup deltas
@@ -268,6 +372,44 @@ class ResultRepository:
         for table in (STAGE, TOUCHED):
             await connection.execute(DropTable(table))
 
+    @asynccontextmanager
+    async def withdrawing(
+        self, organisation: str, external_ids: Sequence[str]
+    ) -> AsyncIterator[WithdrawalBatch]:
+        connection = await self.session.connection()
+        for table in (WITHDRAWING, TOUCHED):
+            await connection.execute(DropTable(table, if_exists=True))
+            await connection.execute(CreateTable(table))
+        if dialect_of(self.session) == "postgresql":
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None  # an asyncpg connection
+            await driver.copy_records_to_table(
+                WITHDRAWING.name, records=[(i,) for i in external_ids], columns=["external_id"]
+            )
+            await connection.execute(text(f"ANALYZE {WITHDRAWING.name}"))
+        elif external_ids:
+            await self.session.execute(
+                insert(WITHDRAWING), [{"external_id": i} for i in external_ids]
+            )
+        yield WithdrawalBatch(self.session, organisation)
+        for table in (WITHDRAWING, TOUCHED):
+            await connection.execute(DropTable(table))
+
+    async def find_withdrawal(self, organisation: str, key: str) -> ResultWithdrawal | None:
+        statement = select(ResultWithdrawal).where(
+            ResultWithdrawal.organisation == organisation, ResultWithdrawal.idempotency_key == key
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def record_withdrawal(self, values: dict[str, Any]) -> bool:
+        """False if the idempotency key was taken meanwhile (a concurrent request)."""
+        statement = (
+            dialect_insert(self.session, ResultWithdrawal.__table__)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["organisation", "idempotency_key"])
+        )
+        return bool((await self.session.execute(statement)).rowcount)
+
     async def find_import(self, organisation: str, key: str) -> ResultImport | None:
         statement = select(ResultImport).where(
             ResultImport.organisation == organisation, ResultImport.idempotency_key == key
@@ -281,7 +423,7 @@ class ResultRepository:
             .values(**values)
             .on_conflict_do_nothing(index_elements=["organisation", "idempotency_key"])
         )
-        return bool((await self.session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+        return bool((await self.session.execute(statement)).rowcount)
 
     async def list(
         self, filters: ResultFilters, *, limit: int, after: Sequence[Any] | None = None
@@ -291,6 +433,46 @@ class ResultRepository:
             value = getattr(filters, name)
             if value is not None:
                 statement = statement.where(getattr(Result, name) == value)
+        if not filters.include_withdrawn:
+            statement = statement.where(Result.withdrawn_at.is_(None))
         keys = [Result.organisation, Result.external_id]
         statement = seek(statement, keys, after).limit(limit)
         return list((await self.session.scalars(statement)).all())
+
+    # -- what a correction of a project or an indicator must keep valid -----------------------
+
+    async def standing_scope_of_project(
+        self, code: str
+    ) -> Sequence[tuple[str, str, str | None, int]]:
+        """Distinct (period, organisation, country, indicator goal) of the project's standing
+        results: what its dates, implementers, countries and goals must still cover."""
+        statement = (
+            select(_result.c.period, _result.c.organisation, _result.c.country, Indicator.goal)
+            .distinct()
+            .select_from(_result.join(Indicator, Indicator.code == _result.c.indicator))
+            .where(_result.c.project == code, _standing)
+        )
+        rows = await self.session.execute(statement)
+        return [(period, org, country, goal) for period, org, country, goal in rows]
+
+    async def standing_values_of_indicator(self, code: str) -> tuple[int, int, float | None]:
+        """The indicator's standing results: how many, how many with text, the largest number."""
+        statement = select(
+            func.count(), func.count(_result.c.value_text), func.max(_result.c.value_number)
+        ).where(_result.c.indicator == code, _standing)
+        count, texts, top = (await self.session.execute(statement)).one()
+        return int(count), int(texts), top
+
+    @staticmethod
+    def rows_of_indicator(indicator: Indicator) -> Select:
+        """Every standing result of the indicator, as rollup fact rows."""
+        return select(
+            _result.c.indicator,
+            literal(indicator.goal).label("goal"),
+            func.coalesce(_result.c.country, NONE).label("country"),
+            _result.c.year,
+            _result.c.organisation,
+            _result.c.project,
+            _result.c.value_number.label("value"),
+            _result.c.period_key,
+        ).where(_result.c.indicator == indicator.code, _standing)

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from bp_common.types import Acronym
+from bp_common.withdrawals import WithdrawalReason, WithdrawnFields
 from indicators_api.codelists import Disaggregation
+from indicators_api.fields import UniqueList
 from indicators_api.periods import PERIOD_PATTERN
 
 NumberOrText = Annotated[
@@ -71,6 +74,11 @@ class RowError(BaseModel):
     message: str
 
 
+class ImportMode(StrEnum):
+    UPSERT = "upsert"
+    REPLACE = "replace"
+
+
 class ImportCounts(BaseModel):
     """What an import did, whatever its format (JSON, CSV, IATI)."""
 
@@ -80,6 +88,11 @@ class ImportCounts(BaseModel):
     updated: int
     unchanged: int
     rejected: int
+    withdrawn: int = Field(
+        default=0,
+        description="`mode=replace`: the organisation's results withdrawn because the push left "
+        "them out of a (project, indicator, period) it reports; 0 otherwise.",
+    )
 
 
 class ImportOutcome(ImportCounts):
@@ -110,7 +123,36 @@ class ResultsSummary(BaseModel):
     organisations: int = Field(description="Organisations that reported them.")
 
 
-class ResultOut(BaseModel):
+# A partner's own id of a result, as the import takes it.
+ExternalId = Annotated[str, Field(min_length=1, max_length=200)]
+MAX_WITHDRAWN = 20_000
+
+
+class WithdrawRequest(BaseModel):
+    """Results to withdraw, by the reporting organisation's own ids."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation: Acronym | None = Field(
+        default=None,
+        description="The reporting organisation: required of the Secretariat; a partner key "
+        "withdraws its own organisation's results only.",
+    )
+    external_ids: UniqueList[ExternalId] = Field(min_length=1, max_length=MAX_WITHDRAWN)
+    reason: WithdrawalReason = Field(examples=["Reported for the wrong country."])
+
+
+class WithdrawOutcome(BaseModel):
+    """What a withdrawal did: one error per id it could not withdraw (`unknown_external_id`)."""
+
+    withdrawal_id: uuid.UUID
+    withdrawn: int = Field(description="Results withdrawn now.")
+    unchanged: int = Field(description="Results withdrawn already (nothing changed for them).")
+    rejected: int
+    errors: list[RowError] = Field(description="One per rejected id, in request order.")
+
+
+class ResultOut(WithdrawnFields):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -135,3 +177,4 @@ class ResultFilters(BaseModel):
     country: str | None = None
     organisation: str | None = None
     year: int | None = None
+    include_withdrawn: bool = False
