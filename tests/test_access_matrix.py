@@ -415,6 +415,27 @@ async def _(w: World, role: str) -> Attempt:
     return Attempt("POST", "/v1/indicators", body, "/v1/indicators?limit=500")
 
 
+async def current_etag(w: World, path: str) -> dict[str, str]:
+    """The If-Match of a correction: the record's ETag as the Secretariat reads it now."""
+    response = await w.client.get(path, headers=w.auth("secretariat"))
+    assert response.status_code == 200, response.text
+    return {"If-Match": response.headers["etag"]}
+
+
+@case("PATCH /v1/projects/{code}")
+async def _(w: World, role: str) -> Attempt:
+    path = "/v1/projects/MATRIX-IOM"
+    body = {"title": unique("IOM's project, corrected ")}
+    return Attempt("PATCH", path, body, path, await current_etag(w, path))
+
+
+@case("PATCH /v1/indicators/{code}")
+async def _(w: World, role: str) -> Attempt:
+    path = "/v1/indicators/MATRIX-IND"
+    body = {"title": unique("People reached, corrected ")}
+    return Attempt("PATCH", path, body, path, await current_etag(w, path))
+
+
 @case("POST /v1/results/import", "partner")
 async def _(w: World, role: str) -> Attempt:
     return Attempt("POST", "/v1/results/import", results_body(role), "/v1/results?limit=500")

@@ -13,10 +13,12 @@ from indicators_api.dashboard import handlers as dashboard_handlers
 from indicators_api.event_metrics import api as event_metrics_api
 from indicators_api.event_metrics import handlers as event_metrics_handlers
 from indicators_api.framework import api as framework_api
+from indicators_api.framework import events as framework_events
 from indicators_api.framework import handlers as framework_handlers
 from indicators_api.iati import api as iati_api
 from indicators_api.iati import handlers as iati_handlers
 from indicators_api.projects import api as projects_api
+from indicators_api.projects import events as project_events
 from indicators_api.results import api as results_api
 from indicators_api.results import events as results_events
 from indicators_api.rollups import api as rollups_api
@@ -62,7 +64,12 @@ SPEC = ServiceSpec(
     # endorsement or meeting, which a replay today could not reproduce.
     reset_read_models=reset_read_models,
     publishes=[results_events.TOPIC],
-    events=[*results_events.EVENTS, *rollup_events.EVENTS],
+    events=[
+        *results_events.EVENTS,
+        *rollup_events.EVENTS,
+        *project_events.EVENTS,
+        *framework_events.EVENTS,
+    ],
 )
 
 

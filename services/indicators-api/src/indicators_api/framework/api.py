@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Response, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import cross_field, refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from bp_common.revisions import IfMatchRequired, set_etag
 from bp_common.types import GoalNumber
 from indicators_api.framework.models import Level, Source
 from indicators_api.framework.schemas import (
@@ -14,6 +15,7 @@ from indicators_api.framework.schemas import (
     IndicatorCreate,
     IndicatorFilters,
     IndicatorOut,
+    IndicatorUpdate,
     SnapshotOut,
 )
 from indicators_api.framework.service import FrameworkService
@@ -47,12 +49,14 @@ ServiceDep = Annotated[FrameworkService, Depends(_service)]
     ),
 )
 async def create_indicator(
-    body: IndicatorCreate, service: ServiceDep, _: SecretariatDep
+    body: IndicatorCreate, service: ServiceDep, _: SecretariatDep, response: Response
 ) -> IndicatorOut:
     """An indicator under one of the plan's goals. One with a source other than `reported` is
     fed by events (meetings held, participants, countries represented, activities hosted),
     including those that arrived before it was created."""
-    return IndicatorOut.model_validate(await service.create(body))
+    indicator = await service.create(body)
+    set_etag(response, indicator.revision)
+    return IndicatorOut.model_validate(indicator)
 
 
 @indicators_router.get("", response_model=Page[IndicatorOut])
@@ -71,8 +75,55 @@ async def list_indicators(
 
 
 @indicators_router.get("/{code}", response_model=IndicatorOut)
-async def get_indicator(code: str, service: ServiceDep, _: IdentityDep) -> IndicatorOut:
-    return IndicatorOut.model_validate(await service.get(code))
+async def get_indicator(
+    code: str, service: ServiceDep, _: IdentityDep, response: Response
+) -> IndicatorOut:
+    """The indicator, with its revision as `ETag` (what a correction names in `If-Match`)."""
+    indicator = await service.get(code)
+    set_etag(response, indicator.revision)
+    return IndicatorOut.model_validate(indicator)
+
+
+@indicators_router.patch(
+    "/{code}",
+    response_model=IndicatorOut,
+    responses=refusals(
+        {
+            422: cross_field(
+                "a qualitative indicator with numeric baseline or targets",
+                "a percentage outside 0..100 or a negative count",
+                "target years repeat",
+                "an event-fed indicator that is not a disaggregated unit count",
+                "`code`, `goal` or `source` given (they never change)",
+            ),
+            409: {
+                "measure_conflicts_with_results": "the indicator's results do not fit the new "
+                "measure (text and numbers, or values above 100 for a percentage).",
+                "disaggregation_in_use": "a dimension is removed from an indicator with results.",
+            },
+            412: {"stale_revision": "`If-Match` is not the indicator's current `ETag`."},
+            428: {"if_match_required": "`If-Match` is missing."},
+        }
+    ),
+)
+async def update_indicator(
+    code: str,
+    body: IndicatorUpdate,
+    service: ServiceDep,
+    _: SecretariatDep,
+    precondition: IfMatchRequired,
+    response: Response,
+) -> IndicatorOut:
+    """Correct an indicator (title, level, direction, rule, measure, baseline, targets,
+    dimensions) against the revision read (`If-Match`, required). A change of what its values
+    or progress are made of (rule, measure, cumulative, direction, baseline, targets)
+    recomputes its rollups in the same transaction and announces every group
+    (`indicators.rollup.updated.v1`). The rollup snapshots frozen at meetings held and the
+    framework snapshots keep the indicator as it was. Announced as
+    `indicators.indicator.corrected.v1`."""
+    indicator = await service.update(code, body, precondition)
+    set_etag(response, indicator.revision)
+    return IndicatorOut.model_validate(indicator)
 
 
 @framework_router.get("", response_model=FrameworkOut)

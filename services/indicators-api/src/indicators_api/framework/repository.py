@@ -28,10 +28,11 @@ class IndicatorRepository:
             return False
         return True
 
-    async def get(self, code: str) -> Indicator | None:
-        return (
-            await self.session.scalars(select(Indicator).where(Indicator.code == code))
-        ).one_or_none()
+    async def get(self, code: str, *, for_update: bool = False) -> Indicator | None:
+        statement = select(Indicator).where(Indicator.code == code)
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.scalars(statement)).one_or_none()
 
     async def by_codes(self, codes: Collection[str]) -> dict[str, Indicator]:
         if not codes:

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bp_common.events.contract import EventReader
-from bp_common.types import BodyBool, GoalNumber
+from bp_common.types import BodyBool, GoalNumber, unclearable
 from indicators_api.codelists import Dimension
 from indicators_api.fields import MAX_VALUE, Code, ReportingYear, UniqueList, unique
 from indicators_api.framework.models import Aggregation, Level, Measure, Source
@@ -58,6 +58,57 @@ class IndicatorCreate(BaseModel):
             raise ValueError("an event-fed indicator counts units and is not disaggregated")
         self.targets.sort(key=lambda target: target.year)
         return self
+
+
+# What identifies an indicator or decides what feeds it: never corrected (a new indicator is).
+IMMUTABLE = {
+    "code": "names the indicator in results and in the frozen snapshots",
+    "goal": "results are reported for it under its goal (by projects that have that goal)",
+    "source": "reported results and the events feeding an indicator are not interchangeable",
+}
+
+
+class IndicatorUpdate(BaseModel):
+    """Fields to correct; a field left out is kept, ``null`` clears the baseline. `targets`
+    replaces the list. Code, goal and source never change: create another indicator."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, Field(min_length=1, max_length=300)] | None = unclearable()
+    level: Level | None = unclearable()
+    measure: Measure | None = unclearable()
+    ascending: BodyBool | None = unclearable()
+    aggregation: Aggregation | None = unclearable()
+    cumulative: BodyBool | None = unclearable()
+    baseline: YearValue | None = None
+    targets: list[YearValue] | None = unclearable()
+    disaggregations: UniqueList[Dimension] | None = unclearable()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _identity_is_kept(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, why in IMMUTABLE.items():
+                if name in data:
+                    raise ValueError(f"{name} never changes: it {why}; create a new indicator")
+        return data
+
+    # Validators run on given values only: these refuse an explicit null for a required field.
+    @field_validator(
+        "title",
+        "level",
+        "measure",
+        "ascending",
+        "aggregation",
+        "cumulative",
+        "targets",
+        "disaggregations",
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be changed but not cleared")
+        return value
 
 
 class IndicatorOut(BaseModel):

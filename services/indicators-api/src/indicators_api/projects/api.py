@@ -2,13 +2,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Response, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import cross_field, refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from bp_common.revisions import IfMatchRequired, set_etag
 from bp_common.types import Acronym, CountryCode, GoalNumber
-from indicators_api.projects.schemas import ProjectCreate, ProjectFilters, ProjectOut
+from indicators_api.projects.schemas import (
+    ProjectCreate,
+    ProjectFilters,
+    ProjectOut,
+    ProjectUpdate,
+)
 from indicators_api.projects.service import ProjectService
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
@@ -37,10 +43,14 @@ ServiceDep = Annotated[ProjectService, Depends(_service)]
         }
     ),
 )
-async def create_project(body: ProjectCreate, service: ServiceDep, _: SecretariatDep) -> ProjectOut:
+async def create_project(
+    body: ProjectCreate, service: ServiceDep, _: SecretariatDep, response: Response
+) -> ProjectOut:
     """A project under the dialogue's umbrella, with its implementing organisations (whose
     partner keys may then report its results), countries, goals and components."""
-    return ProjectOut.model_validate(await service.create(body))
+    project = await service.create(body)
+    set_etag(response, project.revision)
+    return ProjectOut.model_validate(project)
 
 
 @router.get("", response_model=Page[ProjectOut])
@@ -58,5 +68,48 @@ async def list_projects(
 
 
 @router.get("/{code}", response_model=ProjectOut)
-async def get_project(code: str, service: ServiceDep, _: IdentityDep) -> ProjectOut:
-    return ProjectOut.model_validate(await service.get(code))
+async def get_project(
+    code: str, service: ServiceDep, _: IdentityDep, response: Response
+) -> ProjectOut:
+    """The project, with its revision as `ETag` (what a correction names in `If-Match`)."""
+    project = await service.get(code)
+    set_etag(response, project.revision)
+    return ProjectOut.model_validate(project)
+
+
+@router.patch(
+    "/{code}",
+    response_model=ProjectOut,
+    responses=refusals(
+        {
+            422: cross_field(
+                "`ends_on` would be before `starts_on`",
+                "a component's goal or countries would not be the project's",
+            )
+            | {"unknown_goal": "the endorsed framework has no such goal."},
+            409: {
+                "results_outside_project": "results reported for the project would fall outside "
+                "its dates, implementers, countries or goals (`errors` names them): withdraw "
+                "them first.",
+                "project_exists": "another project has this IATI identifier.",
+            },
+            412: {"stale_revision": "`If-Match` is not the project's current `ETag`."},
+            428: {"if_match_required": "`If-Match` is missing."},
+        }
+    ),
+)
+async def update_project(
+    code: str,
+    body: ProjectUpdate,
+    service: ServiceDep,
+    _: SecretariatDep,
+    precondition: IfMatchRequired,
+    response: Response,
+) -> ProjectOut:
+    """Correct a project (a moved end date, an implementer added, a typo in the title): the
+    fields given replace the project's, against the revision read (`If-Match`, required).
+    Results already reported must stay inside the project; the code never changes.
+    Announced as `indicators.project.corrected.v1`."""
+    project = await service.update(code, body, precondition)
+    set_etag(response, project.revision)
+    return ProjectOut.model_validate(project)

@@ -40,8 +40,10 @@ class ProjectRepository:
             return False
         return True
 
-    async def get(self, code: str) -> Project | None:
+    async def get(self, code: str, *, for_update: bool = False) -> Project | None:
         statement = select(Project).where(Project.code == code).options(*_WHOLE)
+        if for_update:
+            statement = statement.with_for_update()
         return (await self.session.scalars(statement)).one_or_none()
 
     async def by_codes(self, codes: Collection[str]) -> dict[str, Project]:

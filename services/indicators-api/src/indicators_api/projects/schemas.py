@@ -3,17 +3,18 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     PlainSerializer,
+    field_validator,
     model_validator,
 )
 
-from bp_common.types import Acronym, CountryCode, CurrencyCode, GoalNumber, IsoDate
+from bp_common.types import Acronym, CountryCode, CurrencyCode, GoalNumber, IsoDate, unclearable
 from indicators_api.fields import Code, IatiIdentifier, UniqueList, unique
 from indicators_api.projects.models import ComponentKind
 
@@ -70,6 +71,52 @@ class ProjectCreate(BaseModel):
             if not set(component.countries) <= set(self.countries):
                 raise ValueError(f"component {component.code}: countries outside the project's")
         return self
+
+
+class ProjectUpdate(BaseModel):
+    """Fields to correct; a field left out is kept, ``null`` clears an optional one. Lists
+    replace the project's (components are matched by code). The code never changes: results
+    and the frozen snapshots name the project by it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    iati_identifier: IatiIdentifier | None = None
+    title: Annotated[str, Field(min_length=1, max_length=300)] | None = unclearable()
+    donor: str | None = Field(default=None, max_length=200)
+    budget: Budget | None = None
+    implementing_organisations: Annotated[UniqueList[Acronym], Field(min_length=1)] | None = (
+        unclearable()
+    )
+    countries: Annotated[UniqueList[CountryCode], Field(min_length=1)] | None = unclearable()
+    goals: Annotated[UniqueList[GoalNumber], Field(min_length=1)] | None = unclearable()
+    starts_on: IsoDate | None = unclearable()
+    ends_on: IsoDate | None = unclearable()
+    components: list[ComponentIn] | None = unclearable()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _code_is_kept(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "code" in data:
+            raise ValueError(
+                "code never changes: results and the frozen snapshots name the project by it"
+            )
+        return data
+
+    # Validators run on given values only: these refuse an explicit null for a required field.
+    @field_validator(
+        "title",
+        "implementing_organisations",
+        "countries",
+        "goals",
+        "starts_on",
+        "ends_on",
+        "components",
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be changed but not cleared")
+        return value
 
 
 class BudgetOut(BaseModel):

@@ -78,6 +78,15 @@ class RollupRepository:
             )
         )
 
+    async def groups_of(self, code: str) -> list[tuple[str, int, str, int]]:
+        """The indicator's (indicator, goal, country, year) groups with values."""
+        statement = (
+            select(Rollup.indicator, Rollup.goal, Rollup.country, Rollup.year)
+            .where(Rollup.indicator == code)
+            .distinct()
+        )
+        return [(i, g, c, y) for i, g, c, y in await self.session.execute(statement)]
+
     async def delete_of_indicators(self, codes: Collection[str]) -> None:
         await self.session.execute(delete(Rollup).where(Rollup.indicator.in_(codes)))
 

@@ -117,6 +117,14 @@ class RollupService:
     async def forget(self, indicator_codes: Collection[str]) -> None:
         await self.rollups.delete_of_indicators(indicator_codes)
 
+    async def recompute(self, code: str, rows: Select) -> list[Group]:
+        """Rebuild one indicator's rollups from ``rows``, all of its fact rows; its groups,
+        before and after, to announce."""
+        before = await self.rollups.groups_of(code)
+        await self.rollups.delete_of_indicators([code])
+        await self.rollups.merge(rows)
+        return sorted(set(before) | set(await self.rollups.groups_of(code)))
+
     async def announce(self, groups: Iterable[Group]) -> None:
         """One ``indicators.rollup.updated.v1`` per indicator, naming its changed groups."""
         by_indicator: dict[str, set[tuple[int, str, int]]] = defaultdict(set)
