@@ -73,7 +73,15 @@ _ACTIVITY = consumes(ActivityNews, on_activity)
 HANDLERS: dict[str, Consumer] = {
     **{
         f"meetings.meeting.{change}.v1": _MEETING
-        for change in ("scheduled", "rescheduled", "updated", "held", "cancelled")
+        for change in (
+            "scheduled",
+            "rescheduled",
+            "updated",
+            "held",
+            "cancelled",
+            # A held meeting's delegations corrected: its participants follow (by revision).
+            "attendance_corrected",
+        )
     },
     **{
         f"plan.activity.{change}.v1": _ACTIVITY

@@ -24,19 +24,35 @@ from indicators_api.periods import month_period, year_or_quarter_period
 CANCELLED = "cancelled"
 
 
-async def on_meeting_held(session: AsyncSession, meeting: MeetingHeld, event: CloudEvent) -> None:
-    """+1 meeting held for the host country and year; its participants and the countries
-    represented, when the event carries the attendance."""
+def _meeting_facts(meeting: MeetingHeld) -> list[Fact]:
     period = month_period(meeting.starts_on)
     counts = {EventMetric.MEETINGS_HELD: 1}
     if meeting.attendance is not None:
         counts[EventMetric.PARTICIPANTS] = meeting.attendance.participants
         counts[EventMetric.COUNTRIES_REPRESENTED] = meeting.attendance.countries
-    facts = [
+    return [
         Fact(metric, meeting.meeting_id, meeting.country, period.year, period.text, period.key, v)
         for metric, v in counts.items()
     ]
-    await EventMetricService(session, handler_outbox).count(facts)
+
+
+async def on_meeting_held(session: AsyncSession, meeting: MeetingHeld, event: CloudEvent) -> None:
+    """+1 meeting held for the host country and year; its participants and the countries
+    represented, when the event carries the attendance (and no corrected attendance of a later
+    revision was counted already)."""
+    await EventMetricService(session, handler_outbox).count_meeting(
+        meeting.meeting_id, meeting.revision, _meeting_facts(meeting)
+    )
+
+
+async def on_attendance_corrected(
+    session: AsyncSession, meeting: MeetingHeld, event: CloudEvent
+) -> None:
+    """A held meeting's delegations were corrected: its participants and countries represented
+    become those of this news, unless news of a later revision was applied."""
+    await EventMetricService(session, handler_outbox).correct_meeting(
+        meeting.meeting_id, meeting.revision, _meeting_facts(meeting)
+    )
 
 
 async def on_activity_news(session: AsyncSession, activity: Activity, event: CloudEvent) -> None:
@@ -82,6 +98,7 @@ async def reset_read_models(session: AsyncSession) -> None:
 _ACTIVITY_NEWS = consumes(Activity, on_activity_news)
 HANDLERS: dict[str, Consumer] = {
     "meetings.meeting.held.v1": consumes(MeetingHeld, on_meeting_held),
+    "meetings.meeting.attendance_corrected.v1": consumes(MeetingHeld, on_attendance_corrected),
     "plan.activity.hosted.v1": _ACTIVITY_NEWS,
     "plan.activity.updated.v1": _ACTIVITY_NEWS,
     "plan.activity.scheduled.v1": _ACTIVITY_NEWS,

@@ -40,18 +40,22 @@ class Attendance(BaseModel):
     countries: Count = 0
 
 
+# plan-api's activity revision, meetings-api's meeting revision; news without one is older
+# than any other.
+Revision = Annotated[int, Field(ge=0, lt=2**31)]
+
+
 class MeetingHeld(EventReader):
     """A meeting held counts once for its country and month, with its participants and the
-    countries represented."""
+    countries represented; a correction of its attendance (a delegation list corrected after
+    it was held, ``meetings.meeting.attendance_corrected.v1``) replaces those two, unless news
+    of a later revision of the meeting was applied."""
 
     meeting_id: str = Field(min_length=1, max_length=64)
     starts_on: date
     country: CountryCode
     attendance: Attendance | None = None
-
-
-# plan-api's activity revision; news without one is older than any other.
-Revision = Annotated[int, Field(ge=0, lt=2**31)]
+    revision: Revision = 0
 
 
 class Activity(EventReader):

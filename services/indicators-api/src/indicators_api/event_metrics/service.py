@@ -26,6 +26,8 @@ from indicators_api.rollups.service import Group, RollupService
 
 # The metrics counted from plan-api's activity events.
 _ACTIVITY_METRICS = (EventMetric.ACTIVITIES_HOSTED,)
+# What a held meeting's corrected delegation list changes (it stays one meeting held).
+_ATTENDANCE_METRICS = (EventMetric.PARTICIPANTS, EventMetric.COUNTRIES_REPRESENTED)
 
 
 def _source_lock(metric: EventMetric) -> str:
@@ -45,6 +47,37 @@ class EventMetricService:
     async def count(self, facts: Sequence[Fact]) -> None:
         await self._lock(fact.metric for fact in facts)
         await self.rollups.announce(await self._add(facts))
+
+    async def count_meeting(self, meeting_id: str, revision: int, facts: Sequence[Fact]) -> None:
+        """A meeting held: its facts are counted once (keyed by the meeting). If a corrected
+        attendance of a later revision came first, its facts stand (this news finds them
+        counted) and the revision kept stays the later one."""
+        await self._lock([*_ATTENDANCE_METRICS, *(fact.metric for fact in facts)])
+        applied = await self.metrics.applied_revision(meeting_id)
+        if applied is None or revision > applied:
+            await self.metrics.mark_applied(meeting_id, revision)
+        await self.rollups.announce(await self._add(facts))
+
+    async def correct_meeting(self, meeting_id: str, revision: int, facts: Sequence[Fact]) -> None:
+        """A held meeting's attendance corrected: its participants and countries represented
+        become ``facts``' (taken back and counted anew, rollups recomputed), unless news at this
+        revision or a later one was applied. The meeting counts as held either way (once)."""
+        await self._lock([*_ATTENDANCE_METRICS, *(fact.metric for fact in facts)])
+        applied = await self.metrics.applied_revision(meeting_id)
+        if applied is not None and revision <= applied:
+            return  # stale, or heard already
+        await self.metrics.mark_applied(meeting_id, revision)
+        wanted = set(facts)
+        counted: set[Fact] = set()
+        changed: list[Group] = []
+        for metric in _ATTENDANCE_METRICS:
+            had = set(await self.metrics.facts_of_source(metric, meeting_id))
+            counted |= had
+            gone = had - wanted
+            if gone:
+                changed += await self._take_back(metric, meeting_id, gone)
+        changed += await self._add([fact for fact in facts if fact not in counted])
+        await self.rollups.announce(changed)
 
     async def apply_activity(self, activity_id: str, revision: int, facts: Sequence[Fact]) -> None:
         """Make the activity's facts ``facts``, those of its news at ``revision`` (none once it is
