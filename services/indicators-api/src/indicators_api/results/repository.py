@@ -212,17 +212,24 @@ class ImportBatch:
             )
         )
 
-    async def left_out(self, organisation: str) -> list[str]:
-        """``mode=replace``: the organisation's standing results in a (project, indicator,
-        period) the import reports that the import does not name, by external id."""
-        in_scope = exists().where(
-            _stage.project == _result.c.project,
-            _stage.indicator == _result.c.indicator,
-            _stage.period == _result.c.period,
-        )
-        named = exists().where(_stage.external_id == _result.c.external_id)
-        statement = select(_result.c.external_id).where(
-            _result.c.organisation == organisation, _standing, in_scope, ~named
+    async def standing_in_scope(self, organisation: str) -> list[str]:
+        """``mode=replace``: the external ids of the organisation's standing results in a
+        (project, indicator, period) the import reports (those it does not name are left out:
+        the caller subtracts the ids it has in hand, which no plan can get wrong)."""
+        scopes = select(_stage.project, _stage.indicator, _stage.period).distinct().subquery()
+        statement = (
+            select(_result.c.external_id)
+            .select_from(
+                _result.join(
+                    scopes,
+                    and_(
+                        scopes.c.project == _result.c.project,
+                        scopes.c.indicator == _result.c.indicator,
+                        scopes.c.period == _result.c.period,
+                    ),
+                )
+            )
+            .where(_result.c.organisation == organisation, _standing)
         )
         return list((await self.session.scalars(statement)).all())
 

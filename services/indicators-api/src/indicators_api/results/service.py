@@ -338,7 +338,8 @@ class ResultService:
                     named = {
                         row.get("external_id") for row in payload.rows if isinstance(row, dict)
                     }
-                    left_out = [i for i in await batch.left_out(reporter) if i not in named]
+                    in_scope = await batch.standing_in_scope(reporter)
+                    left_out = [i for i in in_scope if i not in named]
         return AppliedBatch(counts, errors, changed, left_out)
 
     async def finish(
