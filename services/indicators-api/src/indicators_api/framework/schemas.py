@@ -17,7 +17,8 @@ class YearValue(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     year: ReportingYear
-    value: float = Field(ge=-MAX_VALUE, le=MAX_VALUE)
+    # Strict: a JSON number (true/false or text are refused, not read as 1/0 or parsed).
+    value: float = Field(ge=-MAX_VALUE, le=MAX_VALUE, strict=True)
 
 
 class IndicatorCreate(BaseModel):

@@ -216,7 +216,8 @@ async def list_results(
     return await service.list(filters, limit, cursor)
 
 
-@router.get("/{result_id}", response_model=ResultOut)
+# Only a UUID matches: /v1/results/import and /withdraw are not results (their Allow stays POST).
+@router.get("/{result_id:uuid}", response_model=ResultOut)
 async def get_result(result_id: uuid.UUID, service: ServiceDep, _: IdentityDep) -> ResultOut:
     """One result, a withdrawn one too (with `withdrawn_at`, `withdrawn_by` and the reason)."""
     return ResultOut.model_validate(await service.get_or_raise(result_id))
