@@ -14,7 +14,8 @@ from bp_common.events.envelope import CloudEvent
 from bp_common.security import Role
 from bp_common.testing import identity_headers
 
-from .conftest import Api, answered_rollups, expected_rollups
+from .conftest import Api, answered_rollups, expected_rollups, seed_framework
+from .test_iati_export import distinct_rows
 
 IOM = identity_headers(Role.PARTNER, organisation="IOM")
 UNODC = identity_headers(Role.PARTNER, organisation="UNODC")
@@ -341,3 +342,20 @@ async def test_the_dashboard_counts_standing_results_and_snapshots_stay_frozen(a
         "/v1/rollups/snapshots", params={"meeting": meeting_id}, headers=api.VIEWER
     )
     assert again.json() == frozen
+
+
+async def test_the_iati_export_leaves_withdrawn_results_out(api: Api) -> None:
+    await seed_framework(api)
+    rows = distinct_rows(10)
+    await api.import_rows(rows)
+
+    async def actuals() -> int:
+        answer = await api.client.get(
+            "/v1/iati/activities.xml", params={"project": "IMM-SR"}, headers=api.VIEWER
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.content.count(b"<actual") - answer.content.count(b"<actuals")
+
+    before = await actuals()
+    await withdraw(api, [rows[0]["external_id"], rows[1]["external_id"]])
+    assert await actuals() == before - 2

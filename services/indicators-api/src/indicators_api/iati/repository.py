@@ -46,7 +46,8 @@ class IatiRepository:
         await self.session.flush()
 
     async def results_of(self, project: str, organisation: str | None) -> Sequence[Result]:
-        statement = select(Result).where(Result.project == project)
+        # Standing results only: a withdrawn one is not reported any more.
+        statement = select(Result).where(Result.project == project, Result.withdrawn_at.is_(None))
         if organisation is not None:
             statement = statement.where(Result.organisation == organisation)
         return (await self.session.scalars(statement)).all()
