@@ -144,10 +144,11 @@ def results_csv(path: Path, rows: int) -> Path:
 
 
 def printed_counts(output: str) -> list[int]:
-    """The counts row of the import report table: created, updated, unchanged, rejected."""
+    """The counts row of the import report table: created, updated, unchanged, rejected,
+    withdrawn."""
     for line in output.splitlines():
         cells = [cell.strip() for cell in line.strip("│┃ ").split("│")]
-        if len(cells) == 4 and all(cell.isdigit() for cell in cells):
+        if len(cells) == 5 and all(cell.isdigit() for cell in cells):
             return [int(cell) for cell in cells]
     raise AssertionError(f"no counts in:\n{output}")
 
@@ -174,10 +175,11 @@ def test_a_10000_row_csv_import_prints_the_same_counts_as_the_api(
         api["updated"],
         api["unchanged"],
         api["rejected"],
+        0,
     ]
     assert "rejected rows (first 20 of 200)" in output
     again = bpctl(embedded_server, "results", "import", str(csv_file), "--organisation", "IOM")
-    assert printed_counts(again) == [0, 0, 9_800, 200]
+    assert printed_counts(again) == [0, 0, 9_800, 200, 0]
 
     exported = tmp_path / "export.csv"
     bpctl(
@@ -192,6 +194,30 @@ def test_a_10000_row_csv_import_prints_the_same_counts_as_the_api(
     with exported.open() as handle:
         exported_ids = {row["external_id"] for row in csv.DictReader(handle)}
     assert {f"CLI-{i}" for i in range(10_000) if i % 50} <= exported_ids
+
+    # --replace: the first 100 rows again; what IOM reported in those rows' (project,
+    # indicator, period) scopes beyond them is withdrawn (the file's 20 periods: all the other
+    # rows of the file, and the demo's own reports in those quarters).
+    subset = results_csv(tmp_path / "subset.csv", 100)
+    replaced = bpctl(
+        embedded_server, "results", "import", str(subset), "--organisation", "IOM", "--replace"
+    )
+    created, updated, unchanged, rejected, withdrawn = printed_counts(replaced)
+    assert (created, updated, unchanged, rejected) == (0, 0, 98, 2)
+    assert withdrawn >= 9_800 - 98
+    standing = httpx.get(
+        f"{embedded_server.url}/v1/results",
+        params={
+            "project": "IMM-SILK-ROUTES",
+            "indicator": "MRC-COUNSELLED",
+            "organisation": "IOM",
+            "limit": 500,
+        },
+        headers=admin(embedded_server),
+    ).json()
+    assert {r["external_id"] for r in standing["items"]} == {
+        f"CLI-{i}" for i in range(100) if i % 50
+    }
 
 
 def test_the_summary_of_a_meeting_is_written_to_a_file(
@@ -259,4 +285,5 @@ def test_the_iati_export_imports_back_through_bpctl(
         api["updated"],
         api["unchanged"],
         api["rejected"],
+        api["withdrawn"],
     ]

@@ -224,7 +224,7 @@ def keys_revoke(
 
 # -- results ------------------------------------------------------------------------------------
 
-IMPORT_COUNTS = ["created", "updated", "unchanged", "rejected"]
+IMPORT_COUNTS = ["created", "updated", "unchanged", "rejected", "withdrawn"]
 
 
 def _read_with_progress(path: Path, progress: Progress) -> Iterator[bytes]:
@@ -241,6 +241,13 @@ def results_import(
     organisation: ReporterOption = None,
     dry_run: DryRunOption = False,
     idempotency_key: IdempotencyKeyOption = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            help="mode=replace: withdraw the organisation's results the file leaves out of each "
+            "(project, indicator, period) it reports."
+        ),
+    ] = False,
     show_errors: Annotated[int, typer.Option(help="How many rejected rows to print.")] = 20,
     url: UrlOption = DEFAULT_URL,
     key: KeyOption = "",
@@ -250,7 +257,11 @@ def results_import(
         csv_file,
         "/v1/results/import",
         "text/csv",
-        {"dry_run": str(dry_run).lower(), "organisation": organisation},
+        {
+            "dry_run": str(dry_run).lower(),
+            "organisation": organisation,
+            "mode": "replace" if replace else "upsert",
+        },
         idempotency_key,
         dry_run,
         show_errors,
