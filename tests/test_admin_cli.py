@@ -219,6 +219,28 @@ def test_a_10000_row_csv_import_prints_the_same_counts_as_the_api(
         f"CLI-{i}" for i in range(100) if i % 50
     }
 
+    withdrawn_now = bpctl(
+        embedded_server,
+        "results",
+        "withdraw",
+        "CLI-1",
+        "CLI-2",
+        "NOPE",
+        "--organisation",
+        "IOM",
+        "--reason",
+        "Counted twice.",
+    )
+    assert "not withdrawn: NOPE (unknown_external_id)" in withdrawn_now
+    tombstone = httpx.get(
+        f"{embedded_server.url}/v1/results",
+        params={"organisation": "IOM", "include_withdrawn": "true", "limit": 500},
+        headers=admin(embedded_server),
+    ).json()["items"]
+    assert next(r for r in tombstone if r["external_id"] == "CLI-1")["withdrawal_reason"] == (
+        "Counted twice."
+    )
+
 
 def test_the_summary_of_a_meeting_is_written_to_a_file(
     embedded_server: Server, tmp_path: Path

@@ -333,6 +333,30 @@ def _cell(value: Any) -> Any:
     return value
 
 
+@results_app.command("withdraw")
+def results_withdraw(
+    external_ids: Annotated[list[str], typer.Argument(help="The organisation's own result ids.")],
+    reason: Annotated[str, typer.Option(help="Why: kept with each tombstone.")],
+    organisation: ReporterOption = None,
+    idempotency_key: IdempotencyKeyOption = None,
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = "",
+) -> None:
+    """Withdraw results by their external ids (tombstones: out of lists and rollups)."""
+    body: dict[str, Any] = {"external_ids": external_ids, "reason": reason}
+    if organisation:
+        body["organisation"] = organisation
+    headers = {"idempotency-key": idempotency_key} if idempotency_key else {}
+    try:
+        with _client(url, key) as client:
+            report = client.request("POST", "/v1/results/withdraw", json=body, headers=headers)
+    except ApiError as error:
+        raise _fail(error) from error
+    console.print(_table("withdrawal", [report], ["withdrawn", "unchanged", "rejected"]))
+    for refused in report.get("errors", []):
+        console.print(f"not withdrawn: {refused['external_id']} ({refused['code']})")
+
+
 @results_app.command("export")
 def results_export(
     out: Annotated[Path, typer.Option(help="CSV file to write.")],
