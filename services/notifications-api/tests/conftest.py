@@ -29,6 +29,8 @@ from bp_common.events.memory_bus import InMemoryBus
 from bp_common.security import Role
 from bp_common.testing import identity_headers
 from notifications_api.app import create_app
+from notifications_api.event_log import repository
+from notifications_api.event_log.handlers import EVENTS_STORED
 from notifications_api.settings import NotificationsSettings
 
 SECRETARIAT = identity_headers(Role.SECRETARIAT)
@@ -36,6 +38,7 @@ VIEWER = identity_headers(Role.VIEWER)
 IOM = identity_headers(Role.PARTNER, organisation="IOM")
 UNODC = identity_headers(Role.PARTNER, organisation="UNODC")
 BULGARIA = identity_headers(Role.MEMBER, country="BG")
+DOMAIN_PATTERNS = ["meetings.*", "plan.*", "indicators.*"]
 
 
 def free_port() -> int:
@@ -124,12 +127,20 @@ class Api:
         await self.bus.publish(events)
         await self.bus.wait_idle()
 
+    async def store(self, *events: CloudEvent) -> None:
+        """Events written to the log as the consumer writes them, without the bus (how a test
+        puts an event of any type, with any data, in the log)."""
+        async with self.app.state.runtime.database.transaction() as session:
+            for event in events:
+                await repository.store(session, event)
+            session.info[EVENTS_STORED] = True
+
     async def endpoint(
         self, url: str, event_types: list[str] | None = None, headers: Any = SECRETARIAT
     ) -> dict[str, Any]:
-        response = await self.client.post(
-            "/v1/webhooks", json={"url": url, "event_types": event_types or ["*"]}, headers=headers
-        )
+        # The domain's events by default: an endpoint of "*" also hears about itself.
+        body = {"url": url, "event_types": event_types or DOMAIN_PATTERNS}
+        response = await self.client.post("/v1/webhooks", json=body, headers=headers)
         assert response.status_code == 201, response.text
         return dict(response.json())
 

@@ -3,12 +3,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, false, func, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.db import advisory_lock, dialect_insert
 from bp_common.events.envelope import CloudEvent
 from bp_common.pagination import seek
+from notifications_api.access import PRIVATE_TYPE_PREFIXES, Listener
 from notifications_api.event_log.models import LoggedEvent
 
 
@@ -33,8 +34,20 @@ async def store(session: AsyncSession, event: CloudEvent) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def hearable(listener: Listener) -> ColumnElement[bool]:
+    """``access.may_hear`` as a condition on the log: domain events, or private events that one
+    of the listener's claims names in the event's data."""
+    if listener.hears_every_private_event:
+        return true()
+    private = or_(*(LoggedEvent.type.startswith(p, autoescape=True) for p in PRIVATE_TYPE_PREFIXES))
+    data = LoggedEvent.envelope["data"]
+    claimed = [data[field].as_string() == value for field, value in listener.claims()]
+    return or_(not_(private), or_(*claimed) if claimed else false())
+
+
 async def history(
     session: AsyncSession,
+    listener: Listener,
     subject: str,
     *,
     types: Sequence[str],
@@ -42,7 +55,9 @@ async def history(
     after_seq: int | None,
     limit: int,
 ) -> Sequence[LoggedEvent]:
-    statement = select(LoggedEvent).where(LoggedEvent.subject == subject)
+    """A page (``limit + 1`` rows) of what ``listener`` may hear about ``subject``: filtered
+    here, before the page is cut, so that a page is short only at the end."""
+    statement = select(LoggedEvent).where(LoggedEvent.subject == subject, hearable(listener))
     if types:
         statement = statement.where(LoggedEvent.type.in_(types))
     if since is not None:
