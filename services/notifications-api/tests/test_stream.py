@@ -11,8 +11,6 @@ import pytest
 from httpx_sse import ServerSentEvent, aconnect_sse
 
 from bp_common.events.envelope import CloudEvent
-from notifications_api.event_log import repository
-from notifications_api.event_log.handlers import EVENTS_STORED
 from notifications_api.settings import NotificationsSettings
 from notifications_api.stream.hub import StreamHub
 
@@ -83,21 +81,12 @@ async def test_the_stream_carries_only_the_types_asked_for(api: Api) -> None:
     assert ids_of(first + second) == [held.id, marker.id]
 
 
-async def store(api: Api, *events: CloudEvent) -> None:
-    """Events written to the log as the consumer writes them (no producer publishes events about
-    keys or endpoints yet: this is how such an event reaches the log)."""
-    async with api.app.state.runtime.database.transaction() as session:
-        for event in events:
-            await repository.store(session, event)
-        session.info[EVENTS_STORED] = True
-
-
 def endpoint_event(owner: str) -> CloudEvent:
     return CloudEvent(
-        type="notifications.endpoint.disabled.v1",
+        type="notifications.webhook.disabled.v1",
         source="/notifications",
         subject="endpoint-1",
-        data={"endpoint_id": "endpoint-1", "owner": owner},
+        data={"endpoint_id": "endpoint-1", "owner": owner, "organisation": "IOM"},
     )
 
 
@@ -107,7 +96,7 @@ async def test_a_viewers_stream_never_carries_an_event_meant_for_an_endpoints_ow
     private, marker = endpoint_event(owner="test-partner"), api.meeting_event("s-public")
     heard: dict[str, list[str]] = {}
     for name, headers in {"viewer": api.VIEWER, "owner": api.IOM}.items():
-        await store(api, private, marker)
+        await api.store(private, marker)
         start = {"last-event-id": "0"}
         async with stream(api, headers | start) as source:
             messages = source.aiter_sse()

@@ -11,6 +11,7 @@ from notifications_api.settings import NotificationsSettings
 from notifications_api.stream import api as stream_api
 from notifications_api.stream.hub import StreamHub
 from notifications_api.webhooks import api as webhooks_api
+from notifications_api.webhooks import events as webhook_events
 from notifications_api.webhooks.dispatcher import Dispatcher
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -29,6 +30,7 @@ SPEC = ServiceSpec(
         history_api.router,
     ],
     handlers=event_log_handlers.HANDLERS,
+    events=webhook_events.EVENTS,
     # None: the log is this service's own record (its positions, its deliveries); a replay of
     # the topics finds every event already stored and neither renumbers nor re-delivers it.
     reset_read_models=None,

@@ -11,13 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from bp_common.events.envelope import CloudEvent
+from bp_common.events.outbox import service_outbox
 from bp_common.pagination import Page, cursor_datetime, cursor_uuid, page_of, read_cursor
 from bp_common.security import Identity, Role
 from notifications_api.access import Listener, may_hear
+from notifications_api.base import SERVICE_NAME, messaging
 from notifications_api.event_log.models import structured
 from notifications_api.patterns import check_patterns, matches_any
 from notifications_api.settings import NotificationsSettings
-from notifications_api.webhooks import repository
+from notifications_api.webhooks import events, repository
 from notifications_api.webhooks.addresses import UnsafeAddress, UrlPolicy, check_form
 from notifications_api.webhooks.models import (
     Attempt,
@@ -38,6 +40,9 @@ from notifications_api.webhooks.signing import new_secret
 
 PING_TYPE = "notifications.webhook.ping.v1"
 RESPONSE_KEPT = 1024
+# The service's outbox (the runtime's, as a module value: the dispatcher emits too). Its events
+# come back through this service's own consumer into the log, so the endpoints have a history.
+OUTBOX = service_outbox(messaging, SERVICE_NAME)
 
 
 def listener_of(endpoint: Endpoint) -> Listener:
@@ -148,6 +153,7 @@ async def create(
     )
     session.add(endpoint)
     await session.flush()
+    await OUTBOX.emit(session, events.WebhookCreatedV1.of(endpoint))
     return _with_secret(endpoint)
 
 
@@ -172,22 +178,33 @@ async def update(
     settings: NotificationsSettings,
 ) -> EndpointOut:
     endpoint = await _managed(session, identity, endpoint_id)
-    if patch.url is not None:
+    changed: list[str] = []
+    if patch.url is not None and patch.url != endpoint.url:
         endpoint.url = _checked_url(patch.url, settings)
+        changed.append("url")
     if patch.event_types is not None:
-        endpoint.event_types = check_patterns(patch.event_types, ["body", "event_types"])
-    if "description" in patch.model_fields_set:
+        event_types = check_patterns(patch.event_types, ["body", "event_types"])
+        if event_types != endpoint.event_types:
+            endpoint.event_types = event_types
+            changed.append("event_types")
+    if "description" in patch.model_fields_set and patch.description != endpoint.description:
         endpoint.description = patch.description
-    if patch.enabled is True:
+        changed.append("description")
+    if patch.enabled is True and endpoint.disabled_at is not None:
         endpoint.disabled_at, endpoint.disabled_reason, endpoint.failing_since = None, None, None
-    elif patch.enabled is False and endpoint.disabled_at is None:
-        endpoint.disabled_at, endpoint.disabled_reason = datetime.now(UTC), DisabledReason.BY_OWNER
+        changed.append("enabled")
     await session.flush()
+    if changed:
+        await OUTBOX.emit(session, events.WebhookUpdatedV1.of(endpoint, changed=sorted(changed)))
+    if patch.enabled is False and endpoint.disabled_at is None:
+        await _disable(session, endpoint, DisabledReason.BY_OWNER, datetime.now(UTC))
     return endpoint_out(endpoint)
 
 
 async def delete(session: AsyncSession, identity: Identity, endpoint_id: uuid.UUID) -> None:
-    await session.delete(await _managed(session, identity, endpoint_id))
+    endpoint = await _managed(session, identity, endpoint_id)
+    await OUTBOX.emit(session, events.WebhookDeletedV1.of(endpoint))
+    await session.delete(endpoint)
 
 
 async def rotate_secret(
@@ -208,6 +225,12 @@ async def rotate_secret(
     )
     endpoint.secret = new_secret()
     await session.flush()
+    await OUTBOX.emit(
+        session,
+        events.WebhookSecretRotatedV1.of(
+            endpoint, previous_secret_expires_at=endpoint.previous_secret_expires_at
+        ),
+    )
     return _with_secret(endpoint)
 
 
@@ -346,9 +369,9 @@ async def record_outcome(
     endpoint.failing_since = endpoint.failing_since or now
     failing_for = (now - endpoint.failing_since).total_seconds()
     if outcome.status_code == 410:
-        _disable(endpoint, DisabledReason.GONE, now)
+        await _disable(session, endpoint, DisabledReason.GONE, now)
     elif failing_for >= settings.webhook_disable_after_s:
-        _disable(endpoint, DisabledReason.FAILING, now)
+        await _disable(session, endpoint, DisabledReason.FAILING, now)
     delay = next_delay(delivery.attempts, outcome, settings)
     if delay is None or endpoint.disabled_at is not None:
         delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
@@ -356,6 +379,10 @@ async def record_outcome(
         delivery.next_attempt_at = now + timedelta(seconds=delay)
 
 
-def _disable(endpoint: Endpoint, reason: DisabledReason, now: datetime) -> None:
+async def _disable(
+    session: AsyncSession, endpoint: Endpoint, reason: DisabledReason, now: datetime
+) -> None:
     if endpoint.disabled_at is None:
         endpoint.disabled_at, endpoint.disabled_reason = now, reason
+        await session.flush()
+        await OUTBOX.emit(session, events.WebhookDisabledV1.of(endpoint, reason=reason))
