@@ -89,6 +89,32 @@ IMPORT_ROWS = Counter(
 DB_POOL_IN_USE = Gauge(
     "bp_db_pool_connections_in_use", "Database connections checked out of the pool.", ["service"]
 )
+# notifications-api: its webhooks and its live stream.
+WEBHOOK_ATTEMPTS = Counter(
+    "bp_webhook_delivery_attempts_total",
+    "Webhook delivery attempts, by outcome: succeeded (2xx), rejected (another status), "
+    "timeout, unreachable (no answer), refused (the address guard).",
+    ["service", "outcome"],
+)
+WEBHOOK_ATTEMPT_DURATION = Histogram(
+    "bp_webhook_delivery_duration_seconds",
+    "Time from sending a webhook delivery to the receiver's answer (attempts that were sent).",
+    ["service"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+WEBHOOK_PENDING = Gauge(
+    "bp_webhook_deliveries_pending",
+    "Webhook deliveries waiting for their next attempt.",
+    ["service"],
+)
+STREAM_CLIENTS = Gauge(
+    "bp_stream_clients_connected", "Clients connected to the live event stream.", ["service"]
+)
+STREAM_EVENTS = Counter(
+    "bp_stream_events_sent_total",
+    "Events sent to live stream clients (one per client).",
+    ["service"],
+)
 
 # Awaited before each scrape: each updates the gauges of one running service.
 Refresher = Callable[[], Awaitable[None]]

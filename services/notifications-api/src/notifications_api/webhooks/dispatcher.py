@@ -16,6 +16,8 @@ import orjson
 
 from bp_common.app import ServiceRuntime
 from bp_common.db import Database
+from bp_common.observability import metrics
+from notifications_api.base import SERVICE_NAME
 from notifications_api.event_log.handlers import EVENTS_STORED
 from notifications_api.settings import NotificationsSettings
 from notifications_api.webhooks import repository, service
@@ -27,6 +29,8 @@ logger = logging.getLogger(__name__)
 CONTENT_TYPE = "application/cloudevents+json"
 # Recorded as the outcome of a call refused before it was made (no status).
 REFUSED_MS = 0.0
+REFUSED = "refused: "
+TIMED_OUT = "timed out: "
 
 
 class Dispatcher:
@@ -54,8 +58,10 @@ class Dispatcher:
             follow_redirects=False, timeout=self.settings.webhook_timeout_s, trust_env=False
         )
         self._task = asyncio.create_task(self._run(), name="webhook-dispatcher")
+        metrics.register_refresher(self.refresh_metrics)
 
     async def stop(self) -> None:
+        metrics.unregister_refresher(self.refresh_metrics)
         self._stopping.set()
         self._wakeup.set()
         if self._task is not None:
@@ -92,8 +98,19 @@ class Dispatcher:
         await asyncio.gather(*(self._deliver(delivery, endpoint) for delivery, endpoint in due))
         return len(due)
 
+    async def refresh_metrics(self) -> None:
+        async with self.database.sessionmaker() as session:
+            pending = await repository.pending_count(session)
+        metrics.WEBHOOK_PENDING.labels(SERVICE_NAME).set(pending)
+
     async def _deliver(self, delivery: Delivery, endpoint: Endpoint) -> None:
         outcome = await self._attempt(delivery, endpoint)
+        label = outcome_label(outcome)
+        metrics.WEBHOOK_ATTEMPTS.labels(SERVICE_NAME, label).inc()
+        if label != "refused":
+            metrics.WEBHOOK_ATTEMPT_DURATION.labels(SERVICE_NAME).observe(
+                outcome.duration_ms / 1000
+            )
         async with self.database.transaction() as session:
             await service.record_outcome(
                 session, delivery.id, outcome, datetime.now(UTC), self.settings
@@ -103,7 +120,7 @@ class Dispatcher:
         try:
             target = await resolve(endpoint.url, service.policy_of(self.settings))
         except UnsafeAddress as exc:
-            return service.Outcome(None, REFUSED_MS, error=f"refused: {exc}"[:500])
+            return service.Outcome(None, REFUSED_MS, error=f"{REFUSED}{exc}"[:500])
         body = orjson.dumps(delivery.payload).decode()
         now = datetime.now(UTC)
         headers = {
@@ -118,7 +135,7 @@ class Dispatcher:
         try:
             response = await self._client.send(_pinned_request(self._client, target, headers, body))
         except httpx.TimeoutException as exc:
-            return service.Outcome(None, _ms(started), error=f"timed out: {exc!r}"[:500])
+            return service.Outcome(None, _ms(started), error=f"{TIMED_OUT}{exc!r}"[:500])
         except httpx.HTTPError as exc:
             return service.Outcome(None, _ms(started), error=f"{exc!r}"[:500])
         return service.Outcome(
@@ -127,6 +144,17 @@ class Dispatcher:
             response=response.text[: service.RESPONSE_KEPT],
             retry_after_s=_retry_after(response.headers.get("retry-after"), now),
         )
+
+
+def outcome_label(outcome: service.Outcome) -> str:
+    if outcome.succeeded:
+        return "succeeded"
+    if outcome.status_code is not None:
+        return "rejected"
+    error = outcome.error or ""
+    if error.startswith(REFUSED):
+        return "refused"
+    return "timeout" if error.startswith(TIMED_OUT) else "unreachable"
 
 
 def _ms(started: float) -> float:
