@@ -36,3 +36,6 @@ class NotificationsSettings(ServiceSettings):
     stream_retention_s: float = 7 * DAY_S
     # How often an open stream looks for newly stored events when nothing woke it.
     stream_poll_interval_s: float = 1.0
+    # A comment line after this long without a message keeps idle connections (and the
+    # gateway's idle timeout, 45 s) open.
+    stream_heartbeat_s: float = Field(default=15.0, gt=0)

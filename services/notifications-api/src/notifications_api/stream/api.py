@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -11,15 +12,19 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from bp_common.app import IdentityDep, runtime_of
+from bp_common.db import Database
 from bp_common.errors import InvalidInput
+from bp_common.observability import metrics
 from notifications_api.access import Listener, may_hear
+from notifications_api.base import SERVICE_NAME
 from notifications_api.event_log import repository
-from notifications_api.event_log.models import structured
+from notifications_api.event_log.models import LoggedEvent, structured
 from notifications_api.patterns import check_patterns, matches_any
+from notifications_api.settings import NotificationsSettings
+from notifications_api.stream.follow import Heartbeat, follow
 from notifications_api.stream.hub import StreamHub
 
 router = APIRouter(prefix="/v1/stream", tags=["stream"])
-BATCH = 200
 RESET = "reset"
 
 
@@ -48,6 +53,25 @@ async def _subscription(
     return Subscription(check_patterns(patterns, ["query", "types"]), _position(last_event_id))
 
 
+@dataclass(frozen=True)
+class LogSource:
+    """The log as a stream reads it: woken by the hub, read in short sessions (none is held
+    while the stream waits)."""
+
+    hub: StreamHub
+    database: Database
+
+    def signal(self) -> asyncio.Event:
+        return self.hub.signal()
+
+    async def read_after(self, position: int, limit: int) -> Sequence[LoggedEvent]:
+        async with self.database.sessionmaker() as session:
+            return await repository.after(session, position, limit)
+
+    async def wait(self, signal: asyncio.Event, at_most_s: float) -> None:
+        await self.hub.wait(signal, at_most_s)
+
+
 @router.get("", response_class=EventSourceResponse)
 async def stream(
     request: Request,
@@ -58,37 +82,46 @@ async def stream(
     (send it back as `Last-Event-ID` to resume right after it), its `event` the CloudEvents
     type, its `data` the CloudEvent (JSON). `types`: comma-separated types or patterns.
     A position older than the retention starts with a `reset` message: reload, then follow.
-    A comment line every 15 s keeps idle connections open."""
+    A comment line after 15 s without a message keeps idle connections open."""
     patterns, resume_after = subscription.patterns, subscription.resume_after
     listener = Listener.of(identity)
     runtime = runtime_of(request)
-    hub = runtime.worker(StreamHub)
-    database = runtime.database
-    async with database.sessionmaker() as session:
+    settings = runtime.settings
+    assert isinstance(settings, NotificationsSettings)
+    source = LogSource(runtime.worker(StreamHub), runtime.database)
+    async with runtime.database.sessionmaker() as session:
         newest = await repository.last_seq(session)
         oldest = await repository.oldest_retained_seq(session)
     reset = resume_after is not None and (
         resume_after > newest or (oldest is not None and resume_after + 1 < oldest)
     )
     position = newest if resume_after is None or reset else resume_after
-    if reset:
-        yield ServerSentEvent(
-            event=RESET,
-            id=str(position),
-            data={"reason": "Last-Event-ID is no longer retained; reload, then follow."},
+
+    def message_of(row: LoggedEvent) -> ServerSentEvent | None:
+        envelope = structured(row.envelope)
+        if not matches_any(patterns, row.type) or not may_hear(
+            listener, row.type, envelope.get("data") or {}
+        ):
+            return None
+        return ServerSentEvent(
+            id=str(row.seq), event=row.type, raw_data=orjson.dumps(envelope).decode()
         )
-    while True:
-        signal = hub.signal()
-        async with database.sessionmaker() as session:
-            rows = await repository.after(session, position, BATCH)
-        for row in rows:
-            position = row.seq
-            envelope = structured(row.envelope)
-            if matches_any(patterns, row.type) and may_hear(
-                listener, row.type, envelope.get("data") or {}
-            ):
-                yield ServerSentEvent(
-                    id=str(row.seq), event=row.type, raw_data=orjson.dumps(envelope).decode()
-                )
-        if len(rows) < BATCH:
-            await hub.wait(signal)
+
+    clients = metrics.STREAM_CLIENTS.labels(SERVICE_NAME)
+    sent = metrics.STREAM_EVENTS.labels(SERVICE_NAME)
+    clients.inc()
+    try:
+        if reset:
+            yield ServerSentEvent(
+                event=RESET,
+                id=str(position),
+                data={"reason": "Last-Event-ID is no longer retained; reload, then follow."},
+            )
+        heartbeat = Heartbeat(settings.stream_heartbeat_s)
+        async for message in follow(source, position, message_of, heartbeat):
+            if message.id is not None:
+                sent.inc()
+            yield message
+    finally:
+        # Also when the client goes: the framework cancels this generator.
+        clients.dec()

@@ -42,10 +42,11 @@ class StreamHub:
         commit between the read and the wait is not missed."""
         return self._stored
 
-    async def wait(self, signal: asyncio.Event) -> None:
-        """Until ``signal`` is set, or the poll interval passes."""
+    async def wait(self, signal: asyncio.Event, at_most_s: float) -> None:
+        """Until ``signal`` is set, or the poll interval (or ``at_most_s``) passes."""
+        timeout = min(self.settings.stream_poll_interval_s, at_most_s)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(signal.wait(), self.settings.stream_poll_interval_s)
+            await asyncio.wait_for(signal.wait(), timeout)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._prune_forever(), name="event-log-retention")
