@@ -25,12 +25,18 @@ async def stack_running(
     namespace: str,
     var_dir: Path,
     admin_key: str,
+    **extra_env: str,
 ) -> AsyncIterator[None]:
     """``ports``: GATEWAY_PORT, MEETINGS_PORT, PLAN_PORT, INDICATORS_PORT (and optionally
-    GATEWAY_METRICS_PORT); the stack's pid files and logs go to ``var_dir``/stack."""
+    NOTIFICATIONS_PORT, by default the gateway's + 4, and GATEWAY_METRICS_PORT); the stack's pid
+    files and logs go to ``var_dir``/stack. ``extra_env``: settings of the processes."""
+    # Never stack.sh's defaults (8004, the shared "notifications" database): another stack's.
+    notifications_port = ports.get("NOTIFICATIONS_PORT", int(ports["GATEWAY_PORT"]) + 4)
     env = (
         os.environ
         | {k: str(v) for k, v in ports.items()}
+        | {"NOTIFICATIONS_PORT": str(notifications_port)}
+        | extra_env
         | {
             "BP_VAR_DIR": str(var_dir),
             "KAFKA_NAMESPACE": namespace,
@@ -39,6 +45,7 @@ async def stack_running(
             "MEETINGS_DATABASE_URL": await fresh_database("meetings"),
             "PLAN_DATABASE_URL": await fresh_database("plan"),
             "INDICATORS_DATABASE_URL": await fresh_database("indicators"),
+            "NOTIFICATIONS_DATABASE_URL": await fresh_database("notifications"),
             "GATEWAY_DATABASE_URL": await fresh_database("gateway"),
         }
     )
