@@ -21,6 +21,7 @@ from typing import Any
 from chaos.report import ScenarioResult
 from chaos.scenarios import FULL, QUICK, SCENARIOS, Run, Sizes
 from chaos.stack import REPO, Infrastructure, log, running_stack
+from chaos.webhooks import receiving, subscribe
 from chaos.workload import Ledger, Writer
 
 # The acceptance: this many events sent under scenarios 1-4, none lost, none applied twice.
@@ -42,11 +43,16 @@ async def run_scenarios(
     infra = Infrastructure(out_dir / "infrastructure.log")
     await infra.ensure_up()
     results: list[ScenarioResult] = []
-    async with running_stack(out_dir / "stack", base_port, "run", keep=keep) as stack:
+    receiver_port = base_port + 50
+    async with (
+        running_stack(out_dir / "stack", base_port, "run", keep=keep) as stack,
+        receiving(receiver_port) as receiver,
+    ):
         ledger = Ledger()
         writer = Writer(stack.url("gateway"), ledger)
         try:
-            run = Run(stack, infra, writer, ledger, await writer.setup(), sizes)
+            await subscribe(writer.client, receiver, receiver_port)
+            run = Run(stack, infra, writer, ledger, await writer.setup(), sizes, receiver)
             for name in only:
                 log(f"-- scenario {NUMBERS[name]}: {name}")
                 started = time.monotonic()

@@ -37,28 +37,38 @@ from chaos.workload import (
     Write,
 )
 from indicators_api.app import SPEC as INDICATORS
+from indicators_api.results.events import ResultsImportedV1
+from indicators_api.rollups.events import RollupUpdatedV1
 from meetings_api.app import SPEC as MEETINGS
+from meetings_api.meetings.events import MeetingHeldV1, MeetingScheduledV1
+from notifications_api.app import SPEC as NOTIFICATIONS
+from plan_api.activities.events import ActivityHostedV1, ActivityProposedV1, ActivityUpdatedV1
 from plan_api.app import SPEC as PLAN
+from plan_api.hosting.events import HostingOfferedV1
 
 PRODUCERS = ("meetings-api", "plan-api", "indicators-api")
+# Every consumer group: the producers', and notifications-api's, which stores every event and
+# queues its webhook deliveries.
+CONSUMERS = (*PRODUCERS, "notifications-api")
 # The event types each consumer group has a handler for (an event of another type on a topic it
 # reads is skipped without an inbox row): taken from the services themselves.
 HANDLED: dict[str, frozenset[str]] = {
     "meetings-api": frozenset(MEETINGS.handlers),
     "plan-api": frozenset(PLAN.handlers),
     "indicators-api": frozenset(INDICATORS.handlers),
+    "notifications-api": frozenset(NOTIFICATIONS.handlers),
 }
 TOPICS = ("meetings.events", "plan.events", "indicators.events")
-# What each acknowledged write must have put in its outbox.
+# What each acknowledged write must have put in its outbox (the producers' own event classes).
 EVENTS_OF_WRITE = {
-    "meeting.create": ("meetings.meeting.scheduled.v1",),
-    "meeting.hold": ("meetings.meeting.held.v1",),
-    "activity.create": ("plan.activity.proposed.v1",),
-    "offer.create": ("plan.hosting.offered.v1", "plan.activity.updated.v1"),
-    "offer.accept": ("plan.activity.hosted.v1",),
-    "results.import": ("indicators.results.imported.v1", "indicators.rollup.updated.v1"),
+    "meeting.create": (MeetingScheduledV1.type,),
+    "meeting.hold": (MeetingHeldV1.type,),
+    "activity.create": (ActivityProposedV1.type,),
+    "offer.create": (HostingOfferedV1.type, ActivityUpdatedV1.type),
+    "offer.accept": (ActivityHostedV1.type,),
+    "results.import": (ResultsImportedV1.type, RollupUpdatedV1.type),
 }
-ROLLUP_UPDATED = "indicators.rollup.updated.v1"
+ROLLUP_UPDATED = RollupUpdatedV1.type
 # A failure that leaves the outcome open: the request may have committed before its answer was
 # lost (the upstream process died, or the gateway gave up waiting). Any other failure says that
 # nothing was stored, so a trace of it is a violation.
@@ -142,8 +152,8 @@ async def wait_quiescent(
 ) -> float:
     """Until every outbox row is published and every consumer group has committed the end of
     its topics; returns the seconds waited. ``groups``: logical group -> service (default: the
-    stack's three)."""
-    groups = groups or {GROUP[s]: s for s in PRODUCERS}
+    stack's four)."""
+    groups = groups or {GROUP[s]: s for s in CONSUMERS}
     started = time.monotonic()
     deadline = started + within_s
     last = ""
@@ -285,6 +295,8 @@ class EventAccount:
     redelivered_on_broker: int = 0
     groups: dict[str, Delivery] = field(default_factory=dict)
     duplicate_inbox_rows: int = 0
+    # The ids of the events sent (what the webhook receiver must apply once each).
+    sent_ids: list[str] = field(default_factory=list)
 
     @property
     def deliveries(self) -> int:
@@ -306,6 +318,7 @@ async def account_events(stack: Stack, writes: list[Write], adopted: set[str]) -
     account = EventAccount(writes=len(writes), acknowledged=sum(w.ok for w in writes))
     sent = await outbox_of_requests(stack, [w.request_id for w in counted])
     account.sent = len(sent)
+    account.sent_ids = [e.event_id for e in sent]
     account.sent_by_topic.update(e.topic for e in sent)
     by_request: dict[str, list[SentEvent]] = {}
     for event in sent:
@@ -321,7 +334,7 @@ async def account_events(stack: Stack, writes: list[Write], adopted: set[str]) -
     account.redelivered_on_broker = sum(
         on_broker[e.event_id] - 1 for e in sent if on_broker[e.event_id] > 1
     )
-    for service in PRODUCERS:
+    for service in CONSUMERS:
         expected = [e.event_id for e in sent if e.event_type in HANDLED[service]]
         arrived = await inbox_ids(stack.database(service), GROUP[service], expected)
         account.groups[GROUP[service]] = Delivery(
@@ -507,8 +520,8 @@ async def partial_writes(stack: Stack) -> list[str]:
                 "SELECT id::text AS id FROM meeting WHERE status::text IN ('held', 'HELD')"
             )
         }
-        scheduled = await subjects(connection, "meetings.meeting.scheduled.v1")
-        held_events = await subjects(connection, "meetings.meeting.held.v1")
+        scheduled = await subjects(connection, MeetingScheduledV1.type)
+        held_events = await subjects(connection, MeetingHeldV1.type)
     found += [f"meeting {m} without its scheduled event" for m in meetings - scheduled]
     found += [f"scheduled event of a meeting not stored: {m}" for m in scheduled - meetings]
     found += [f"held meeting {m} without its held event" for m in held - held_events]
@@ -517,7 +530,7 @@ async def partial_writes(stack: Stack) -> list[str]:
         activities = {
             r["id"] for r in await connection.fetch("SELECT id::text AS id FROM activity")
         }
-        proposed = await subjects(connection, "plan.activity.proposed.v1")
+        proposed = await subjects(connection, ActivityProposedV1.type)
     found += [f"activity {a} without its proposed event" for a in activities - proposed]
     found += [f"proposed event of an activity not stored: {a}" for a in proposed - activities]
     return found

@@ -8,6 +8,7 @@ from typing import Any
 
 from chaos.accounting import EventAccount, Failures, ModelCheck
 from chaos.stack import log
+from chaos.webhooks import WebhookAccount
 
 
 @dataclass
@@ -19,6 +20,8 @@ class ScenarioResult:
     events: EventAccount | None = None
     failures: Failures | None = None
     checks: dict[str, ModelCheck] = field(default_factory=dict)
+    # What the partner's webhook receiver applied of the scenario's events.
+    webhooks: WebhookAccount | None = None
     # What the scenario measured of its fault (outage length, crash points, rebalance time...).
     facts: dict[str, Any] = field(default_factory=dict)
     # Broken guarantees, each said in a sentence.
@@ -27,12 +30,14 @@ class ScenarioResult:
     @property
     def lost(self) -> int:
         events = self.events.lost if self.events else 0
-        return events + sum(len(c.lost) for c in self.checks.values())
+        webhooks = len(self.webhooks.lost) if self.webhooks else 0
+        return events + webhooks + sum(len(c.lost) for c in self.checks.values())
 
     @property
     def doubled(self) -> int:
         inbox = self.events.duplicate_inbox_rows if self.events else 0
-        return inbox + sum(len(c.doubled) for c in self.checks.values())
+        webhooks = len(self.webhooks.doubled) if self.webhooks else 0
+        return inbox + webhooks + sum(len(c.doubled) for c in self.checks.values())
 
     @property
     def unexpected(self) -> int:
@@ -67,6 +72,19 @@ class ScenarioResult:
                 f"{len(self.failures.violations)} failed requests left a trace, "
                 f"e.g. {self.failures.violations[:3]}"
             )
+        if self.webhooks is not None:
+            w = self.webhooks
+            if w.lost:
+                self.problems.append(
+                    f"webhook receiver: {len(w.lost)} events never applied, e.g. {w.lost[:3]}"
+                )
+            if w.doubled:
+                self.problems.append(
+                    f"webhook receiver: {len(w.doubled)} events delivered under two webhook-ids "
+                    f"(applied twice), e.g. {w.doubled[:3]}"
+                )
+            if w.refused:
+                self.problems.append(f"webhook receiver: {w.refused} signatures did not verify")
         for name, check in self.checks.items():
             if not check.exact:
                 labels = check.lost + check.doubled + check.unexpected
@@ -94,6 +112,13 @@ class ScenarioResult:
                 f"{group} {d.arrived}/{d.expected}" for group, d in e.groups.items()
             )
             log(f"   arrived (inbox): {arrived}")
+        if self.webhooks is not None:
+            w = self.webhooks
+            log(
+                f"   webhook receiver: applied {w.applied}/{w.expected}, lost {len(w.lost)}, "
+                f"doubled {len(w.doubled)}, redelivered and deduped (run so far) "
+                f"{w.redelivered}, settled after {w.settled_after_s}s"
+            )
         models = ", ".join(
             f"{name} {'exact' if c.exact else 'DIFFERENT'} ({c.compared})"
             for name, c in self.checks.items()
@@ -142,6 +167,11 @@ class ScenarioResult:
                     for g, d in e.groups.items()
                 },
                 "duplicate_inbox_rows": e.duplicate_inbox_rows,
+            }
+        if self.webhooks is not None:
+            summary["webhooks"] = plain(self.webhooks) | {
+                "lost": self.webhooks.lost[:50],
+                "doubled": self.webhooks.doubled[:50],
             }
         if self.failures is not None:
             f = self.failures

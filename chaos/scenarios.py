@@ -47,6 +47,7 @@ from chaos.stack import (
     signed_identity,
     sqlalchemy_url,
 )
+from chaos.webhooks import Receiver, account_webhooks
 from chaos.workload import (
     EVENT_FED,
     Ledger,
@@ -57,6 +58,7 @@ from chaos.workload import (
     Writer,
     plan_payload,
 )
+from plan_api.versions.events import PlanEndorsedV1
 
 PROBLEM_JSON = "application/problem+json"
 CRASH_WINDOW_S = 15
@@ -92,7 +94,7 @@ FULL = Sizes(
     broker_s=(10, 5, 10),
     consumer_stream_s=30,
     consumer_crash_after=300,
-    consumer_services=ALL,
+    consumer_services=(*ALL, "notifications-api"),
     relay_stream_s=30,
     relay_crash_after=120,
     relay_services=ALL,
@@ -105,7 +107,7 @@ QUICK = Sizes(
     broker_s=(4, 3, 4),
     consumer_stream_s=16,
     consumer_crash_after=150,
-    consumer_services=("indicators-api",),
+    consumer_services=("indicators-api", "notifications-api"),
     relay_stream_s=16,
     relay_crash_after=60,
     relay_services=("meetings-api",),
@@ -124,6 +126,8 @@ class Run:
     ledger: Ledger
     setup: Setup
     sizes: Sizes
+    # The partner's webhook receiver (chaos/webhooks.py), subscribed to the domain's events.
+    receiver: Receiver | None = None
     last_seed: int = 0
 
     def seed(self) -> int:
@@ -162,6 +166,10 @@ async def settle_and_account(run: Run, result: ScenarioResult, started: float) -
     result.failures = await reconcile_failures(run.stack, run.ledger, writes)
     result.events = await account_events(run.stack, writes, result.failures.adopted)
     result.checks = await check_read_models(run.stack, run.ledger)
+    if run.receiver is not None:
+        result.webhooks = await account_webhooks(
+            run.stack, run.receiver, result.events.sent_ids, run.sizes.quiesce_s
+        )
     result.duration_s = time.monotonic() - started
     result.judge()
     return result
@@ -622,8 +630,8 @@ async def fix_and_redrive(
     await wait_quiescent(stack, run.sizes.quiesce_s)
     async with pg_connection(stack.database("plan-api")) as connection:
         endorsed_events = await connection.fetchval(
-            "SELECT count(*) FROM outbox WHERE event_type = 'plan.endorsed.v1'"
-            " AND envelope->>'subject' = $1",
+            "SELECT count(*) FROM outbox WHERE event_type = $1 AND envelope->>'subject' = $2",
+            PlanEndorsedV1.type,
             plan_id,
         )
         claims = await connection.fetchval(

@@ -441,6 +441,12 @@ def stack_env(
         env[f"{prefix}_KAFKA_NAMESPACE"] = namespace
         # An access line per request would cost the 2 cores more than the requests.
         env[f"{prefix}_LOG_LEVEL"] = os.environ.get("CHAOS_LOG_LEVEL", "WARNING")
+    # notifications-api delivers to the harness's webhook receiver (chaos/webhooks.py).
+    env |= {
+        "NOTIFICATIONS_WEBHOOK_ALLOW_HTTP": "true",
+        "NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",
+        "NOTIFICATIONS_WEBHOOK_RETRY_SCHEDULE_S": "[0, 1, 2, 5, 10, 20, 30, 60, 60, 60]",
+    }
     return env
 
 

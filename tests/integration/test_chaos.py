@@ -4,7 +4,8 @@ commit, a producer killed between its commit and the relay's publish, a replica 
 PostgreSQL restarted under load, poison messages and a re-drive, then every read model rebuilt
 from offset 0. One distributed stack (four processes, PostgreSQL, Kafka) for the module, in
 that order: the replay rebuilds what the other tests went through. Each asserts nothing lost,
-nothing applied twice, no trace of a failed request; the replay, identical exports."""
+nothing applied twice, no trace of a failed request, and a partner's webhook receiver applying
+each event once (dedupe on webhook-id); the replay, identical exports."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from chaos.scenarios import (
     replica_kill,
 )
 from chaos.stack import Infrastructure, running_stack
+from chaos.webhooks import receiving, subscribe
 from chaos.workload import Ledger, Writer
 
 # Ports of their own (make chaos uses 29000-29023, the stack test 18000-18003).
@@ -52,11 +54,16 @@ async def run(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run]:
     infra = Infrastructure(tmp_path_factory.mktemp("chaos") / "infrastructure.log")
     await infra.ensure_up()
     run_dir = tmp_path_factory.mktemp("chaos-stack")
-    async with running_stack(run_dir, BASE_PORT, "test") as stack:
+    receiver_port = BASE_PORT + 50
+    async with (
+        running_stack(run_dir, BASE_PORT, "test") as stack,
+        receiving(receiver_port) as receiver,
+    ):
         ledger = Ledger()
         writer = Writer(stack.url("gateway"), ledger, prefix="test")
         try:
-            yield Run(stack, infra, writer, ledger, await writer.setup(), SIZES)
+            await subscribe(writer.client, receiver, receiver_port)
+            yield Run(stack, infra, writer, ledger, await writer.setup(), SIZES, receiver)
         finally:
             await writer.aclose()
             await infra.ensure_up()  # whatever a failed test left down
@@ -69,6 +76,9 @@ def assert_nothing_lost_or_doubled(result: ScenarioResult) -> None:
     assert result.doubled == 0
     assert result.events is not None
     assert result.events.sent > 0
+    # The partner's webhook receiver applied each of the scenario's events once.
+    assert result.webhooks is not None
+    assert result.webhooks.applied == result.webhooks.expected == result.events.sent
 
 
 async def test_broker_hard_bounce_loses_nothing(run: Run) -> None:
@@ -79,7 +89,7 @@ async def test_broker_hard_bounce_loses_nothing(run: Run) -> None:
 async def test_consumer_killed_before_its_offset_commit_applies_nothing_twice(run: Run) -> None:
     result = await consumer_crash(run)
     assert_nothing_lost_or_doubled(result)
-    assert "indicators-api" in result.facts["crashes"]
+    assert {"indicators-api", "notifications-api"} <= set(result.facts["crashes"])
 
 
 async def test_a_producer_killed_before_its_relay_publishes_loses_nothing(run: Run) -> None:
