@@ -20,8 +20,8 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from bench import baselines, scenarios, tracing
-from bench.stack import PORT_BASE, REPO, infrastructure_peaks, peak_rss_mib, running_stack
+from bench import baselines, notifications, scenarios, tracing
+from bench.stack import PORT_BASE, REPO, infrastructure_peaks, peak_rss_mib
 
 console = Console()
 
@@ -48,10 +48,12 @@ async def run(quick: bool) -> dict[str, Any]:
         "offers": 100 if quick else 500,
         "batches": 3,
         "rows": 10_000,
+        # Stream fan-out: clients connected, events in the burst.
+        "stream": (20, 100) if quick else (200, 1_000),
     }
     report: dict[str, Any] = {"machine": machine(), "sizes": sizes}
     run_dir = REPO / "var" / "bench" / f"stack-{PORT_BASE}"
-    async with running_stack(run_dir) as stack:
+    async with notifications.receiving_stack(run_dir, PORT_BASE) as stack:
         async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=300) as client:
             console.log("results framework and a partner key")
             await scenarios.setup_results_framework(client)
@@ -91,6 +93,14 @@ async def run(quick: bool) -> dict[str, Any]:
         propagation = await scenarios.propagation_latency(stack, sizes["offers"])
         console.log("baseline: Kafka round trips")
         kafka = await baselines.kafka_round_trips(sizes["offers"])
+        console.log("notifications: webhook after commit, stream fan-out")
+        webhooks_and_stream = await notifications.notifications_figures(
+            stack,
+            deliveries=sizes["offers"],
+            clients=sizes["stream"][0],
+            events=sizes["stream"][1],
+            receiver_port=PORT_BASE + 60,
+        )
         console.log("gateway overhead")
         gateway = await scenarios.gateway_overhead(stack)
         memory = {
@@ -104,6 +114,7 @@ async def run(quick: bool) -> dict[str, Any]:
     report["import"] = imports | {"baseline_copy_rows_per_s": round(copy_rate)}
     report["propagation"] = {"calendar_after_accept": propagation, "kafka_round_trip": kafka}
     report["gateway"] = gateway
+    report["notifications"] = webhooks_and_stream
     report["rollups"] = {"10000_results": rollups_small, f"{sizes['large']}_results": rollups_large}
     report["dashboard"] = {"small": dashboard_small, "large": dashboard_large}
     report["report_pdf"] = report_pdf
@@ -129,6 +140,9 @@ async def run(quick: bool) -> dict[str, Any]:
             )
             for read in dashboard_small
         },
+        "webhook received after commit p50 / kafka round trip p50": round(
+            webhooks_and_stream["webhook_after_commit"]["p50_ms"] / kafka["p50_ms"], 1
+        ),
     }
     return report
 
@@ -171,6 +185,24 @@ def print_report(report: dict[str, Any]) -> None:
                 )
             ),
         )
+    webhook, fanout = (
+        report["notifications"]["webhook_after_commit"],
+        report["notifications"]["stream_fanout"],
+    )
+    table.add_row(
+        "webhook received after commit p50/p95/p99 ms",
+        _percentiles(webhook),
+        _percentiles(prop["kafka_round_trip"]) + " (Kafka)",
+        f"{ratios['webhook received after commit p50 / kafka round trip p50']}x",
+    )
+    table.add_row(
+        f"stream: {fanout['clients']} clients x {fanout['events']} events, p50/p95/p99 ms",
+        _percentiles(fanout),
+        f"{fanout['clients_with_every_event']}/{fanout['clients']} clients got every event, "
+        f"{fanout['messages_doubled']} doubled; notifications-api "
+        f"{fanout['notifications_rss_mib_before']} -> {fanout['notifications_peak_rss_mib']} MiB",
+        "",
+    )
     table.add_row(
         "read rps via gateway (p50/p99 ms)",
         f"{gw['gateway']['rps']} ({gw['gateway']['p50_ms']}/{gw['gateway']['p99_ms']})",

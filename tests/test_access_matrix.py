@@ -541,7 +541,9 @@ WEBHOOK_URL = "https://hooks.example.org/in"
 async def endpoint_for(w: World, role: str) -> str:
     owner = "secretariat" if role == "viewer" else role
     response = await w.client.post(
-        "/v1/webhooks", json={"url": WEBHOOK_URL, "event_types": ["*"]}, headers=w.auth(owner)
+        "/v1/webhooks",
+        json={"url": WEBHOOK_URL, "event_types": ["meetings.*"]},
+        headers=w.auth(owner),
     )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
