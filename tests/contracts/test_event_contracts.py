@@ -61,7 +61,7 @@ def test_the_asyncapi_document_is_accepted_by_the_official_parser() -> None:
 def test_the_asyncapi_document_describes_every_topic_its_dead_letters_and_who_uses_them() -> None:
     document = json.loads((ROOT / contracts.ASYNCAPI_PATH).read_text())
     addresses = {channel["address"] for channel in document["channels"].values()}
-    topics = {"meetings.events", "plan.events", "indicators.events"}
+    topics = {"meetings.events", "plan.events", "indicators.events", "notifications.events"}
     assert addresses == topics | {f"{topic}.dlq" for topic in topics}
     messages = document["components"]["messages"]
     assert {message["name"] for message in messages.values()} == set(produced())
