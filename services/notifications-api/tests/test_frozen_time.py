@@ -15,9 +15,8 @@ from fastapi.sse import ServerSentEvent
 from httpx_sse import aconnect_sse
 
 from bp_common.testing import eventually
-from notifications_api.event_log.models import LoggedEvent
 from notifications_api.stream.follow import HEARTBEAT, Heartbeat, follow
-from notifications_api.stream.hub import StreamHub
+from notifications_api.stream.hub import StreamedEvent, StreamHub
 
 from .conftest import Api, Receiver, free_port, running_api, serve, settings_for
 from .test_stream import take
@@ -134,9 +133,9 @@ class QuietLog:
     def signal(self) -> None:
         return None
 
-    async def read_after(self, position: int, limit: int) -> Sequence[LoggedEvent]:
+    async def read_after(self, position: int, limit: int) -> Sequence[StreamedEvent]:
         return [
-            LoggedEvent(seq=seq)
+            StreamedEvent(seq, "meetings.meeting.held.v1", {}, "{}")
             for seq, at in sorted(self.appear_at.items())
             if seq > position and at <= self.clock.now
         ][:limit]
@@ -148,7 +147,7 @@ class QuietLog:
 async def first_messages(log: QuietLog, count: int) -> list[tuple[float, str]]:
     """(fake time, "heartbeat" or the event's id) of the first ``count`` messages."""
 
-    def message_of(row: LoggedEvent) -> ServerSentEvent:
+    def message_of(row: StreamedEvent) -> ServerSentEvent:
         return ServerSentEvent(id=str(row.seq), data="{}")
 
     found: list[tuple[float, str]] = []

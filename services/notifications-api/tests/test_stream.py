@@ -12,6 +12,7 @@ from httpx_sse import ServerSentEvent, aconnect_sse
 
 from bp_common.events.envelope import CloudEvent
 from notifications_api.settings import NotificationsSettings
+from notifications_api.stream import hub as hub_module
 from notifications_api.stream.hub import StreamHub
 
 from .conftest import Api, running_api, settings_for
@@ -138,3 +139,23 @@ async def test_bad_stream_requests_are_problems_before_the_stream_starts(api: Ap
         assert response.status_code == 422, response.text
         assert response.json()["code"] == code
     assert (await api.client.get("/v1/stream")).status_code == 401
+
+
+async def test_streams_share_a_short_tail_and_read_behind_it_from_the_log(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub keeps the newest events for every open stream; one resuming behind them reads the
+    log. Small sizes here, so both paths and the tail's trimming are taken."""
+    monkeypatch.setattr(hub_module, "TAIL_EVENTS", 3)
+    monkeypatch.setattr(hub_module, "TAIL_READ_BATCH", 2)
+    events = [api.meeting_event(f"tail-{i}") for i in range(10)]
+    start = {"last-event-id": "0"}  # the log is empty: from its start, whenever they connect
+    async with stream(api, api.VIEWER | start) as first, stream(api, api.IOM | start) as second:
+        await api.publish(*events[:7])
+        await api.publish(*events[7:])
+        heard = [await take(s.aiter_sse(), 10) for s in (first, second)]
+    assert [ids_of(h) for h in heard] == [[e.id for e in events]] * 2
+    behind = api.VIEWER | {"last-event-id": heard[0][1].id}
+    async with stream(api, behind) as source:
+        rest = await take(source.aiter_sse(), 8)
+    assert ids_of(rest) == [e.id for e in events[2:]]

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from bp_common.app import IdentityDep, runtime_of
-from bp_common.db import Database
 from bp_common.errors import InvalidInput
 from bp_common.observability import metrics
 from notifications_api.access import Listener, may_hear
 from notifications_api.base import SERVICE_NAME
 from notifications_api.event_log import repository
-from notifications_api.event_log.models import LoggedEvent, structured
 from notifications_api.patterns import check_patterns, matches_any
 from notifications_api.settings import NotificationsSettings
 from notifications_api.stream.follow import Heartbeat, follow
-from notifications_api.stream.hub import StreamHub
+from notifications_api.stream.hub import StreamedEvent, StreamHub
 
 router = APIRouter(prefix="/v1/stream", tags=["stream"])
 RESET = "reset"
@@ -53,25 +49,6 @@ async def _subscription(
     return Subscription(check_patterns(patterns, ["query", "types"]), _position(last_event_id))
 
 
-@dataclass(frozen=True)
-class LogSource:
-    """The log as a stream reads it: woken by the hub, read in short sessions (none is held
-    while the stream waits)."""
-
-    hub: StreamHub
-    database: Database
-
-    def signal(self) -> asyncio.Event:
-        return self.hub.signal()
-
-    async def read_after(self, position: int, limit: int) -> Sequence[LoggedEvent]:
-        async with self.database.sessionmaker() as session:
-            return await repository.after(session, position, limit)
-
-    async def wait(self, signal: asyncio.Event, at_most_s: float) -> None:
-        await self.hub.wait(signal, at_most_s)
-
-
 @router.get("", response_class=EventSourceResponse)
 async def stream(
     request: Request,
@@ -88,7 +65,7 @@ async def stream(
     runtime = runtime_of(request)
     settings = runtime.settings
     assert isinstance(settings, NotificationsSettings)
-    source = LogSource(runtime.worker(StreamHub), runtime.database)
+    hub = runtime.worker(StreamHub)
     async with runtime.database.sessionmaker() as session:
         newest = await repository.last_seq(session)
         oldest = await repository.oldest_retained_seq(session)
@@ -97,15 +74,10 @@ async def stream(
     )
     position = newest if resume_after is None or reset else resume_after
 
-    def message_of(row: LoggedEvent) -> ServerSentEvent | None:
-        envelope = structured(row.envelope)
-        if not matches_any(patterns, row.type) or not may_hear(
-            listener, row.type, envelope.get("data") or {}
-        ):
+    def message_of(event: StreamedEvent) -> ServerSentEvent | None:
+        if not matches_any(patterns, event.type) or not may_hear(listener, event.type, event.data):
             return None
-        return ServerSentEvent(
-            id=str(row.seq), event=row.type, raw_data=orjson.dumps(envelope).decode()
-        )
+        return ServerSentEvent(id=str(event.seq), event=event.type, raw_data=event.raw)
 
     clients = metrics.STREAM_CLIENTS.labels(SERVICE_NAME)
     sent = metrics.STREAM_EVENTS.labels(SERVICE_NAME)
@@ -118,7 +90,7 @@ async def stream(
                 data={"reason": "Last-Event-ID is no longer retained; reload, then follow."},
             )
         heartbeat = Heartbeat(settings.stream_heartbeat_s)
-        async for message in follow(source, position, message_of, heartbeat):
+        async for message in follow(hub, position, message_of, heartbeat):
             if message.id is not None:
                 sent.inc()
             yield message

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from fastapi.sse import ServerSentEvent
 
-from notifications_api.event_log.models import LoggedEvent
+from notifications_api.stream.hub import StreamedEvent
 
 BATCH = 200
 HEARTBEAT = "heartbeat"
@@ -22,7 +22,7 @@ class Source(Protocol):
     def signal(self) -> Any:
         """A token set by the next commit that stores events (taken before reading)."""
 
-    async def read_after(self, position: int, limit: int) -> Sequence[LoggedEvent]: ...
+    async def read_after(self, position: int, limit: int) -> Sequence[StreamedEvent]: ...
 
     async def wait(self, signal: Any, at_most_s: float) -> None:
         """Until ``signal`` is set, or at most ``at_most_s`` (less: the poll interval)."""
@@ -52,7 +52,7 @@ class Heartbeat:
 async def follow(
     source: Source,
     position: int,
-    message_of: Callable[[LoggedEvent], ServerSentEvent | None],
+    message_of: Callable[[StreamedEvent], ServerSentEvent | None],
     heartbeat: Heartbeat,
 ) -> AsyncIterator[ServerSentEvent]:
     """The messages of the events stored after ``position`` (``message_of``: None for one the
