@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bp_common.testing import running
+from bp_common.testing import eventually, running
 from bpctl.embedded import EmbeddedPlatform
 
 ADMIN_KEY = "bp_admin_matrix-key"
@@ -575,10 +575,24 @@ async def _(w: World, role: str) -> Attempt:
     return Attempt("POST", f"{path}/rotate-secret", None, path)
 
 
+async def attempted(w: World, endpoint: str) -> None:
+    """Until each delivery of ``endpoint`` has had its first attempt (the dispatcher works in the
+    background; the next retry is seconds away): a probe read then does not move by itself."""
+
+    async def settled() -> bool:
+        response = await w.client.get(
+            f"/v1/webhooks/{endpoint}/deliveries", headers=w.auth("secretariat")
+        )
+        return all(d["attempts"] for d in response.json()["items"])
+
+    await eventually(settled, every_s=0.05)
+
+
 @case("POST /v1/webhooks/{id}/ping", "partner", "member")
 async def _(w: World, role: str) -> Attempt:
     endpoint = await endpoint_for(w, role)
     path = f"/v1/webhooks/{endpoint}"
+    await attempted(w, endpoint)
     return Attempt("POST", f"{path}/ping", None, f"{path}/deliveries")
 
 
@@ -587,6 +601,7 @@ async def _(w: World, role: str) -> Attempt:
     endpoint = await endpoint_for(w, role)
     owner = "secretariat" if role == "viewer" else role
     delivery = (await w.client.post(f"/v1/webhooks/{endpoint}/ping", headers=w.auth(owner))).json()
+    await attempted(w, endpoint)
     return Attempt(
         "POST",
         f"/v1/deliveries/{delivery['id']}/redeliver",
