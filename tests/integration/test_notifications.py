@@ -201,3 +201,10 @@ async def test_writes_reach_a_verified_webhook_and_a_resumable_stream_on_the_rea
     ]
     # Each names who caused it: the admin key's principal.
     assert None not in {i["actor"] for i in items if i["type"].startswith("meetings.")}
+
+    # The endpoint's own history went the same way (notifications.events, its own consumer).
+    async def endpoint_recorded() -> bool:
+        got = await gateway.get("/v1/history", params={"subject": created.json()["id"]})
+        return [i["type"] for i in got.json()["items"]] == ["notifications.webhook.created.v1"]
+
+    await eventually(endpoint_recorded, within_s=PATIENCE_S, every_s=0.1)

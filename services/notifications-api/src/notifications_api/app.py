@@ -30,6 +30,7 @@ SPEC = ServiceSpec(
         history_api.router,
     ],
     handlers=event_log_handlers.HANDLERS,
+    publishes=[webhook_events.TOPIC],
     events=webhook_events.EVENTS,
     # None: the log is this service's own record (its positions, its deliveries); a replay of
     # the topics finds every event already stored and neither renumbers nor re-delivers it.
