@@ -1,6 +1,8 @@
 """The embedded mode's one metrics endpoint, on its own port, covers the gateway and the three
-services of the process; the public port does not serve it."""
+services of the process; the public port does not serve it. The gateway counts what it forwards
+under the template the owning service matched, and paths no service serves under one label."""
 
+import uuid
 from pathlib import Path
 
 import httpx
@@ -23,6 +25,15 @@ async def test_one_metrics_port_covers_the_embedded_process(tmp_path: Path) -> N
     async with running(embedded.gateway) as client:
         listed = await client.get("/v1/meetings", headers=AUTH)
         assert listed.status_code == 200
+        ids = [str(uuid.uuid4()) for _ in range(3)]
+        for meeting_id in ids:
+            missing = await client.get(f"/v1/meetings/{meeting_id}", headers=AUTH)
+            assert missing.status_code == 404
+            assert "x-bp-route" not in missing.headers  # the service's word, for the gateway
+        for path in ("/v1/meetings/a/b/c/d", "/v1/nowhere", f"/v1/nowhere/{ids[0]}"):
+            assert (await client.get(path, headers=AUTH)).status_code == 404
+        refused = await client.get(f"/v1/meetings/{ids[0]}")  # no key: never forwarded
+        assert refused.status_code == 401
         assert (await client.get("/metrics", headers=AUTH)).status_code == 404
         async with httpx.AsyncClient() as scraper:
             scraped = await scraper.get(f"http://127.0.0.1:{port}/metrics")
@@ -38,5 +49,14 @@ async def test_one_metrics_port_covers_the_embedded_process(tmp_path: Path) -> N
     assert lag >= {"meetings", "plan", "indicators"}
     requests = [labels for name, labels in samples if name == "bp_http_requests_total"]
     answered = {"method": "GET", "status": "200"}
-    assert {"service": "gateway", "route": "/v1/{path:path}"} | answered in requests
+    assert {"service": "gateway", "route": "/v1/meetings"} | answered in requests
     assert {"service": "meetings", "route": "/v1/meetings"} | answered in requests
+    gateway = {
+        (labels["route"], labels["status"]) for labels in requests if labels["service"] == "gateway"
+    }
+    # Three ids, one series; unknown paths, one series; a refusal under the routing table's entry.
+    assert ("/v1/meetings/{meeting_id}", "404") in gateway
+    assert ("unmatched", "404") in gateway
+    assert ("/v1/meetings/{path}", "401") in gateway
+    assert not any(meeting_id in route for route, _ in gateway for meeting_id in ids)
+    assert not any("nowhere" in route or route == "/v1/{path:path}" for route, _ in gateway)

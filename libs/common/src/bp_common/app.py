@@ -202,7 +202,8 @@ def create_service_app(
     )
     app.state.runtime = runtime
     app.state.database = runtime.database
-    app.add_middleware(RequestIdMiddleware, service=spec.name)
+    # The gateway counts its requests under the template the service names.
+    app.add_middleware(RequestIdMiddleware, service=spec.name, announce_route=True)
     install_problem_handlers(app)
     for router in spec.routers:
         app.include_router(router)

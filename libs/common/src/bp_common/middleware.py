@@ -1,6 +1,7 @@
 """Request-id middleware (pure ASGI, so it also wraps streaming and error responses): takes the
 caller's id or makes one, exposes it to logs and events, returns it, logs one access line and,
-given the service's name, counts the request in the metrics."""
+given the service's name, counts the request in the metrics (and, behind the gateway, names the
+route template it matched for the gateway's own metrics)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bp_common.observability.metrics import observe_request
+from bp_common.observability.metrics import ROUTE_HEADER, observe_request, route_template
 from bp_common.request_context import reset_actor, reset_request_id, set_actor, set_request_id
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -21,9 +22,12 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp, service: str | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, service: str | None = None, *, announce_route: bool = False
+    ) -> None:
         self.app = app
         self.service = service
+        self.announce_route = announce_route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,6 +50,9 @@ class RequestIdMiddleware:
                     (k, v) for k, v in message.get("headers", []) if k != REQUEST_ID_HEADER.encode()
                 ]
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                if self.announce_route:
+                    template = route_template(scope).encode("latin-1", "replace")
+                    headers.append((ROUTE_HEADER.encode(), template))
                 message["headers"] = headers
             await send(message)
 

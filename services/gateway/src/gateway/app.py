@@ -34,7 +34,7 @@ from gateway.oidc import AccessTokens
 from gateway.openapi import merged_openapi
 from gateway.proxy import RoutePolicy, Upstreams
 from gateway.ratelimit import RateLimiter
-from gateway.routing import Upstream, is_streaming, is_upload, upstream_for
+from gateway.routing import Upstream, is_streaming, is_upload, metrics_route, upstream_for
 from gateway.settings import GatewaySettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -165,6 +165,10 @@ def create_gateway_app(
     async def proxy(request: Request) -> Response:
         """Every method is forwarded: the owning service knows which methods a path serves, and
         answers 405 with ``Allow`` (or 204 with ``Allow`` to a plain OPTIONS) for the others."""
+        # Until the upstream names its template (forward): refusals and failures count here.
+        request.scope.setdefault("state", {})[metrics.ROUTE_STATE_KEY] = metrics_route(
+            request.url.path
+        )
         identity = await authenticated(request)
         upstream = upstream_for(request.url.path)
         if upstream is not None:

@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 
 from bp_common.errors import DomainError, problem_response
 from bp_common.middleware import REQUEST_ID_HEADER
+from bp_common.observability import metrics
 from bp_common.request_context import current_request_id
 from bp_common.security import (
     IDENTITY_HEADER,
@@ -27,7 +28,7 @@ from bp_common.security import (
     SigningKey,
     sign_identity,
 )
-from gateway.routing import Upstream
+from gateway.routing import Upstream, metrics_route
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ _DROPPED_RESPONSE_HEADERS = {
     "server",
     "date",
     REQUEST_ID_HEADER,
+    metrics.ROUTE_HEADER,
 }
 
 
@@ -160,6 +162,10 @@ class Upstreams:
                     headers={"Retry-After": "2"},
                 )
             raise
+        # Counted under the template the service matched, not the gateway's catch-all route.
+        request.scope.setdefault("state", {})[metrics.ROUTE_STATE_KEY] = metrics_route(
+            request.url.path, answer.headers.get(metrics.ROUTE_HEADER)
+        )
         response_headers = {
             name: value
             for name, value in answer.headers.items()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
+
+from bp_common.observability.metrics import UNMATCHED
 
 
 class Upstream(StrEnum):
@@ -45,6 +48,8 @@ ROUTES: dict[str, Upstream] = {
 STREAMING_ROUTES = frozenset({"stream"})
 # Large documents sent whole (IATI activity files): their own body limit and timeout.
 UPLOAD_ROUTES = frozenset({"iati"})
+# What a service's route template looks like (``/v1/meetings/{meeting_id}/hold``).
+_TEMPLATE = re.compile(r"/v1/[A-Za-z0-9._~{}:/-]{1,200}")
 
 
 def _route(path: str) -> str | None:
@@ -66,3 +71,23 @@ def is_streaming(path: str) -> bool:
 
 def is_upload(path: str) -> bool:
     return _route(path) in UPLOAD_ROUTES
+
+
+def metrics_route(path: str, upstream_template: str | None = None) -> str:
+    """The route a proxied request counts under in the gateway's metrics: the template the
+    owning service matched, when it names one in the part of ``/v1`` the path was routed by;
+    otherwise (no answer, refused before forwarding) the routing table's entry,
+    ``/v1/meetings/{path}``. Paths no service owns count as one label, so that no caller can
+    make new time series."""
+    route = _route(path)
+    if route not in ROUTES:
+        return UNMATCHED
+    if upstream_template == UNMATCHED:
+        return UNMATCHED
+    if (
+        upstream_template is not None
+        and _TEMPLATE.fullmatch(upstream_template)
+        and _route(upstream_template) == route
+    ):
+        return upstream_template
+    return f"/v1/{route}" if path.rstrip("/") == f"/v1/{route}" else f"/v1/{route}/{{path}}"

@@ -23,6 +23,14 @@ from starlette.types import ASGIApp, Scope
 logger = logging.getLogger(__name__)
 
 METRICS_PATH = "/metrics"
+# A service names the route template it matched in this response header, so that the gateway,
+# which forwards through one catch-all route, labels its own request metrics with the upstream's
+# template (``/v1/meetings/{id}``); the gateway does not pass it on.
+ROUTE_HEADER = "x-bp-route"
+# Where an endpoint that knows better than the router (the gateway's proxy) leaves the template
+# to count a request under: ``scope["state"][ROUTE_STATE_KEY]``.
+ROUTE_STATE_KEY = "metrics_route"
+UNMATCHED = "unmatched"
 
 HTTP_REQUESTS = Counter(
     "bp_http_requests_total",
@@ -152,7 +160,7 @@ def observe_request(service: str, scope: Scope, status: int, elapsed_s: float) -
     not counted."""
     if scope["path"] == METRICS_PATH:
         return
-    route = _route_template(scope)
+    route = route_template(scope)
     method = scope["method"]
     HTTP_REQUESTS.labels(service, method, route, str(status)).inc()
     HTTP_DURATION.labels(service, method, route).observe(elapsed_s)
@@ -161,20 +169,24 @@ def observe_request(service: str, scope: Scope, status: int, elapsed_s: float) -
 _templates: dict[object, str] = {}
 
 
-def _route_template(scope: Scope) -> str:
-    """The matched route's path template. FastAPI leaves it in ``scope["route"]`` for most
-    routes, not for all (the gateway's catch-all proxy route): then it is looked up once by the
-    endpoint the router selected."""
+def route_template(scope: Scope) -> str:
+    """The template a request counts under: the one its endpoint chose (the gateway's proxy
+    names the upstream's), else the matched route's path. FastAPI leaves the route in
+    ``scope["route"]`` for most routes, not for all (plain Starlette routes): then it is looked
+    up once by the endpoint the router selected."""
+    chosen = scope.get("state", {}).get(ROUTE_STATE_KEY)
+    if chosen is not None:
+        return str(chosen)
     path = getattr(scope.get("route"), "path", None)
     if path is not None:
         return str(path)
     endpoint = scope.get("endpoint")
     if endpoint is None:
-        return "unmatched"
+        return UNMATCHED
     if endpoint not in _templates:
         routes = getattr(scope.get("app"), "routes", [])
         found = [r.path for r in routes if getattr(r, "endpoint", None) is endpoint]
-        _templates[endpoint] = found[0] if found else "unmatched"
+        _templates[endpoint] = found[0] if found else UNMATCHED
     return _templates[endpoint]
 
 
