@@ -6,12 +6,17 @@
 #   deploy/compose.sh engine         podman's Docker API service, configured by deploy/containers.conf
 #   deploy/compose.sh images         without a registry: local bases (debootstrap, cached), wheelhouse,
 #                                    Kafka jars, then every image; with Docker: `compose build`
-#   deploy/compose.sh test           images, up --wait, the story and the Kafka fault, down -v
+#   deploy/compose.sh test           images, up --wait (with Prometheus and Keycloak), the story,
+#                                    Prometheus's targets, a Keycloak token at the gateway, the
+#                                    Kafka fault, down -v
 #   deploy/compose.sh compose ARGS   docker compose with this project's settings (e.g. `ps`, `logs`)
 #   deploy/compose.sh engine-stop    stop the podman service started by `engine`
 #
 # Env:
-#   BP_GATEWAY_PORT    host port of the gateway (default 18080 here; 8000-8003 are `make stack`'s)
+#   BP_GATEWAY_PORT    host port of the gateway (default 18080 here; 8000-8004 are `make stack`'s)
+#   BP_KEYCLOAK_PORT   host port of Keycloak, its issuer's address (default 18180 here; 8180 is
+#                      deploy/keycloak.sh's)
+#   COMPOSE_PROFILES   default observability,oidc: Prometheus and Keycloak run too
 #   BP_COMPOSE_ENGINE  podman | docker (default: docker if a Docker engine answers, else podman)
 #   BP_COMPOSE_DIR     runtime files: podman socket and logs (default <repo>/var/compose)
 #   BP_COMPOSE_CACHE   compose binary, base root filesystems, .deb cache
@@ -30,9 +35,13 @@ mirror=${BP_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 prefix=localhost/bp/
 wheelhouse=$repo/deploy/docker/wheelhouse
 kafka_libs=$repo/deploy/docker/kafka/libs
+keycloak_dist=$repo/deploy/docker/keycloak/dist
+keycloak_version=$(sed -n 's/^VERSION="\(.*\)"$/\1/p' "$here/keycloak.sh")
 
 export COMPOSE_PROJECT_NAME=budapest-platform
 export BP_GATEWAY_PORT=${BP_GATEWAY_PORT:-18080}
+export BP_KEYCLOAK_PORT=${BP_KEYCLOAK_PORT:-18180}
+export COMPOSE_PROFILES=${COMPOSE_PROFILES-observability,oidc}
 export ADMIN_API_KEY=${ADMIN_API_KEY:-bp_admin_compose-test-key}
 export CONTAINERS_CONF=$repo/deploy/containers.conf
 
@@ -124,8 +133,8 @@ compose_files() {
 
 run_compose() {
   if [ "$(engine_kind)" = podman ]; then
-    export DOCKER_HOST=unix://$podman_sock BP_PYTHON_IMAGE
-    BP_PYTHON_IMAGE=$(base_tag python)
+    export DOCKER_HOST=unix://$podman_sock BP_PYTHON_IMAGE BP_PROMETHEUS_BASE_IMAGE
+    BP_PYTHON_IMAGE=$(base_tag python) BP_PROMETHEUS_BASE_IMAGE=$(base_tag prometheus)
   fi
   # shellcheck disable=SC2046
   compose $(compose_files) --project-directory "$repo" "$@"
@@ -171,7 +180,9 @@ base_packages() {
     # Pango, HarfBuzz-subset and a font: meetings-api's PDF reports (deploy/report-libs.sh).
     python) echo "python3,python3-venv,ca-certificates,libpango-1.0-0,libpangoft2-1.0-0,libharfbuzz-subset0,fonts-dejavu-core" ;;
     postgres) echo "postgresql-15,ca-certificates" ;;
+    # Kafka and Keycloak.
     java) echo "openjdk-17-jre-headless,ca-certificates" ;;
+    prometheus) echo "prometheus,ca-certificates" ;;
   esac
 }
 
@@ -253,7 +264,34 @@ build_kafka_libs() {
   log "kafka jars: $(ls "$kafka_libs"/*.jar | wc -l)"
 }
 
-build_bases() { build_base python && build_base postgres && build_base java; }
+# Keycloak's distribution as deploy/keycloak.sh keeps it once built for start-dev (the options
+# the compose file starts it with), copied into the image's build context: the container then
+# starts without Quarkus' build step (a minute or two on two cores, at every start). Where no
+# clone has built it yet, deploy/keycloak.sh builds it once, started on a free port in a scratch
+# directory and stopped.
+build_keycloak_dist() {
+  local built scratch port status=0
+  built=${XDG_CACHE_HOME:-$HOME/.cache}/budapest-platform/keycloak/keycloak-$keycloak_version-built
+  if [ ! -f "$built/version.txt" ]; then
+    scratch=$(mktemp -d)
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    log "building Keycloak $keycloak_version for start-dev (once; deploy/keycloak.sh on port $port)"
+    BP_VAR_DIR=$scratch KEYCLOAK_PORT=$port bash "$here/keycloak.sh" start >&2 || status=$?
+    BP_VAR_DIR=$scratch KEYCLOAK_PORT=$port bash "$here/keycloak.sh" stop >&2 || true
+    rm -rf "$scratch"
+    [ "$status" = 0 ] && [ -f "$built/version.txt" ] || die "Keycloak $keycloak_version could not be built"
+  fi
+  if cmp -s "$built/lib/quarkus/generated-bytecode.jar" "$keycloak_dist/lib/quarkus/generated-bytecode.jar"; then
+    log "keycloak distribution: cached"
+    return 0
+  fi
+  rm -rf "$keycloak_dist"
+  cp -a "$built" "$keycloak_dist"
+  rm -rf "$keycloak_dist/data"
+  log "keycloak distribution: copied from $built"
+}
+
+build_bases() { build_base python && build_base postgres && build_base java && build_base prometheus; }
 
 build_image() {  # build_image TAG DOCKERFILE BUILD-ARG...
   local tag=$1 file=$2 args=() arg
@@ -268,10 +306,15 @@ local_images() {
   timed "base images (debootstrap, cached)" build_bases
   timed "wheelhouse (uv.lock)" build_wheelhouse
   timed "kafka jars (Maven)" build_kafka_libs
+  timed "keycloak distribution (Maven zip, built once)" build_keycloak_dist
   local python java postgres service
   python=$(base_tag python) java=$(base_tag java) postgres=$(base_tag postgres)
   timed "image postgres" build_image "${prefix}postgres:15" deploy/docker/postgres/Dockerfile "BASE_IMAGE=$postgres"
   timed "image kafka" build_image "${prefix}kafka:4.1.1" deploy/docker/kafka/Dockerfile "BASE_IMAGE=$java"
+  timed "image keycloak" build_image "${prefix}keycloak:$keycloak_version" deploy/docker/keycloak/Dockerfile \
+    "BASE_IMAGE=$java"
+  timed "image prometheus" build_image "${prefix}prometheus:dev" deploy/prometheus/Dockerfile \
+    "BASE_IMAGE=$(base_tag prometheus)"
   timed "image tools" build_image "${prefix}tools:dev" deploy/docker/Dockerfile.tools \
     "PYTHON_IMAGE=$python" WHEELHOUSE=1
   for service in meetings-api:8001 plan-api:8002 indicators-api:8003 notifications-api:8004 gateway:8000; do
@@ -320,7 +363,7 @@ up() { with_healthchecks run_compose up -d --wait --wait-timeout 300 --quiet-pul
 pytest_compose() {  # pytest_compose -k EXPR
   local uv
   uv=$(command -v uv 2>/dev/null || echo "python3 -m uv")
-  BP_COMPOSE_URL=http://127.0.0.1:$BP_GATEWAY_PORT \
+  BP_COMPOSE_URL=http://127.0.0.1:$BP_GATEWAY_PORT BP_COMPOSE_KEYCLOAK_URL=http://127.0.0.1:$BP_KEYCLOAK_PORT \
     with_healthchecks $uv run --frozen pytest -q -p no:cacheprovider "$repo/tests/compose/compose_story.py" "$@"
 }
 
@@ -337,6 +380,12 @@ cmd_test() {
   timed "up --wait" up || status=$?
   if [ "$status" = 0 ]; then
     timed "story (Istanbul 2019, through the gateway)" pytest_compose -k istanbul || status=$?
+  fi
+  if [ "$status" = 0 ] && [[ ,$COMPOSE_PROFILES, == *,observability,* ]]; then
+    timed "prometheus (every service's target up)" pytest_compose -k prometheus || status=$?
+  fi
+  if [ "$status" = 0 ] && [[ ,$COMPOSE_PROFILES, == *,oidc,* ]]; then
+    timed "keycloak (a person's token at the gateway)" pytest_compose -k keycloak || status=$?
   fi
   if [ "$status" = 0 ]; then
     timed "fault (Kafka killed and restarted under writes)" pytest_compose -k kafka || status=$?
@@ -360,6 +409,7 @@ case "${1:-}" in
   test) cmd_test ;;
   wheelhouse) build_wheelhouse ;;
   kafka-jars) build_kafka_libs ;;
+  keycloak-dist) build_keycloak_dist ;;
   compose) shift; run_compose "$@" ;;
   *) echo "usage: $0 {tools|engine|engine-stop|images|test|compose ARGS...}" >&2; exit 2 ;;
 esac

@@ -17,8 +17,9 @@
 #   BP_VAR_DIR                  runtime dir (default <repo>/var)
 #   PROMETHEUS_PORT             port on 127.0.0.1 (default 9090; a free one if 9090 is taken)
 #   PROMETHEUS_SCRAPE_INTERVAL  default 5s (a development box; production sets its own)
-#   MEETINGS_PORT PLAN_PORT INDICATORS_PORT GATEWAY_PORT GATEWAY_METRICS_PORT  the stack's
-#                               targets (defaults 8001 8002 8003, gateway + 90, as deploy/stack.sh)
+#   MEETINGS_PORT PLAN_PORT INDICATORS_PORT NOTIFICATIONS_PORT GATEWAY_PORT GATEWAY_METRICS_PORT
+#                               the stack's targets (defaults 8001 8002 8003 8004, gateway + 90,
+#                               as deploy/stack.sh)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -106,6 +107,7 @@ YAML
   {"targets": ["$HOST:${MEETINGS_PORT:-8001}"], "labels": {"process": "meetings-api"}},
   {"targets": ["$HOST:${PLAN_PORT:-8002}"], "labels": {"process": "plan-api"}},
   {"targets": ["$HOST:${INDICATORS_PORT:-8003}"], "labels": {"process": "indicators-api"}},
+  {"targets": ["$HOST:${NOTIFICATIONS_PORT:-8004}"], "labels": {"process": "notifications-api"}},
   {"targets": ["$HOST:${GATEWAY_METRICS_PORT:-$((${GATEWAY_PORT:-8000} + 90))}"], "labels": {"process": "gateway"}}
 ]
 JSON

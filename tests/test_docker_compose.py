@@ -84,10 +84,35 @@ def test_the_gateway_trusts_the_keycloak_realm_the_browser_signs_in_with() -> No
     for volume in keycloak["volumes"]:
         assert (REPO / volume.split(":")[0]).is_file(), volume
     hostname = next(arg for arg in keycloak["command"] if arg.startswith("--hostname="))
-    configured = json.loads(services["gateway"]["environment"]["GATEWAY_OIDC_ISSUERS"])
+    # The published port, the issuer's address and the gateway's configuration move together.
+    port = "${BP_KEYCLOAK_PORT:-8180}"
+    assert hostname == f"--hostname=http://localhost:{port}"
+    assert keycloak["ports"] == [f"127.0.0.1:{port}:8080"]
+    configured = json.loads(
+        services["gateway"]["environment"]["GATEWAY_OIDC_ISSUERS"].replace(port, "8180")
+    )
     (issuer,) = [OidcIssuer.model_validate(entry) for entry in configured]
-    assert issuer.issuer == hostname.split("=", 1)[1] + "/realms/budapest"
+    assert issuer.issuer == "http://localhost:8180/realms/budapest"
     assert issuer.discovery.startswith("http://keycloak:8080/")
+
+
+def test_keycloak_starts_with_the_build_options_of_deploy_keycloak_sh() -> None:
+    """The local image carries the distribution deploy/keycloak.sh built for start-dev with
+    `--db=dev-mem`: another build option (KC_HEALTH_ENABLED, KC_DB) would make every container
+    start build Keycloak again."""
+    keycloak = compose()["services"]["keycloak"]
+    assert keycloak["command"][0] == "start-dev"
+    build_options = {k for k in keycloak["environment"] if k.startswith("KC_")} - {
+        "KC_BOOTSTRAP_ADMIN_USERNAME",
+        "KC_BOOTSTRAP_ADMIN_PASSWORD",
+    }
+    assert build_options == {"KC_DB"}
+    assert keycloak["environment"]["KC_DB"] == "dev-mem"
+    assert "--db=dev-mem" in (REPO / "deploy" / "keycloak.sh").read_text()
+    version = keycloak["image"].rsplit(":", 1)[1]
+    assert f'VERSION="{version}"' in (REPO / "deploy" / "keycloak.sh").read_text()
+    local = compose("deploy/docker/compose.local.yml")["services"]["keycloak"]
+    assert local["image"] == f"localhost/bp/keycloak:{version}"
 
 
 def test_only_the_gateway_is_published_on_a_configurable_port() -> None:
@@ -97,14 +122,15 @@ def test_only_the_gateway_is_published_on_a_configurable_port() -> None:
     assert published == {
         "gateway": ["127.0.0.1:${BP_GATEWAY_PORT:-8000}:8000"],
         # Only with `--profile oidc`: the browser signs in there.
-        "keycloak": ["127.0.0.1:8180:8080"],
+        "keycloak": ["127.0.0.1:${BP_KEYCLOAK_PORT:-8180}:8080"],
     }
 
 
 def test_every_long_running_container_has_a_readiness_healthcheck() -> None:
     services = compose()["services"]
     for name in SERVICES - {"migrate"}:
-        assert services[name]["healthcheck"]["test"][0] == "CMD-SHELL", name
+        command = services[name]["healthcheck"]["test"]
+        assert command[0] == "CMD-SHELL" or command[:3] == ["CMD", "bash", "-c"], name
     for name in ("meetings-api", "plan-api", "indicators-api", "gateway"):
         assert "/readyz" in services[name]["healthcheck"]["test"][1], name
 
@@ -122,17 +148,23 @@ def test_python_images_take_their_base_as_an_argument_and_run_as_non_root() -> N
 
 
 def test_the_local_images_replace_the_official_ones_service_by_service() -> None:
-    """deploy/docker/compose.local.yml swaps images: the topology stays docker-compose.yml's."""
+    """deploy/docker/compose.local.yml swaps images: the topology stays docker-compose.yml's,
+    Keycloak (profile oidc) and Prometheus (profile observability) included."""
     local = compose("deploy/docker/compose.local.yml")["services"]
-    # Keycloak (profile oidc) and Prometheus (profile observability) have no local image yet:
-    # `make test-compose` runs without them.
-    assert set(local) == SERVICES - {"keycloak", "prometheus"}
+    assert set(local) == SERVICES
     for name, service in local.items():
         assert set(service) <= {"image", "pull_policy", "build"}, name
         assert service["image"].startswith("localhost/bp/"), name
-    for name in ("postgres", "kafka"):
-        dockerfile = REPO / "deploy" / "docker" / name / "Dockerfile"
-        assert "ARG BASE_IMAGE=debian:bookworm-slim" in dockerfile.read_text()
+        assert service["pull_policy"] == "never", name
+    for dockerfile in (
+        "deploy/docker/postgres/Dockerfile",
+        "deploy/docker/kafka/Dockerfile",
+        "deploy/docker/keycloak/Dockerfile",
+        "deploy/prometheus/Dockerfile",
+    ):
+        text = (REPO / dockerfile).read_text()
+        assert "ARG BASE_IMAGE=debian:bookworm-slim" in text, dockerfile
+        assert re.search(r"^USER (?!root|0\b)\S+", text, re.MULTILINE), dockerfile
 
 
 def test_prometheus_scrapes_each_service_port_and_the_gateway_metrics_port() -> None:
@@ -142,6 +174,6 @@ def test_prometheus_scrapes_each_service_port_and_the_gateway_metrics_port() -> 
     targets = {target for group in groups for target in group["targets"]}
     gateway = services["gateway"]["environment"]
     assert f"gateway:{gateway['GATEWAY_METRICS_PORT']}" in targets
-    for name in ("meetings-api", "plan-api", "indicators-api"):
+    for name in ("meetings-api", "plan-api", "indicators-api", "notifications-api"):
         port = services[name]["command"][-1]
         assert f"{name}:{port}" in targets
