@@ -46,39 +46,20 @@ PYTHON="${PYTHON:-python3}"
 LOG_OFFSET=0   # byte offset of broker.log at our launch (for the log-based readiness check)
 DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
-log() { echo "kafka.sh: $*" >&2; }
-die() { echo "kafka.sh: ERROR: $*" >&2; exit 1; }
+BP_SCRIPT=kafka.sh
+# shellcheck source=deploy/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 case "$KAFKA_PORT" in ''|*[!0-9]*) die "KAFKA_PORT must be a number, got '$KAFKA_PORT'";; esac
 
 # ---------------------------------------------------------------- helpers
 
-port_open() {  # port_open PORT -> 0 if something accepts TCP on 127.0.0.1:PORT
-  (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
-}
-
-# alive and not a zombie (a SIGKILLed process may stay a zombie for a while when
-# PID 1 is slow to reap; kill -0 counts zombies as alive)
-pid_alive() {
-  local st
-  st="$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ -n "$st" && "$st" != Z && "$st" != X ]]
-}
-
-read_pid() {
-  [[ -f "$PID_FILE" ]] || return 1
-  local pid
-  pid="$(tr -dc '0-9' <"$PID_FILE")"
-  [[ -n "$pid" ]] || return 1
-  echo "$pid"
-}
-
 # Our broker: the pid from the pid file, alive, and a java running kafka.Kafka with our props.
 broker_pid() {
   local pid
-  pid="$(read_pid)" || return 1
+  pid="$(pid_from_file "$PID_FILE")" || return 1
   pid_alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $PROPS_FILE" || return 1
+  cmdline_has "$pid" "kafka.Kafka $PROPS_FILE" || return 1
   echo "$pid"
 }
 
@@ -345,14 +326,6 @@ cmd_start() {
   fail_start "broker not ready after ${START_TIMEOUT}s (pid $pid still running; stop it with: $0 stop)"
 }
 
-wait_gone() {  # wait_gone PID SECONDS
-  local pid=$1 deadline=$((SECONDS + $2))
-  while pid_alive "$pid"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
-
 all_pids() {
   local p
   p="$(broker_pid || true)"
@@ -360,24 +333,15 @@ all_pids() {
 }
 
 cmd_stop() {
-  local pids pid
+  local pids
   pids="$(all_pids)"
   if [[ -z "$pids" ]]; then
     rm -f "$PID_FILE"
     log "not running"
     return 0
   fi
-  for pid in $pids; do
-    log "stopping broker (pid $pid, SIGTERM)"
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in $pids; do
-    if ! wait_gone "$pid" "$STOP_TIMEOUT"; then
-      log "pid $pid still alive after ${STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      wait_gone "$pid" 10 || die "could not kill pid $pid"
-    fi
-  done
+  # shellcheck disable=SC2086
+  stop_pids broker "$STOP_TIMEOUT" $pids
   rm -f "$PID_FILE"
   log "stopped"
 }

@@ -49,8 +49,9 @@ DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 # What identifies this clone's server among the machine's processes.
 SERVER_MARK="-Dkc.home.dir=$DIST_DIR/bin/.."
 
-log() { echo "keycloak.sh: $*" >&2; }
-die() { echo "keycloak.sh: ERROR: $*" >&2; exit 1; }
+BP_SCRIPT=keycloak.sh
+# shellcheck source=deploy/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 case "$PORT" in ''|*[!0-9]*) die "KEYCLOAK_PORT must be a number, got '$PORT'";; esac
 BASE_URL="http://$HOST:$PORT"
@@ -58,21 +59,11 @@ DISCOVERY_URL="$BASE_URL/realms/$READY_REALM/.well-known/openid-configuration"
 
 # ---------------------------------------------------------------- helpers
 
-port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
-
-pid_alive() {  # alive and not a zombie
-  local st
-  st="$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ -n "$st" && "$st" != Z && "$st" != X ]]
-}
-
 # The launcher (kc.sh, which becomes the JVM when it relaunches after a build) from the pid file.
 launcher_pid() {
-  [[ -f "$PID_FILE" ]] || return 1
   local pid
-  pid="$(tr -dc '0-9' <"$PID_FILE")"
-  [[ -n "$pid" ]] && pid_alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$DIST_DIR/" || return 1
+  pid="$(pid_from_file "$PID_FILE")" && pid_alive "$pid" || return 1
+  cmdline_has "$pid" "$DIST_DIR/" || return 1
   echo "$pid"
 }
 
@@ -182,7 +173,7 @@ cmd_start() {
     log "Keycloak (pid $pid) is up but not answering yet; waiting"
   else
     rm -f "$PID_FILE"
-    port_open "$PORT" && die "port $HOST:$PORT is taken by another process (another clone's Keycloak? run its deploy/keycloak.sh stop, or set KEYCLOAK_PORT)"
+    port_open "$PORT" "$HOST" && die "port $HOST:$PORT is taken by another process (another clone's Keycloak? run its deploy/keycloak.sh stop, or set KEYCLOAK_PORT)"
     unpack
     rm -rf "$DIST_DIR/data/import"
     mkdir -p "$DIST_DIR/data/import"
@@ -216,34 +207,16 @@ cmd_start() {
   fail_start "not ready after ${START_TIMEOUT}s (still running; stop it with: $0 stop)"
 }
 
-wait_gone() {  # wait_gone PID SECONDS
-  local pid=$1 deadline=$((SECONDS + $2))
-  while pid_alive "$pid"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
-
 cmd_stop() {
-  local pids pid
+  local pids
   pids="$(all_pids)"
   if [[ -z "$pids" ]]; then
     rm -f "$PID_FILE"
     log "not running"
     return 0
   fi
-  for pid in $pids; do
-    log "stopping Keycloak (pid $pid, SIGTERM)"
-    kill -TERM "$pid" 2>/dev/null || true
-    kill -CONT "$pid" 2>/dev/null || true  # a frozen server must run to handle the TERM
-  done
-  for pid in $pids; do
-    if ! wait_gone "$pid" "$STOP_TIMEOUT"; then
-      log "pid $pid still alive after ${STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      wait_gone "$pid" 10 || die "could not kill pid $pid"
-    fi
-  done
+  # shellcheck disable=SC2086
+  stop_pids Keycloak "$STOP_TIMEOUT" $pids  # also thaws a frozen server, to handle the TERM
   rm -f "$PID_FILE"
   log "stopped"
 }

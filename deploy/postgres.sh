@@ -29,8 +29,9 @@ APP_PASSWORD="budapest"
 APP_DATABASES=(meetings plan indicators notifications gateway)
 PG_OS_USER="postgres"
 
-log() { echo "postgres.sh: $*" >&2; }
-die() { echo "postgres.sh: ERROR: $*" >&2; exit 1; }
+BP_SCRIPT=postgres.sh
+# shellcheck source=deploy/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 case "$PORT" in ''|*[!0-9]*) die "PGPORT must be a number, got '$PORT'";; esac
 
@@ -118,14 +119,6 @@ as_pg() {
 }
 
 # ---------------------------------------------------------------- state
-
-# alive and not a zombie (a SIGKILLed process may stay a zombie for a while when
-# PID 1 is slow to reap; kill -0, pg_ctl status and postgres itself count it as alive)
-pid_alive() {
-  local st
-  st="$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ -n "$st" && "$st" != Z && "$st" != X ]]
-}
 
 lockfile_pid() { { head -n 1 "$1" 2>/dev/null || true; } | tr -dc '0-9'; }
 pm_pid() { lockfile_pid "$PGDATA_DIR/postmaster.pid"; }
@@ -278,7 +271,7 @@ cmd_start() {
     log "postmaster is up but not answering yet; waiting"
     PORT="$rport"
   else
-    if answering "$PORT" || (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null; then
+    if answering "$PORT" || port_open "$PORT" "$HOST"; then
       die "port $HOST:$PORT is taken by another server (not $PGDATA_DIR; another clone's? run make services-down there) and the tests expect it: stop that server first"
     fi
     prepare_dirs

@@ -36,24 +36,14 @@ HOST="127.0.0.1"
 SCRAPE_INTERVAL="${PROMETHEUS_SCRAPE_INTERVAL:-5s}"
 START_TIMEOUT=30
 
-log() { echo "prometheus.sh: $*" >&2; }
-die() { echo "prometheus.sh: ERROR: $*" >&2; exit 1; }
-
-port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
-
-# Alive and not a zombie, as in deploy/kafka.sh.
-pid_alive() {
-  local st
-  st="$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ -n "$st" && "$st" != Z && "$st" != X ]]
-}
+BP_SCRIPT=prometheus.sh
+# shellcheck source=deploy/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 our_pid() {  # the pid in the pid file, alive, and a prometheus running our config
   local pid
-  [[ -f "$PID_FILE" ]] || return 1
-  pid="$(tr -dc '0-9' <"$PID_FILE")"
-  [[ -n "$pid" ]] && pid_alive "$pid" || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--config.file=$CONFIG_FILE" || return 1
+  pid="$(pid_from_file "$PID_FILE")" && pid_alive "$pid" || return 1
+  cmdline_has "$pid" "--config.file=$CONFIG_FILE" || return 1
   echo "$pid"
 }
 
@@ -77,9 +67,9 @@ ensure_installed() {
 
 choose_port() {
   local port="${PROMETHEUS_PORT:-9090}"
-  if port_open "$port"; then
+  if port_open "$port" "$HOST"; then
     [[ -n "${PROMETHEUS_PORT:-}" ]] && die "port $port is taken (PROMETHEUS_PORT)"
-    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    port="$(free_port)"
     log "port 9090 is taken; using $port"
   fi
   echo "$port"
@@ -147,12 +137,7 @@ start() {
 stop() {
   local pid
   pid="$(our_pid)" || { log "not running"; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 150); do pid_alive "$pid" || break; sleep 0.2; done
-  if pid_alive "$pid"; then
-    log "still up after 30 s; SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
+  stop_pids prometheus 30 "$pid"
   rm -f "$PID_FILE"
   log "stopped"
 }

@@ -47,22 +47,11 @@ port_of() {
   esac
 }
 
-# Alive and not a zombie, as in deploy/kafka.sh: kill -0 counts a zombie (a killed process its
-# parent or PID 1 has not reaped yet) as alive. The state is the field after the ")" that ends
-# the command name in /proc/PID/stat (the name itself may hold spaces or parentheses).
-pid_alive() {
-  local st
-  st="$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ -n "$st" && "$st" != Z && "$st" != X ]]
-}
+BP_SCRIPT=stack
+# shellcheck source=deploy/lib.sh
+source "$here/lib.sh"
 
-read_pid() {  # read_pid SERVICE -> the pid in its pid file (digits only), 1 if none
-  local pid
-  [ -f "$run_dir/$1.pid" ] || return 1
-  pid=$(tr -dc '0-9' 2>/dev/null <"$run_dir/$1.pid") || return 1
-  [ -n "$pid" ] || return 1
-  echo "$pid"
-}
+read_pid() { pid_from_file "$run_dir/$1.pid"; }  # read_pid SERVICE
 
 running() {
   local pid
