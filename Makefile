@@ -104,5 +104,5 @@ compose-images: install ## images for docker-compose.yml; without a registry, bu
 	bash deploy/compose.sh images
 
 .PHONY: test-compose
-test-compose: install ## docker compose up the whole topology (podman here, or Docker), story + Kafka fault, down
+test-compose: install ## docker compose up the whole topology (podman here, or Docker), story, Prometheus targets, a Keycloak token, Kafka fault, down
 	bash deploy/compose.sh test
