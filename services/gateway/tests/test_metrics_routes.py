@@ -1,9 +1,13 @@
 """The route label of the gateway's request metrics: the owning service's template, bounded
 whatever the caller or an upstream sends."""
 
+import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from gateway.routing import ROUTES, metrics_route
+
+from .conftest import AUTH
 
 
 @pytest.mark.parametrize(
@@ -43,3 +47,25 @@ def test_without_upstream_templates_the_labels_are_the_routing_table() -> None:
         for rest in ("", "/", "/x", "/x/y/z", "/0123456789abcdef")
     } | {metrics_route(f"/v1/{n}/x") for n in range(100)}
     assert len(labels) == 2 * len(ROUTES) + 1
+
+
+def requests_counted(route: str, status: str) -> float:
+    labels = {"service": "gateway", "method": "GET", "route": route, "status": status}
+    return REGISTRY.get_sample_value("bp_http_requests_total", labels) or 0.0
+
+
+async def test_requests_no_service_labelled_count_under_the_routing_table(
+    gateway: httpx.AsyncClient,
+) -> None:
+    """The stand-in services name no template; plan-api is down (502)."""
+    cases = [
+        ("/v1/plans/3f2a", "/v1/plans/{path}", "502"),
+        ("/v1/meetings/3f2a", "/v1/meetings/{path}", "200"),
+        ("/v1/meetings", "/v1/meetings", "200"),
+        ("/v1/nowhere/3f2a", "unmatched", "404"),
+    ]
+    before = {(route, status): requests_counted(route, status) for _, route, status in cases}
+    for path, _, status in cases:
+        assert (await gateway.get(path, headers=AUTH)).status_code == int(status), path
+    for _, route, status in cases:
+        assert requests_counted(route, status) - before[route, status] == 1, route
