@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import cross_field, refusals
@@ -16,14 +16,19 @@ from bp_common.pagination import (
     SortOrder,
     check_period,
 )
+from bp_common.revisions import IfMatchOptional, IfMatchRequired, set_etag
 from bp_common.types import CountryCode, IsoDate
+from bp_common.withdrawals import IncludeWithdrawn, WithdrawalReason
 from meetings_api.meetings.models import MeetingKind, MeetingStatus
 from meetings_api.meetings.schemas import (
     MAX_DELEGATIONS,
     AgendaItemCreate,
     AgendaItemOut,
+    AgendaItemUpdate,
     DelegationIn,
+    DelegationOut,
     DelegationsOut,
+    DelegationUpdate,
     MeetingCreate,
     MeetingFilters,
     MeetingOut,
@@ -32,6 +37,19 @@ from meetings_api.meetings.schemas import (
 from meetings_api.meetings.service import MeetingService
 
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
+agenda_items_router = APIRouter(prefix="/v1/agenda-items", tags=["meetings"])
+
+# DELETE is a withdrawal: the reason rides in the query (bodies on DELETE are not reliably
+# forwarded); it is kept with the tombstone and published.
+ReasonQuery = Annotated[
+    WithdrawalReason, Query(description="Why it is withdrawn; kept with the tombstone.")
+]
+# The refusals every correction (PATCH) and withdrawal (DELETE) shares.
+CORRECTION_REFUSALS: dict[int, dict[str, str]] = {
+    412: {"stale_revision": "`If-Match` is not the record's current `ETag`; nothing changed."},
+    428: {"if_match_required": "`If-Match` is missing; nothing changed."},
+}
+WITHDRAWN_REFUSAL = {"already_withdrawn": "the record is withdrawn: read, never corrected."}
 
 
 async def _service(session: SessionDep, outbox: OutboxDep) -> MeetingService:
@@ -74,8 +92,12 @@ async def list_meetings(
 
 
 @router.get("/{meeting_id}", response_model=MeetingOut)
-async def get_meeting(meeting_id: uuid.UUID, service: ServiceDep, _: IdentityDep) -> MeetingOut:
-    return await service.get(meeting_id)
+async def get_meeting(
+    meeting_id: uuid.UUID, service: ServiceDep, _: IdentityDep, response: Response
+) -> MeetingOut:
+    meeting = await service.get(meeting_id)
+    set_etag(response, meeting.revision)
+    return meeting
 
 
 @router.patch(
@@ -89,14 +111,23 @@ async def get_meeting(meeting_id: uuid.UUID, service: ServiceDep, _: IdentityDep
                 "agenda_beyond_dates": "the agenda has items on days the new dates leave out.",
                 "meeting_state_conflict": "a held or cancelled meeting does not change.",
             },
+            412: CORRECTION_REFUSALS[412],
         }
     ),
 )
 async def update_meeting(
-    meeting_id: uuid.UUID, body: MeetingUpdate, service: ServiceDep, _: SecretariatDep
+    meeting_id: uuid.UUID,
+    body: MeetingUpdate,
+    service: ServiceDep,
+    _: SecretariatDep,
+    precondition: IfMatchOptional,
+    response: Response,
 ) -> MeetingOut:
-    """Change a planned meeting; new dates reschedule it and keep the previous ones."""
-    return await service.update(meeting_id, body)
+    """Change a planned meeting; new dates reschedule it and keep the previous ones. An
+    `If-Match` sent is checked (412 when stale); without one the change is made as before."""
+    meeting = await service.update(meeting_id, body, precondition)
+    set_etag(response, meeting.revision)
+    return meeting
 
 
 @router.post(
@@ -106,8 +137,12 @@ async def update_meeting(
         {409: {"meeting_state_conflict": "the meeting is not in a state that allows this."}}
     ),
 )
-async def hold_meeting(meeting_id: uuid.UUID, service: ServiceDep, _: SecretariatDep) -> MeetingOut:
-    return await service.hold(meeting_id)
+async def hold_meeting(
+    meeting_id: uuid.UUID, service: ServiceDep, _: SecretariatDep, response: Response
+) -> MeetingOut:
+    meeting = await service.hold(meeting_id)
+    set_etag(response, meeting.revision)
+    return meeting
 
 
 @router.post(
@@ -118,17 +153,23 @@ async def hold_meeting(meeting_id: uuid.UUID, service: ServiceDep, _: Secretaria
     ),
 )
 async def cancel_meeting(
-    meeting_id: uuid.UUID, service: ServiceDep, _: SecretariatDep
+    meeting_id: uuid.UUID, service: ServiceDep, _: SecretariatDep, response: Response
 ) -> MeetingOut:
-    return await service.cancel(meeting_id)
+    meeting = await service.cancel(meeting_id)
+    set_etag(response, meeting.revision)
+    return meeting
 
 
 @router.get("/{meeting_id}/delegations", response_model=DelegationsOut)
 async def list_delegations(
-    meeting_id: uuid.UUID, service: ServiceDep, _: IdentityDep
+    meeting_id: uuid.UUID,
+    service: ServiceDep,
+    _: IdentityDep,
+    include_withdrawn: IncludeWithdrawn = False,
 ) -> DelegationsOut:
-    """All the delegations at once (at most 500, so no pages), in the order given."""
-    return await service.delegations_of(meeting_id)
+    """All the delegations at once (at most 500, so no pages), in the order given. The
+    attendance counts the delegations standing only."""
+    return await service.delegations_of(meeting_id, include_withdrawn)
 
 
 @router.put(
@@ -153,8 +194,89 @@ async def replace_delegations(
     service: ServiceDep,
     _: SecretariatDep,
 ) -> DelegationsOut:
-    """Replace the list of a planned meeting's delegations; the attendance follows from it."""
+    """Replace the list of a planned meeting's delegations; the attendance follows from it.
+    (One entry, also of a held meeting, is corrected or withdrawn by its own route.)"""
     return await service.replace_delegations(meeting_id, body)
+
+
+Participant = Annotated[
+    str, Path(min_length=2, max_length=20, description="Country code or acronym.")
+]
+
+
+@router.get("/{meeting_id}/delegations/{participant}", response_model=DelegationOut)
+async def get_delegation(
+    meeting_id: uuid.UUID,
+    participant: Participant,
+    service: ServiceDep,
+    _: IdentityDep,
+    response: Response,
+) -> DelegationOut:
+    """The participant's delegation at the meeting; if withdrawn, its tombstone."""
+    delegation = await service.delegation(meeting_id, participant)
+    set_etag(response, delegation.revision)
+    return DelegationOut.model_validate(delegation)
+
+
+@router.patch(
+    "/{meeting_id}/delegations/{participant}",
+    response_model=DelegationOut,
+    responses=refusals(
+        {
+            409: {
+                "meeting_state_conflict": "the delegations of a cancelled meeting do not change.",
+                **WITHDRAWN_REFUSAL,
+            },
+            **CORRECTION_REFUSALS,
+        }
+    ),
+)
+async def correct_delegation(
+    meeting_id: uuid.UUID,
+    participant: Participant,
+    body: DelegationUpdate,
+    service: ServiceDep,
+    _: SecretariatDep,
+    precondition: IfMatchRequired,
+    response: Response,
+) -> DelegationOut:
+    """Correct a delegation's entry, also of a held meeting: the meeting's attendance follows
+    and is published again (the indicators fed by it follow)."""
+    delegation = await service.correct_delegation(meeting_id, participant, body, precondition)
+    set_etag(response, delegation.revision)
+    return DelegationOut.model_validate(delegation)
+
+
+@router.delete(
+    "/{meeting_id}/delegations/{participant}",
+    response_model=DelegationOut,
+    responses=refusals(
+        {
+            409: {
+                "meeting_state_conflict": "the delegations of a cancelled meeting do not change.",
+                "delegation_has_records": "it has interventions or reservations recorded.",
+                **WITHDRAWN_REFUSAL,
+            },
+            **CORRECTION_REFUSALS,
+        }
+    ),
+)
+async def withdraw_delegation(
+    meeting_id: uuid.UUID,
+    participant: Participant,
+    reason: ReasonQuery,
+    service: ServiceDep,
+    identity: SecretariatDep,
+    precondition: IfMatchRequired,
+    response: Response,
+) -> DelegationOut:
+    """Withdraw a delegation listed by mistake (kept as a tombstone), also of a held meeting:
+    the attendance follows and is published again."""
+    delegation = await service.withdraw_delegation(
+        meeting_id, participant, reason, identity, precondition
+    )
+    set_etag(response, delegation.revision)
+    return DelegationOut.model_validate(delegation)
 
 
 @router.post(
@@ -180,8 +302,77 @@ async def list_agenda_items(
     service: ServiceDep,
     _: IdentityDep,
     day: Annotated[int | None, Query(ge=1, le=366)] = None,
+    include_withdrawn: IncludeWithdrawn = False,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[AgendaItemOut]:
     """The agenda in order: by day, then position."""
-    return await service.agenda_of(meeting_id, day, limit, cursor)
+    return await service.agenda_of(meeting_id, day, limit, cursor, include_withdrawn)
+
+
+@agenda_items_router.get("/{item_id}", response_model=AgendaItemOut)
+async def get_agenda_item(
+    item_id: uuid.UUID, service: ServiceDep, _: IdentityDep, response: Response
+) -> AgendaItemOut:
+    """An agenda item; if withdrawn, its tombstone."""
+    item = await service.agenda_item(item_id)
+    set_etag(response, item.revision)
+    return AgendaItemOut.model_validate(item)
+
+
+@agenda_items_router.patch(
+    "/{item_id}",
+    response_model=AgendaItemOut,
+    responses=refusals(
+        {
+            422: {"day_outside_meeting": "`day` is after the meeting's last day."},
+            409: {
+                "agenda_position_taken": "another item has this `position`.",
+                "meeting_state_conflict": "the meeting is cancelled, or held and the change "
+                "would alter the goals it reported.",
+                **WITHDRAWN_REFUSAL,
+            },
+            **CORRECTION_REFUSALS,
+        }
+    ),
+)
+async def correct_agenda_item(
+    item_id: uuid.UUID,
+    body: AgendaItemUpdate,
+    service: ServiceDep,
+    _: SecretariatDep,
+    precondition: IfMatchRequired,
+    response: Response,
+) -> AgendaItemOut:
+    """Correct an agenda item (a planned or held meeting's)."""
+    item = await service.correct_agenda_item(item_id, body, precondition)
+    set_etag(response, item.revision)
+    return AgendaItemOut.model_validate(item)
+
+
+@agenda_items_router.delete(
+    "/{item_id}",
+    response_model=AgendaItemOut,
+    responses=refusals(
+        {
+            409: {
+                "meeting_state_conflict": "the meeting is cancelled, or held and the item's "
+                "goal would no longer be covered.",
+                **WITHDRAWN_REFUSAL,
+            },
+            **CORRECTION_REFUSALS,
+        }
+    ),
+)
+async def withdraw_agenda_item(
+    item_id: uuid.UUID,
+    reason: ReasonQuery,
+    service: ServiceDep,
+    identity: SecretariatDep,
+    precondition: IfMatchRequired,
+    response: Response,
+) -> AgendaItemOut:
+    """Withdraw an agenda item (kept as a tombstone): it leaves the agenda and the report."""
+    item = await service.withdraw_agenda_item(item_id, reason, identity, precondition)
+    set_etag(response, item.revision)
+    return AgendaItemOut.model_validate(item)

@@ -5,10 +5,12 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bp_common.orm import Timestamps, UUIDPrimaryKey, enum_type
+from bp_common.revisions import Revisioned
+from bp_common.withdrawals import Withdrawable
 from meetings_api.base import Base
 
 
@@ -64,12 +66,21 @@ class Meeting(UUIDPrimaryKey, Timestamps, Base):
         return (self.ends_on - self.starts_on).days + 1
 
 
-class Delegation(UUIDPrimaryKey, Timestamps, Base):
-    """A state or an organisation at a meeting. The meeting's attendance is derived from these."""
+# Unique among the records standing: a withdrawn one (a tombstone) leaves its place free.
+STANDING = text("withdrawn_at IS NULL")
+
+
+def unique_while_standing(name: str, *columns: str) -> Index:
+    return Index(name, *columns, unique=True, postgresql_where=STANDING, sqlite_where=STANDING)
+
+
+class Delegation(UUIDPrimaryKey, Timestamps, Withdrawable, Revisioned, Base):
+    """A state or an organisation at a meeting. The meeting's attendance is derived from the
+    delegations standing (not withdrawn)."""
 
     __tablename__ = "delegation"
     __table_args__ = (
-        UniqueConstraint("meeting_id", "participant"),
+        unique_while_standing("uq_delegation_meeting_id_participant", "meeting_id", "participant"),
         CheckConstraint("headcount >= 1", name="headcount_positive"),
     )
 
@@ -83,9 +94,13 @@ class Delegation(UUIDPrimaryKey, Timestamps, Base):
     position: Mapped[int]
 
 
-class AgendaItem(UUIDPrimaryKey, Timestamps, Base):
+class AgendaItem(UUIDPrimaryKey, Timestamps, Withdrawable, Revisioned, Base):
     __tablename__ = "agenda_item"
-    __table_args__ = (UniqueConstraint("meeting_id", "day", "position"),)
+    __table_args__ = (
+        unique_while_standing(
+            "uq_agenda_item_meeting_id_day_position", "meeting_id", "day", "position"
+        ),
+    )
 
     meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
     day: Mapped[int] = mapped_column(default=1)

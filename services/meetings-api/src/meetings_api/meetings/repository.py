@@ -5,10 +5,12 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.errors import NotFound
 from bp_common.pagination import SortOrder, seek
+from bp_common.repository import Repository
 from meetings_api.meetings.models import AgendaItem, Delegation, Meeting, ParticipantType
 from meetings_api.meetings.schemas import Attendance, MeetingFilters
 
@@ -54,27 +56,55 @@ class MeetingRepository:
 
 
 class DelegationRepository:
+    """Delegations standing (not withdrawn) unless said otherwise: the attendance, the report
+    and the record's rules know only those."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def of_meeting(self, meeting_id: uuid.UUID) -> list[Delegation]:
-        statement = (
-            select(Delegation)
-            .where(Delegation.meeting_id == meeting_id)
-            .order_by(Delegation.position)
-        )
+    async def of_meeting(
+        self, meeting_id: uuid.UUID, *, include_withdrawn: bool = False
+    ) -> list[Delegation]:
+        statement = select(Delegation).where(Delegation.meeting_id == meeting_id)
+        if not include_withdrawn:
+            statement = statement.where(Delegation.withdrawn_at.is_(None))
+        statement = statement.order_by(Delegation.position, Delegation.created_at)
         return list((await self.session.scalars(statement)).all())
 
-    async def find(self, meeting_id: uuid.UUID, participant: str) -> Delegation | None:
+    async def find(
+        self, meeting_id: uuid.UUID, participant: str, *, for_update: bool = False
+    ) -> Delegation | None:
+        """The participant's standing delegation at the meeting."""
         statement = select(Delegation).where(
-            Delegation.meeting_id == meeting_id, Delegation.participant == participant
+            Delegation.meeting_id == meeting_id,
+            Delegation.participant == participant,
+            Delegation.withdrawn_at.is_(None),
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def last_withdrawn(self, meeting_id: uuid.UUID, participant: str) -> Delegation | None:
+        """The participant's most recent tombstone at the meeting."""
+        statement = (
+            select(Delegation)
+            .where(
+                Delegation.meeting_id == meeting_id,
+                Delegation.participant == participant,
+                Delegation.withdrawn_at.is_not(None),
+            )
+            .order_by(Delegation.withdrawn_at.desc())
+            .limit(1)
         )
         return (await self.session.scalars(statement)).one_or_none()
 
-    async def replace(self, meeting_id: uuid.UUID, delegations: list[Delegation]) -> None:
-        await self.session.execute(delete(Delegation).where(Delegation.meeting_id == meeting_id))
-        self.session.add_all(delegations)
-        await self.session.flush()
+    def add(self, delegation: Delegation) -> None:
+        self.session.add(delegation)
+
+    async def remove(self, delegations: Collection[Delegation]) -> None:
+        """A planned meeting's list replaced: entries dropped from it were a draft."""
+        for delegation in delegations:
+            await self.session.delete(delegation)
 
     async def attendance(self, meeting_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Attendance]:
         """Attendance of each meeting, summed from its delegations (zero without any)."""
@@ -88,7 +118,7 @@ class DelegationRepository:
                 func.count(),
                 func.sum(Delegation.headcount),
             )
-            .where(Delegation.meeting_id.in_(meeting_ids))
+            .where(Delegation.meeting_id.in_(meeting_ids), Delegation.withdrawn_at.is_(None))
             .group_by(Delegation.meeting_id, Delegation.participant_type)
         )
         for meeting_id, participant_type, delegations, people in await self.session.execute(
@@ -103,16 +133,23 @@ class DelegationRepository:
         return totals
 
 
-class AgendaRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class AgendaItemNotFound(NotFound):
+    code = "agenda_item_not_found"
 
-    def add(self, item: AgendaItem) -> None:
-        self.session.add(item)
 
-    async def get(self, meeting_id: uuid.UUID, item_id: uuid.UUID) -> AgendaItem | None:
+class AgendaRepository(Repository[AgendaItem]):
+    """By id (``get``) any item, tombstones included; every other query knows only the items
+    standing on the agenda, unless said otherwise."""
+
+    model = AgendaItem
+    not_found = AgendaItemNotFound
+    noun = "agenda item"
+
+    async def on_agenda(self, meeting_id: uuid.UUID, item_id: uuid.UUID) -> AgendaItem | None:
         statement = select(AgendaItem).where(
-            AgendaItem.id == item_id, AgendaItem.meeting_id == meeting_id
+            AgendaItem.id == item_id,
+            AgendaItem.meeting_id == meeting_id,
+            AgendaItem.withdrawn_at.is_(None),
         )
         return (await self.session.scalars(statement)).one_or_none()
 
@@ -121,6 +158,7 @@ class AgendaRepository:
             AgendaItem.meeting_id == meeting_id,
             AgendaItem.day == day,
             AgendaItem.position == position,
+            AgendaItem.withdrawn_at.is_(None),
         )
         return (await self.session.scalars(statement)).one_or_none()
 
@@ -128,13 +166,15 @@ class AgendaRepository:
         """The whole agenda in order (day, position)."""
         statement = (
             select(AgendaItem)
-            .where(AgendaItem.meeting_id == meeting_id)
+            .where(AgendaItem.meeting_id == meeting_id, AgendaItem.withdrawn_at.is_(None))
             .order_by(AgendaItem.day, AgendaItem.position)
         )
         return list((await self.session.scalars(statement)).all())
 
     async def last_day(self, meeting_id: uuid.UUID) -> int:
-        statement = select(func.max(AgendaItem.day)).where(AgendaItem.meeting_id == meeting_id)
+        statement = select(func.max(AgendaItem.day)).where(
+            AgendaItem.meeting_id == meeting_id, AgendaItem.withdrawn_at.is_(None)
+        )
         return int(await self.session.scalar(statement) or 0)
 
     async def goals(self, meeting_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[int]]:
@@ -144,7 +184,11 @@ class AgendaRepository:
             return covered
         statement = (
             select(AgendaItem.meeting_id, AgendaItem.goal)
-            .where(AgendaItem.meeting_id.in_(meeting_ids), AgendaItem.goal.is_not(None))
+            .where(
+                AgendaItem.meeting_id.in_(meeting_ids),
+                AgendaItem.goal.is_not(None),
+                AgendaItem.withdrawn_at.is_(None),
+            )
             .distinct()
             .order_by(AgendaItem.meeting_id, AgendaItem.goal)
         )
@@ -160,9 +204,14 @@ class AgendaRepository:
         *,
         limit: int,
         after: Sequence[Any] | None = None,
+        include_withdrawn: bool = False,
     ) -> list[AgendaItem]:
         statement = select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
         if day is not None:
             statement = statement.where(AgendaItem.day == day)
-        statement = seek(statement, [AgendaItem.day, AgendaItem.position], after).limit(limit)
+        if not include_withdrawn:
+            statement = statement.where(AgendaItem.withdrawn_at.is_(None))
+        # A tombstone may share its place with the item standing there now: the id orders them.
+        keys = [AgendaItem.day, AgendaItem.position, AgendaItem.id]
+        statement = seek(statement, keys, after).limit(limit)
         return list((await self.session.scalars(statement)).all())

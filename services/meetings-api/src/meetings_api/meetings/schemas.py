@@ -7,6 +7,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bp_common.types import CountryCode, IsoDate, bounded_text, unclearable
+from bp_common.withdrawals import WithdrawnFields
 from meetings_api.meetings.models import MeetingKind, MeetingStatus, ParticipantType
 
 Title = Annotated[str, bounded_text(300)]
@@ -130,13 +131,31 @@ class DelegationIn(BaseModel):
     head_of_delegation: Person | None = None
 
 
-class DelegationOut(BaseModel):
+class DelegationUpdate(BaseModel):
+    """A delegation's entry corrected; a field left out is kept, ``null`` clears the head. (A
+    delegation listed by mistake is withdrawn, and the right one added.)"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    headcount: Annotated[int, Field(ge=1, le=10_000)] | None = unclearable()
+    head_of_delegation: Person | None = None
+
+    @field_validator("headcount")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be changed but not cleared")
+        return value
+
+
+class DelegationOut(WithdrawnFields):
     model_config = ConfigDict(from_attributes=True)
 
     participant: str
     participant_type: ParticipantType
     headcount: int
     head_of_delegation: str | None
+    revision: int = Field(description="The entry's revision, also its `ETag`.")
 
 
 class DelegationsOut(BaseModel):
@@ -159,7 +178,29 @@ class AgendaItemCreate(BaseModel):
     goal: GoalNumber | None = None
 
 
-class AgendaItemOut(BaseModel):
+class AgendaItemUpdate(BaseModel):
+    """Fields to correct; a field left out is kept, ``null`` clears an optional one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    position: Annotated[int, Field(ge=1, le=1000)] | None = unclearable()
+    title: Title | None = unclearable()
+    day: Annotated[int, Field(ge=1, le=366)] | None = unclearable()
+    presenter: Person | None = None
+    duration_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    project_code: Annotated[str, bounded_text(50)] | None = None
+    plan_item: Annotated[str, bounded_text(100)] | None = None
+    goal: GoalNumber | None = None
+
+    @field_validator("position", "title", "day")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be changed but not cleared")
+        return value
+
+
+class AgendaItemOut(WithdrawnFields):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -172,3 +213,4 @@ class AgendaItemOut(BaseModel):
     project_code: str | None
     plan_item: str | None
     goal: int | None
+    revision: int = Field(description="The item's revision, also its `ETag`.")

@@ -5,7 +5,7 @@ request or an event repeated changes nothing it should not."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,8 @@ from bp_common.pagination import (
     page_of,
     read_cursor,
 )
+from bp_common.revisions import Precondition
+from bp_common.security import Identity
 from bp_common.types import is_country_code
 from meetings_api.meetings import events
 from meetings_api.meetings.models import (
@@ -40,16 +42,19 @@ from meetings_api.meetings.repository import (
 from meetings_api.meetings.schemas import (
     AgendaItemCreate,
     AgendaItemOut,
+    AgendaItemUpdate,
     Attendance,
     DelegationIn,
     DelegationOut,
     DelegationsOut,
+    DelegationUpdate,
     MeetingCreate,
     MeetingFilters,
     MeetingOut,
     MeetingUpdate,
 )
 from meetings_api.organisations.repository import OrganisationRepository
+from meetings_api.proceedings.repository import DecisionRepository, InterventionRepository
 
 
 class MeetingNotFound(NotFound):
@@ -66,6 +71,24 @@ class AgendaPositionTaken(Conflict):
 
 class AgendaBeyondDates(Conflict):
     code = "agenda_beyond_dates"
+
+
+class DelegationNotFound(NotFound):
+    code = "delegation_not_found"
+
+
+class DelegationHasRecords(Conflict):
+    code = "delegation_has_records"
+
+
+# A meeting's records are corrected while it is planned or once held, never once cancelled
+# (the same rule as recording them).
+CORRECTABLE = (MeetingStatus.PLANNED, MeetingStatus.HELD)
+
+
+def changes_of(record: object, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``values`` other than the record's."""
+    return {name: value for name, value in values.items() if getattr(record, name) != value}
 
 
 def require_status(meeting: Meeting, allowed: Collection[MeetingStatus], action: str) -> None:
@@ -122,14 +145,13 @@ class MeetingService:
             lambda m: _meeting_out(m, attendance[m.id], goals[m.id]),
         )
 
-    async def update(self, meeting_id: uuid.UUID, data: MeetingUpdate) -> MeetingOut:
+    async def update(
+        self, meeting_id: uuid.UUID, data: MeetingUpdate, precondition: Precondition
+    ) -> MeetingOut:
         meeting = await find_meeting(self.meetings, meeting_id, for_update=True)
+        precondition.check(meeting.revision, "meeting")
         require_status(meeting, [MeetingStatus.PLANNED], "be changed")
-        changes = {
-            name: value
-            for name, value in data.model_dump(exclude_unset=True).items()
-            if getattr(meeting, name) != value
-        }
+        changes = changes_of(meeting, data.model_dump(exclude_unset=True))
         if not changes:  # a repeated request
             return await self._view(meeting)
         starts_on = changes.get("starts_on", meeting.starts_on)
@@ -207,9 +229,11 @@ class MeetingService:
 
     # -- delegations ------------------------------------------------------------------------
 
-    async def delegations_of(self, meeting_id: uuid.UUID) -> DelegationsOut:
+    async def delegations_of(
+        self, meeting_id: uuid.UUID, include_withdrawn: bool = False
+    ) -> DelegationsOut:
         meeting = await find_meeting(self.meetings, meeting_id)
-        return await self._delegations_out(meeting.id)
+        return await self._delegations_out(meeting.id, include_withdrawn)
 
     async def replace_delegations(
         self, meeting_id: uuid.UUID, items: list[DelegationIn]
@@ -227,21 +251,124 @@ class MeetingService:
             for d in await self.delegations.of_meeting(meeting.id)
         ]
         if wanted != current:
-            await self.delegations.replace(
-                meeting.id,
-                [
+            await self._replace(meeting.id, wanted)
+        return await self._delegations_out(meeting.id)
+
+    async def _replace(
+        self, meeting_id: uuid.UUID, wanted: list[tuple[str, ParticipantType, int, str | None]]
+    ) -> None:
+        """The list made ``wanted``: an entry kept is changed in place (its revision grows, so
+        an ETag read before stays stale), a new one added, one left out removed (a planned
+        meeting's list is a draft). Tombstones stay."""
+        standing = {d.participant: d for d in await self.delegations.of_meeting(meeting_id)}
+        listed = {participant for participant, *_ in wanted}
+        await self.delegations.remove(
+            [d for participant, d in standing.items() if participant not in listed]
+        )
+        await self.session.flush()
+        for position, (participant, participant_type, headcount, head) in enumerate(wanted):
+            delegation = standing.get(participant)
+            if delegation is None:
+                self.delegations.add(
                     Delegation(
-                        meeting_id=meeting.id,
+                        meeting_id=meeting_id,
                         participant=participant,
                         participant_type=participant_type,
                         headcount=headcount,
                         head_of_delegation=head,
-                        position=index,
+                        position=position,
                     )
-                    for index, (participant, participant_type, headcount, head) in enumerate(wanted)
-                ],
+                )
+            else:
+                delegation.headcount = headcount
+                delegation.head_of_delegation = head
+                delegation.position = position
+        await self.session.flush()
+
+    async def delegation(self, meeting_id: uuid.UUID, participant: str) -> Delegation:
+        """The participant's delegation: the one standing, else its latest tombstone."""
+        meeting = await find_meeting(self.meetings, meeting_id)
+        code = participant.upper()
+        found = await self.delegations.find(meeting.id, code)
+        if found is None:
+            found = await self.delegations.last_withdrawn(meeting.id, code)
+        if found is None:
+            raise DelegationNotFound(f"No delegation of {code} at meeting {meeting_id}.")
+        return found
+
+    async def correct_delegation(
+        self,
+        meeting_id: uuid.UUID,
+        participant: str,
+        data: DelegationUpdate,
+        precondition: Precondition,
+    ) -> Delegation:
+        meeting, delegation = await self._standing_delegation(meeting_id, participant)
+        precondition.check(delegation.revision, "delegation")
+        changes = changes_of(delegation, data.model_dump(exclude_unset=True))
+        if not changes:  # a repeated request
+            return delegation
+        for name, value in changes.items():
+            setattr(delegation, name, value)
+        await self._attendance_changed(meeting)
+        corrected = events.DelegationCorrectedV1(
+            **_delegation_fields(delegation), revision=meeting.revision, changed=sorted(changes)
+        )
+        await self.outbox.emit(self.session, corrected)
+        return delegation
+
+    async def withdraw_delegation(
+        self,
+        meeting_id: uuid.UUID,
+        participant: str,
+        reason: str,
+        identity: Identity,
+        precondition: Precondition,
+    ) -> Delegation:
+        meeting, delegation = await self._standing_delegation(meeting_id, participant)
+        precondition.check(delegation.revision, "delegation")
+        # What it said or reserved would name a delegation that was not there.
+        if await self._has_records(meeting.id, delegation.participant):
+            raise DelegationHasRecords(
+                f"{delegation.participant} has interventions or reservations recorded at this "
+                "meeting: withdraw or correct them first. Nothing was changed."
             )
-        return await self._delegations_out(meeting.id)
+        delegation.withdraw(by=identity.principal, reason=reason, what="delegation")
+        await self._attendance_changed(meeting)
+        withdrawn = events.DelegationWithdrawnV1(
+            **_delegation_fields(delegation), revision=meeting.revision, reason=reason
+        )
+        await self.outbox.emit(self.session, withdrawn)
+        return delegation
+
+    async def _has_records(self, meeting_id: uuid.UUID, participant: str) -> bool:
+        if await InterventionRepository(self.session).by_delegation(meeting_id, participant):
+            return True
+        decisions = await DecisionRepository(self.session).of_meeting(meeting_id)
+        return any(participant in decision.reservations for decision in decisions)
+
+    async def _standing_delegation(
+        self, meeting_id: uuid.UUID, participant: str
+    ) -> tuple[Meeting, Delegation]:
+        meeting = await find_meeting(self.meetings, meeting_id, for_update=True)
+        code = participant.upper()
+        delegation = await self.delegations.find(meeting.id, code, for_update=True)
+        if delegation is None:
+            if (tombstone := await self.delegations.last_withdrawn(meeting.id, code)) is not None:
+                tombstone.refuse_if_withdrawn("delegation")
+            raise DelegationNotFound(f"No delegation of {code} at meeting {meeting_id}.")
+        require_status(meeting, CORRECTABLE, "have its delegations corrected")
+        return meeting, delegation
+
+    async def _attendance_changed(self, meeting: Meeting) -> None:
+        """The meeting's attendance follows its delegations: re-published, as an update of a
+        planned meeting, as a correction of the attendance a held one reported."""
+        meeting.revision += 1
+        await self.session.flush()
+        if meeting.status is MeetingStatus.HELD:
+            await self._announce(events.MeetingAttendanceCorrectedV1, meeting)
+        else:
+            await self._announce(events.MeetingUpdatedV1, meeting, changed=["attendance"])
 
     async def _participant_types(
         self, participants: list[str]
@@ -284,8 +411,12 @@ class MeetingService:
             )
         return typed
 
-    async def _delegations_out(self, meeting_id: uuid.UUID) -> DelegationsOut:
-        delegations = await self.delegations.of_meeting(meeting_id)
+    async def _delegations_out(
+        self, meeting_id: uuid.UUID, include_withdrawn: bool = False
+    ) -> DelegationsOut:
+        delegations = await self.delegations.of_meeting(
+            meeting_id, include_withdrawn=include_withdrawn
+        )
         attendance = (await self.delegations.attendance([meeting_id]))[meeting_id]
         return DelegationsOut(
             items=[DelegationOut.model_validate(d) for d in delegations], attendance=attendance
@@ -297,21 +428,8 @@ class MeetingService:
         meeting = await find_meeting(self.meetings, meeting_id, for_update=True)
         # The held event reported the goals the agenda covered.
         require_status(meeting, [MeetingStatus.PLANNED], "have its agenda changed")
-        if data.day > meeting.days:
-            raise InvalidInput(
-                f"The meeting lasts {meeting.days} day(s).",
-                code="day_outside_meeting",
-                errors=[
-                    FieldError(
-                        loc=["body", "day"],
-                        code="day_outside_meeting",
-                        message=f"day {data.day} is after the meeting's last day ({meeting.days})",
-                    )
-                ],
-            )
-        taken = AgendaPositionTaken(
-            f"Day {data.day} already has an item at position {data.position}."
-        )
+        _refuse_day_outside(meeting, data.day)
+        taken = _position_taken(data.day, data.position)
         if await self.agenda.at(meeting.id, data.day, data.position) is not None:
             raise taken
         item = AgendaItem(meeting_id=meeting.id, **data.model_dump())
@@ -322,13 +440,134 @@ class MeetingService:
             raise taken from exc
         return item
 
+    async def agenda_item(self, item_id: uuid.UUID) -> AgendaItem:
+        return await self.agenda.get_or_raise(item_id)
+
+    async def correct_agenda_item(
+        self, item_id: uuid.UUID, data: AgendaItemUpdate, precondition: Precondition
+    ) -> AgendaItem:
+        meeting, item = await self._correctable_item(item_id, precondition)
+        item.refuse_if_withdrawn("agenda item")
+        changes = changes_of(item, data.model_dump(exclude_unset=True))
+        if not changes:  # a repeated request
+            return item
+        day, position = changes.get("day", item.day), changes.get("position", item.position)
+        _refuse_day_outside(meeting, day)
+        if {"day", "position"} & changes.keys():
+            other = await self.agenda.at(meeting.id, day, position)
+            if other is not None and other.id != item.id:
+                raise _position_taken(day, position)
+        goals_before = (await self.agenda.goals([meeting.id]))[meeting.id]
+        for name, value in changes.items():
+            setattr(item, name, value)
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:  # the place taken concurrently
+            raise _position_taken(day, position) from exc
+        await self._refuse_goals_changed_if_held(meeting, goals_before)
+        await self.outbox.emit(self.session, _agenda_item_corrected(item, sorted(changes)))
+        return item
+
+    async def withdraw_agenda_item(
+        self, item_id: uuid.UUID, reason: str, identity: Identity, precondition: Precondition
+    ) -> AgendaItem:
+        meeting, item = await self._correctable_item(item_id, precondition)
+        goals_before = (await self.agenda.goals([meeting.id]))[meeting.id]
+        item.withdraw(by=identity.principal, reason=reason, what="agenda item")
+        await self.session.flush()
+        await self._refuse_goals_changed_if_held(meeting, goals_before)
+        withdrawn = events.AgendaItemWithdrawnV1(
+            agenda_item_id=item.id,
+            meeting_id=item.meeting_id,
+            reason=reason,
+            revision=item.revision,
+        )
+        await self.outbox.emit(self.session, withdrawn)
+        return item
+
+    async def _correctable_item(
+        self, item_id: uuid.UUID, precondition: Precondition
+    ) -> tuple[Meeting, AgendaItem]:
+        item = await self.agenda.get_or_raise(item_id, for_update=True)
+        meeting = await find_meeting(self.meetings, item.meeting_id, for_update=True)
+        precondition.check(item.revision, "agenda item")
+        require_status(meeting, CORRECTABLE, "have its agenda corrected")
+        return meeting, item
+
+    async def _refuse_goals_changed_if_held(self, meeting: Meeting, before: list[int]) -> None:
+        """A held meeting reported the goals its agenda covered: those stay (the refusal rolls
+        the request's transaction back)."""
+        if meeting.status is not MeetingStatus.HELD:
+            return
+        after = (await self.agenda.goals([meeting.id]))[meeting.id]
+        if after != before:
+            raise MeetingStateConflict(
+                f"The meeting was held covering goals {before}; this would make them {after}. "
+                "A held meeting's goals stay as reported; nothing was changed."
+            )
+
     async def agenda_of(
-        self, meeting_id: uuid.UUID, day: int | None, limit: int, cursor: str | None
+        self,
+        meeting_id: uuid.UUID,
+        day: int | None,
+        limit: int,
+        cursor: str | None,
+        include_withdrawn: bool = False,
     ) -> Page[AgendaItemOut]:
         meeting = await find_meeting(self.meetings, meeting_id)
-        after = read_cursor(cursor, cursor_int, cursor_int)
-        rows = await self.agenda.list(meeting.id, day, limit=limit + 1, after=after)
-        return page_of(rows, limit, lambda i: (i.day, i.position), AgendaItemOut.model_validate)
+        after = read_cursor(cursor, cursor_int, cursor_int, cursor_uuid)
+        rows = await self.agenda.list(
+            meeting.id, day, limit=limit + 1, after=after, include_withdrawn=include_withdrawn
+        )
+        return page_of(
+            rows, limit, lambda i: (i.day, i.position, str(i.id)), AgendaItemOut.model_validate
+        )
+
+
+def _refuse_day_outside(meeting: Meeting, day: int) -> None:
+    if day > meeting.days:
+        raise InvalidInput(
+            f"The meeting lasts {meeting.days} day(s).",
+            code="day_outside_meeting",
+            errors=[
+                FieldError(
+                    loc=["body", "day"],
+                    code="day_outside_meeting",
+                    message=f"day {day} is after the meeting's last day ({meeting.days})",
+                )
+            ],
+        )
+
+
+def _position_taken(day: int, position: int) -> AgendaPositionTaken:
+    return AgendaPositionTaken(f"Day {day} already has an item at position {position}.")
+
+
+def _agenda_item_corrected(item: AgendaItem, changed: list[str]) -> events.AgendaItemCorrectedV1:
+    return events.AgendaItemCorrectedV1(
+        agenda_item_id=item.id,
+        meeting_id=item.meeting_id,
+        day=item.day,
+        position=item.position,
+        title=item.title,
+        presenter=item.presenter,
+        duration_minutes=item.duration_minutes,
+        project_code=item.project_code,
+        plan_item=item.plan_item,
+        goal=item.goal,
+        revision=item.revision,
+        changed=changed,
+    )
+
+
+def _delegation_fields(delegation: Delegation) -> dict[str, Any]:
+    return {
+        "meeting_id": delegation.meeting_id,
+        "participant": delegation.participant,
+        "participant_type": delegation.participant_type,
+        "headcount": delegation.headcount,
+        "head_of_delegation": delegation.head_of_delegation,
+    }
 
 
 def _meeting_out(meeting: Meeting, attendance: Attendance, goals: list[int]) -> MeetingOut:

@@ -3,23 +3,33 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Response, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from bp_common.revisions import IfMatchRequired, set_etag
 from bp_common.types import bounded_text
+from bp_common.withdrawals import IncludeWithdrawn
+from meetings_api.meetings.api import CORRECTION_REFUSALS, WITHDRAWN_REFUSAL, ReasonQuery
 from meetings_api.proceedings.models import DecisionKind, InterventionKind
 from meetings_api.proceedings.schemas import (
     DecisionCreate,
     DecisionOut,
+    DecisionUpdate,
     InterventionCreate,
     InterventionFilters,
     InterventionOut,
+    InterventionUpdate,
 )
 from meetings_api.proceedings.service import ProceedingsService
 
 router = APIRouter(prefix="/v1/meetings/{meeting_id}", tags=["meetings"])
+interventions_router = APIRouter(prefix="/v1/interventions", tags=["meetings"])
+decisions_router = APIRouter(prefix="/v1/decisions", tags=["meetings"])
+
+# Corrections of a cancelled meeting's record are refused, as recording is.
+CANCELLED_REFUSAL = {"meeting_state_conflict": "the meeting is cancelled."}
 
 
 async def _service(session: SessionDep, outbox: OutboxDep) -> ProceedingsService:
@@ -61,6 +71,7 @@ async def list_interventions(
     kind: InterventionKind | None = None,
     delegation: Annotated[str, bounded_text(20, min_length=None)] | None = None,
     agenda_item_id: uuid.UUID | None = None,
+    include_withdrawn: IncludeWithdrawn = False,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[InterventionOut]:
@@ -70,7 +81,7 @@ async def list_interventions(
         delegation=delegation.upper() if delegation else None,
         agenda_item_id=agenda_item_id,
     )
-    return await service.interventions_of(meeting_id, filters, limit, cursor)
+    return await service.interventions_of(meeting_id, filters, limit, cursor, include_withdrawn)
 
 
 @router.post(
@@ -103,8 +114,165 @@ async def list_decisions(
     service: ServiceDep,
     _: IdentityDep,
     kind: DecisionKind | None = None,
+    include_withdrawn: IncludeWithdrawn = False,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[DecisionOut]:
     """In the order they were recorded."""
-    return await service.decisions_of(meeting_id, kind, limit, cursor)
+    return await service.decisions_of(meeting_id, kind, limit, cursor, include_withdrawn)
+
+
+# -- one intervention ----------------------------------------------------------------------------
+
+
+@interventions_router.get("/{intervention_id}", response_model=InterventionOut)
+async def get_intervention(
+    intervention_id: uuid.UUID, service: ServiceDep, _: IdentityDep, response: Response
+) -> InterventionOut:
+    """An intervention; if withdrawn, its tombstone (who withdrew it, when, why)."""
+    intervention = await service.intervention(intervention_id)
+    set_etag(response, intervention.revision)
+    return InterventionOut.model_validate(intervention)
+
+
+@interventions_router.patch(
+    "/{intervention_id}",
+    response_model=InterventionOut,
+    responses=refusals(
+        {
+            422: {
+                "invalid_intervention": "the intervention as corrected breaks a rule of "
+                "recording it (`errors[].code` as for recording).",
+            },
+            409: {
+                "already_recorded": "the intervention as corrected is recorded already.",
+                "hosting_offer_accepted": "the hosting offer this `offer_to_host` made was "
+                "accepted in the plan (named in `detail`).",
+                **CANCELLED_REFUSAL,
+                **WITHDRAWN_REFUSAL,
+            },
+            **CORRECTION_REFUSALS,
+        }
+    ),
+)
+async def correct_intervention(
+    intervention_id: uuid.UUID,
+    body: InterventionUpdate,
+    service: ServiceDep,
+    _: SecretariatDep,
+    precondition: IfMatchRequired,
+    response: Response,
+) -> InterventionOut:
+    """Correct an intervention (the wrong delegation, a typo); it is checked by the rules of
+    recording, and published so plan-api revises a pending amendment it asked for."""
+    intervention = await service.correct_intervention(intervention_id, body, precondition)
+    set_etag(response, intervention.revision)
+    return InterventionOut.model_validate(intervention)
+
+
+@interventions_router.delete(
+    "/{intervention_id}",
+    response_model=InterventionOut,
+    responses=refusals(
+        {
+            409: {
+                "hosting_offer_accepted": "the hosting offer this `offer_to_host` made was "
+                "accepted in the plan (named in `detail`).",
+                **CANCELLED_REFUSAL,
+                **WITHDRAWN_REFUSAL,
+            },
+            **CORRECTION_REFUSALS,
+        }
+    ),
+)
+async def withdraw_intervention(
+    intervention_id: uuid.UUID,
+    reason: ReasonQuery,
+    service: ServiceDep,
+    identity: SecretariatDep,
+    precondition: IfMatchRequired,
+    response: Response,
+) -> InterventionOut:
+    """Withdraw an intervention (kept as a tombstone); plan-api withdraws the hosting offer or
+    the pending amendment it made."""
+    intervention = await service.withdraw_intervention(
+        intervention_id, reason, identity, precondition
+    )
+    set_etag(response, intervention.revision)
+    return InterventionOut.model_validate(intervention)
+
+
+# -- one decision ---------------------------------------------------------------------------------
+
+
+@decisions_router.get("/{decision_id}", response_model=DecisionOut)
+async def get_decision(
+    decision_id: uuid.UUID, service: ServiceDep, _: IdentityDep, response: Response
+) -> DecisionOut:
+    """A decision; if withdrawn, its tombstone."""
+    decision = await service.decision(decision_id)
+    set_etag(response, decision.revision)
+    return DecisionOut.model_validate(decision)
+
+
+@decisions_router.patch(
+    "/{decision_id}",
+    response_model=DecisionOut,
+    responses=refusals(
+        {
+            422: {
+                "invalid_decision": "the decision as corrected breaks a rule of recording it "
+                "(`errors[].code` as for recording).",
+            },
+            409: {
+                "already_recorded": "the decision as corrected is recorded already.",
+                "plan_version_endorsed": "the plan version this endorsement names is endorsed: "
+                "what it endorsed does not change (its text and reservations may).",
+                **CANCELLED_REFUSAL,
+                **WITHDRAWN_REFUSAL,
+            },
+            **CORRECTION_REFUSALS,
+        }
+    ),
+)
+async def correct_decision(
+    decision_id: uuid.UUID,
+    body: DecisionUpdate,
+    service: ServiceDep,
+    _: SecretariatDep,
+    precondition: IfMatchRequired,
+    response: Response,
+) -> DecisionOut:
+    """Correct a decision (its text, a reservation list that missed a state)."""
+    decision = await service.correct_decision(decision_id, body, precondition)
+    set_etag(response, decision.revision)
+    return DecisionOut.model_validate(decision)
+
+
+@decisions_router.delete(
+    "/{decision_id}",
+    response_model=DecisionOut,
+    responses=refusals(
+        {
+            409: {
+                "plan_version_endorsed": "the plan version this endorsement names is endorsed; "
+                "an endorsed version never changes.",
+                **CANCELLED_REFUSAL,
+                **WITHDRAWN_REFUSAL,
+            },
+            **CORRECTION_REFUSALS,
+        }
+    ),
+)
+async def withdraw_decision(
+    decision_id: uuid.UUID,
+    reason: ReasonQuery,
+    service: ServiceDep,
+    identity: SecretariatDep,
+    precondition: IfMatchRequired,
+    response: Response,
+) -> DecisionOut:
+    """Withdraw a decision (kept as a tombstone)."""
+    decision = await service.withdraw_decision(decision_id, reason, identity, precondition)
+    set_etag(response, decision.revision)
+    return DecisionOut.model_validate(decision)

@@ -4,12 +4,14 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bp_common.orm import Timestamps, UUIDPrimaryKey, enum_type
+from bp_common.revisions import Revisioned
+from bp_common.withdrawals import Withdrawable
 from meetings_api.base import Base
-from meetings_api.meetings.models import ParticipantType
+from meetings_api.meetings.models import ParticipantType, unique_while_standing
 
 
 class InterventionKind(StrEnum):
@@ -29,12 +31,17 @@ class DecisionKind(StrEnum):
     OTHER = "other"
 
 
-class Intervention(UUIDPrimaryKey, Timestamps, Base):
+class Intervention(UUIDPrimaryKey, Timestamps, Withdrawable, Revisioned, Base):
     """What a delegation said at a meeting, with the plan item it is about."""
 
     __tablename__ = "intervention"
-    # The same words by the same delegation twice are a repeated request, not a new intervention.
-    __table_args__ = (UniqueConstraint("meeting_id", "fingerprint"),)
+    # The same words by the same delegation twice are a repeated request, not a new intervention;
+    # a withdrawn one does not count, so the right one can be recorded after it.
+    __table_args__ = (
+        unique_while_standing(
+            "uq_intervention_meeting_id_fingerprint", "meeting_id", "fingerprint"
+        ),
+    )
 
     meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
     # As recorded: it keeps its meaning if the delegation list is corrected later.
@@ -51,12 +58,15 @@ class Intervention(UUIDPrimaryKey, Timestamps, Base):
     year: Mapped[int | None]
     # {target: {type, ref}, action, text, rationale} for an amendment request.
     amendment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Of the content as it now stands: a correction recomputes it.
     fingerprint: Mapped[str] = mapped_column(String(64))
 
 
-class Decision(UUIDPrimaryKey, Timestamps, Base):
+class Decision(UUIDPrimaryKey, Timestamps, Withdrawable, Revisioned, Base):
     __tablename__ = "decision"
-    __table_args__ = (UniqueConstraint("meeting_id", "fingerprint"),)
+    __table_args__ = (
+        unique_while_standing("uq_decision_meeting_id_fingerprint", "meeting_id", "fingerprint"),
+    )
 
     meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
     kind: Mapped[DecisionKind] = mapped_column(enum_type(DecisionKind, 30))
@@ -65,4 +75,5 @@ class Decision(UUIDPrimaryKey, Timestamps, Base):
     plan_version: Mapped[int | None]
     # Country codes of the states that did not join the decision.
     reservations: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Of the content as it now stands: a correction recomputes it.
     fingerprint: Mapped[str] = mapped_column(String(64))

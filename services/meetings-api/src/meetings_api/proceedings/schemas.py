@@ -5,10 +5,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bp_common.errors import FieldError
-from bp_common.types import CountryCode, LongText, Year, bounded_text
+from bp_common.types import CountryCode, LongText, Year, bounded_text, unclearable
+from bp_common.withdrawals import WithdrawnFields
 from meetings_api.meetings.models import ParticipantType
 from meetings_api.proceedings.models import DecisionKind, InterventionKind
 
@@ -106,7 +107,31 @@ class InterventionCreate(BaseModel):
         return errors
 
 
-class InterventionOut(BaseModel):
+class InterventionUpdate(BaseModel):
+    """Fields to correct; a field left out is kept, ``null`` clears an optional one. The
+    intervention as corrected must pass the rules of recording it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    delegation: Annotated[str, bounded_text(20, min_length=2)] | None = unclearable()
+    kind: InterventionKind | None = unclearable()
+    text: LongText | None = unclearable()
+    agenda_item_id: uuid.UUID | None = None
+    plan_id: uuid.UUID | None = None
+    plan_version: PlanVersion | None = None
+    activity_id: uuid.UUID | None = None
+    year: Year | None = None
+    amendment: Amendment | None = None
+
+    @field_validator("delegation", "kind", "text")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be changed but not cleared")
+        return value
+
+
+class InterventionOut(WithdrawnFields):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -121,6 +146,7 @@ class InterventionOut(BaseModel):
     activity_id: uuid.UUID | None
     year: int | None
     amendment: dict[str, Any] | None
+    revision: int = Field(description="The intervention's revision, also its `ETag`.")
     created_at: datetime
 
 
@@ -177,7 +203,36 @@ class DecisionCreate(BaseModel):
         return errors
 
 
-class DecisionOut(BaseModel):
+class DecisionUpdate(BaseModel):
+    """Fields to correct; a field left out is kept, ``null`` clears an optional one. The
+    decision as corrected must pass the rules of recording it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: DecisionKind | None = unclearable()
+    text: LongText | None = unclearable()
+    plan_id: uuid.UUID | None = None
+    plan_version: PlanVersion | None = None
+    reservations: (
+        Annotated[
+            list[CountryCode],
+            Field(
+                max_length=200,
+                description="States at the meeting that did not join it (the whole list).",
+            ),
+        ]
+        | None
+    ) = unclearable()
+
+    @field_validator("kind", "text", "reservations")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be changed but not cleared")
+        return value
+
+
+class DecisionOut(WithdrawnFields):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -187,4 +242,5 @@ class DecisionOut(BaseModel):
     plan_id: uuid.UUID | None
     plan_version: int | None
     reservations: list[str]
+    revision: int = Field(description="The decision's revision, also its `ETag`.")
     created_at: datetime

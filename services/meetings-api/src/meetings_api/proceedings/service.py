@@ -15,22 +15,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bp_common.errors import Conflict, FieldError, InvalidInput
 from bp_common.events.outbox import Outbox
 from bp_common.pagination import Page, cursor_datetime, cursor_uuid, page_of, read_cursor
+from bp_common.revisions import Precondition
+from bp_common.security import Identity
 from meetings_api.meetings.models import Delegation, Meeting, MeetingStatus, ParticipantType
 from meetings_api.meetings.repository import (
     AgendaRepository,
     DelegationRepository,
     MeetingRepository,
 )
-from meetings_api.meetings.service import find_meeting, require_status
+from meetings_api.meetings.service import changes_of, find_meeting, require_status
+from meetings_api.plan_facts.service import PlanFactsService
 from meetings_api.proceedings import events
 from meetings_api.proceedings.models import Decision, DecisionKind, Intervention, InterventionKind
 from meetings_api.proceedings.repository import DecisionRepository, InterventionRepository
 from meetings_api.proceedings.schemas import (
     DecisionCreate,
     DecisionOut,
+    DecisionUpdate,
     InterventionCreate,
     InterventionFilters,
     InterventionOut,
+    InterventionUpdate,
 )
 
 # What happened at a meeting is recorded during it or after it, never once it is cancelled.
@@ -63,6 +68,7 @@ class ProceedingsService:
         self.agenda = AgendaRepository(session)
         self.interventions = InterventionRepository(session)
         self.decisions = DecisionRepository(session)
+        self.plan_facts = PlanFactsService(session)
 
     # -- interventions ----------------------------------------------------------------------
 
@@ -70,24 +76,8 @@ class ProceedingsService:
         self, meeting_id: uuid.UUID, data: InterventionCreate
     ) -> Intervention:
         meeting = await self._recordable(meeting_id, "record interventions")
-        speaker = data.delegation.upper()
-        delegation = await self.delegations.find(meeting.id, speaker)
-        errors = data.rule_violations() + await self._misplaced(meeting, data, delegation)
-        if errors or delegation is None:
-            raise InvalidInput(
-                "The intervention cannot be recorded; nothing was stored.",
-                code="invalid_intervention",
-                errors=errors,
-            )
-        content = data.model_dump(mode="json") | {"delegation": speaker}
-        intervention = Intervention(
-            meeting_id=meeting.id,
-            **data.model_dump(exclude={"delegation", "amendment"}),
-            delegation=speaker,
-            delegation_type=delegation.participant_type,
-            amendment=content["amendment"],
-            fingerprint=_fingerprint(content),
-        )
+        fields = await self._checked_intervention(meeting, data, "recorded")
+        intervention = Intervention(meeting_id=meeting.id, **fields)
         if (
             await self.interventions.with_fingerprint(meeting.id, intervention.fingerprint)
             is not None
@@ -95,27 +85,106 @@ class ProceedingsService:
             raise AlreadyRecorded("This intervention is recorded already; nothing was added.")
         await self._insert(intervention)
         await self.outbox.emit(
+            self.session, events.InterventionRecordedV1(**_intervention_fields(intervention))
+        )
+        return intervention
+
+    async def _checked_intervention(
+        self, meeting: Meeting, data: InterventionCreate, done: str
+    ) -> dict[str, Any]:
+        """The stored fields of ``data`` once it passes the rules of recording (a 422 naming
+        each rule broken): the same for a new intervention and a corrected one."""
+        speaker = data.delegation.upper()
+        delegation = await self.delegations.find(meeting.id, speaker)
+        errors = data.rule_violations() + await self._misplaced(meeting, data, delegation)
+        if errors or delegation is None:
+            raise InvalidInput(
+                f"The intervention cannot be {done}; nothing was stored.",
+                code="invalid_intervention",
+                errors=errors,
+            )
+        content = data.model_dump(mode="json") | {"delegation": speaker}
+        return data.model_dump(exclude={"delegation", "amendment"}) | {
+            "delegation": speaker,
+            "delegation_type": delegation.participant_type,
+            "amendment": content["amendment"],
+            "fingerprint": _fingerprint(content),
+        }
+
+    async def intervention(self, intervention_id: uuid.UUID) -> Intervention:
+        return await self.interventions.get_or_raise(intervention_id)
+
+    async def correct_intervention(
+        self, intervention_id: uuid.UUID, data: InterventionUpdate, precondition: Precondition
+    ) -> Intervention:
+        intervention = await self.interventions.get_or_raise(intervention_id, for_update=True)
+        meeting = await self._correctable(intervention, precondition, "intervention")
+        intervention.refuse_if_withdrawn("intervention")
+        await self._refuse_if_offer_accepted(intervention, "corrected")
+        corrected = InterventionCreate.model_validate(
+            _intervention_content(intervention) | data.model_dump(exclude_unset=True)
+        )
+        fields = await self._checked_intervention(meeting, corrected, "corrected")
+        changes = changes_of(intervention, fields)
+        changes.pop("fingerprint", None)
+        if not changes:  # a repeated request
+            return intervention
+        same = await self.interventions.with_fingerprint(
+            meeting.id, fields["fingerprint"], other_than=intervention.id
+        )
+        if same is not None:
+            raise AlreadyRecorded(
+                f"The intervention as corrected is recorded already ({same.id}); nothing was "
+                "changed."
+            )
+        for name, value in fields.items():
+            setattr(intervention, name, value)
+        await self._flush()
+        await self.outbox.emit(
             self.session,
-            events.InterventionRecordedV1(
+            events.InterventionCorrectedV1(
+                **_intervention_fields(intervention),
+                revision=intervention.revision,
+                changed=sorted(changes),
+            ),
+        )
+        return intervention
+
+    async def withdraw_intervention(
+        self,
+        intervention_id: uuid.UUID,
+        reason: str,
+        identity: Identity,
+        precondition: Precondition,
+    ) -> Intervention:
+        intervention = await self.interventions.get_or_raise(intervention_id, for_update=True)
+        await self._correctable(intervention, precondition, "intervention")
+        intervention.refuse_if_withdrawn("intervention")
+        await self._refuse_if_offer_accepted(intervention, "withdrawn")
+        intervention.withdraw(by=identity.principal, reason=reason, what="intervention")
+        await self._flush()
+        await self.outbox.emit(
+            self.session,
+            events.InterventionWithdrawnV1(
                 intervention_id=intervention.id,
                 meeting_id=intervention.meeting_id,
                 delegation=intervention.delegation,
-                delegation_type=intervention.delegation_type,
                 kind=intervention.kind,
-                text=intervention.text,
-                agenda_item_id=intervention.agenda_item_id,
                 plan_id=intervention.plan_id,
                 plan_version=intervention.plan_version,
                 activity_id=intervention.activity_id,
                 year=intervention.year,
-                amendment=(
-                    None
-                    if intervention.amendment is None
-                    else events.RequestedAmendmentV1.model_validate(intervention.amendment)
-                ),
+                reason=reason,
+                revision=intervention.revision,
             ),
         )
         return intervention
+
+    async def _refuse_if_offer_accepted(self, intervention: Intervention, action: str) -> None:
+        if intervention.kind is InterventionKind.OFFER_TO_HOST:
+            await self.plan_facts.refuse_if_offer_accepted(
+                intervention.id, intervention.activity_id, intervention.delegation, action
+            )
 
     async def _misplaced(
         self, meeting: Meeting, data: InterventionCreate, delegation: Delegation | None
@@ -136,7 +205,10 @@ class ProceedingsService:
         if offer and data.year is not None and data.year < meeting.starts_on.year:
             message = f"an offer made in {meeting.starts_on.year} is for that year or later"
             errors.append(_body_error("year", "year_in_past", message))
-        if data.agenda_item_id and await self.agenda.get(meeting.id, data.agenda_item_id) is None:
+        if (
+            data.agenda_item_id
+            and await self.agenda.on_agenda(meeting.id, data.agenda_item_id) is None
+        ):
             message = "no such item on this meeting's agenda"
             errors.append(_body_error("agenda_item_id", "agenda_item_not_found", message))
         return errors
@@ -147,16 +219,34 @@ class ProceedingsService:
         filters: InterventionFilters,
         limit: int,
         cursor: str | None,
+        include_withdrawn: bool = False,
     ) -> Page[InterventionOut]:
         meeting = await find_meeting(self.meetings, meeting_id)
         after = read_cursor(cursor, cursor_datetime, cursor_uuid)
-        rows = await self.interventions.list(meeting.id, filters, limit=limit + 1, after=after)
+        rows = await self.interventions.list(
+            meeting.id, filters, limit=limit + 1, after=after, include_withdrawn=include_withdrawn
+        )
         return page_of(rows, limit, _cursor_key, InterventionOut.model_validate)
 
     # -- decisions --------------------------------------------------------------------------
 
     async def record_decision(self, meeting_id: uuid.UUID, data: DecisionCreate) -> Decision:
         meeting = await self._recordable(meeting_id, "record decisions")
+        decision = Decision(
+            meeting_id=meeting.id, **await self._checked_decision(meeting, data, "recorded")
+        )
+        if await self.decisions.with_fingerprint(meeting.id, decision.fingerprint) is not None:
+            raise AlreadyRecorded("This decision is recorded already; nothing was added.")
+        await self._insert(decision)
+        await self.outbox.emit(
+            self.session, events.DecisionRecordedV1(**_decision_fields(decision))
+        )
+        return decision
+
+    async def _checked_decision(
+        self, meeting: Meeting, data: DecisionCreate, done: str
+    ) -> dict[str, Any]:
+        """The stored fields of ``data`` once it passes the rules of recording."""
         errors = data.rule_violations()
         states = {
             d.participant
@@ -172,38 +262,99 @@ class ProceedingsService:
         ]
         if errors:
             raise InvalidInput(
-                "The decision cannot be recorded; nothing was stored.",
+                f"The decision cannot be {done}; nothing was stored.",
                 code="invalid_decision",
                 errors=errors,
             )
-        decision = Decision(
-            meeting_id=meeting.id,
-            **data.model_dump(),
-            fingerprint=_fingerprint(data.model_dump(mode="json")),
+        return data.model_dump() | {"fingerprint": _fingerprint(data.model_dump(mode="json"))}
+
+    async def decision(self, decision_id: uuid.UUID) -> Decision:
+        return await self.decisions.get_or_raise(decision_id)
+
+    async def correct_decision(
+        self, decision_id: uuid.UUID, data: DecisionUpdate, precondition: Precondition
+    ) -> Decision:
+        decision = await self.decisions.get_or_raise(decision_id, for_update=True)
+        meeting = await self._correctable(decision, precondition, "decision")
+        decision.refuse_if_withdrawn("decision")
+        corrected = DecisionCreate.model_validate(
+            _decision_content(decision) | data.model_dump(exclude_unset=True)
         )
-        if await self.decisions.with_fingerprint(meeting.id, decision.fingerprint) is not None:
-            raise AlreadyRecorded("This decision is recorded already; nothing was added.")
-        await self._insert(decision)
+        fields = await self._checked_decision(meeting, corrected, "corrected")
+        changes = changes_of(decision, fields)
+        changes.pop("fingerprint", None)
+        if not changes:  # a repeated request
+            return decision
+        # What an endorsement endorsed stays; its text and reservations are the meeting's own.
+        if (
+            decision.kind is DecisionKind.ENDORSEMENT
+            and {
+                "kind",
+                "plan_id",
+                "plan_version",
+            }
+            & changes.keys()
+        ):
+            await self.plan_facts.refuse_if_endorsed(
+                decision.plan_id, decision.plan_version, "changed in what it endorsed"
+            )
+        same = await self.decisions.with_fingerprint(
+            meeting.id, fields["fingerprint"], other_than=decision.id
+        )
+        if same is not None:
+            raise AlreadyRecorded(
+                f"The decision as corrected is recorded already ({same.id}); nothing was changed."
+            )
+        for name, value in fields.items():
+            setattr(decision, name, value)
+        await self._flush()
         await self.outbox.emit(
             self.session,
-            events.DecisionRecordedV1(
+            events.DecisionCorrectedV1(
+                **_decision_fields(decision), revision=decision.revision, changed=sorted(changes)
+            ),
+        )
+        return decision
+
+    async def withdraw_decision(
+        self, decision_id: uuid.UUID, reason: str, identity: Identity, precondition: Precondition
+    ) -> Decision:
+        decision = await self.decisions.get_or_raise(decision_id, for_update=True)
+        await self._correctable(decision, precondition, "decision")
+        decision.refuse_if_withdrawn("decision")
+        if decision.kind is DecisionKind.ENDORSEMENT:
+            await self.plan_facts.refuse_if_endorsed(
+                decision.plan_id, decision.plan_version, "withdrawn"
+            )
+        decision.withdraw(by=identity.principal, reason=reason, what="decision")
+        await self._flush()
+        await self.outbox.emit(
+            self.session,
+            events.DecisionWithdrawnV1(
                 decision_id=decision.id,
                 meeting_id=decision.meeting_id,
                 kind=decision.kind,
-                text=decision.text,
                 plan_id=decision.plan_id,
                 plan_version=decision.plan_version,
-                reservations=decision.reservations,
+                reason=reason,
+                revision=decision.revision,
             ),
         )
         return decision
 
     async def decisions_of(
-        self, meeting_id: uuid.UUID, kind: DecisionKind | None, limit: int, cursor: str | None
+        self,
+        meeting_id: uuid.UUID,
+        kind: DecisionKind | None,
+        limit: int,
+        cursor: str | None,
+        include_withdrawn: bool = False,
     ) -> Page[DecisionOut]:
         meeting = await find_meeting(self.meetings, meeting_id)
         after = read_cursor(cursor, cursor_datetime, cursor_uuid)
-        rows = await self.decisions.list(meeting.id, kind, limit=limit + 1, after=after)
+        rows = await self.decisions.list(
+            meeting.id, kind, limit=limit + 1, after=after, include_withdrawn=include_withdrawn
+        )
         return page_of(rows, limit, _cursor_key, DecisionOut.model_validate)
 
     # -- shared -----------------------------------------------------------------------------
@@ -213,9 +364,78 @@ class ProceedingsService:
         require_status(meeting, RECORDABLE, action)
         return meeting
 
+    async def _correctable(
+        self, record: Intervention | Decision, precondition: Precondition, what: str
+    ) -> Meeting:
+        """The meeting of ``record`` (read locked), once the record is checked against
+        ``If-Match`` and its meeting's records are still corrected (a cancelled meeting's are
+        not, as they are not recorded)."""
+        precondition.check(record.revision, what)
+        meeting = await find_meeting(self.meetings, record.meeting_id)
+        require_status(meeting, RECORDABLE, f"have its {what}s corrected")
+        return meeting
+
+    async def _flush(self) -> None:
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:  # the same content recorded concurrently
+            raise AlreadyRecorded("The record as corrected is recorded already.") from exc
+
     async def _insert(self, record: Intervention | Decision) -> None:
         self.session.add(record)
         try:
             await self.session.flush()
         except IntegrityError as exc:  # the same one, recorded concurrently
             raise AlreadyRecorded("This is recorded already; nothing was added.") from exc
+
+
+def _intervention_content(intervention: Intervention) -> dict[str, Any]:
+    """The intervention as a recording request would state it."""
+    return {
+        "delegation": intervention.delegation,
+        "kind": intervention.kind,
+        "text": intervention.text,
+        "agenda_item_id": intervention.agenda_item_id,
+        "plan_id": intervention.plan_id,
+        "plan_version": intervention.plan_version,
+        "activity_id": intervention.activity_id,
+        "year": intervention.year,
+        "amendment": intervention.amendment,
+    }
+
+
+def _intervention_fields(intervention: Intervention) -> dict[str, Any]:
+    return {
+        "intervention_id": intervention.id,
+        "meeting_id": intervention.meeting_id,
+        "delegation": intervention.delegation,
+        "delegation_type": intervention.delegation_type,
+        "kind": intervention.kind,
+        "text": intervention.text,
+        "agenda_item_id": intervention.agenda_item_id,
+        "plan_id": intervention.plan_id,
+        "plan_version": intervention.plan_version,
+        "activity_id": intervention.activity_id,
+        "year": intervention.year,
+        "amendment": (
+            None
+            if intervention.amendment is None
+            else events.RequestedAmendmentV1.model_validate(intervention.amendment)
+        ),
+    }
+
+
+def _decision_content(decision: Decision) -> dict[str, Any]:
+    return {
+        "kind": decision.kind,
+        "text": decision.text,
+        "plan_id": decision.plan_id,
+        "plan_version": decision.plan_version,
+        "reservations": decision.reservations,
+    }
+
+
+def _decision_fields(decision: Decision) -> dict[str, Any]:
+    return {"decision_id": decision.id, "meeting_id": decision.meeting_id} | _decision_content(
+        decision
+    )
