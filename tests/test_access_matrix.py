@@ -227,6 +227,65 @@ async def _(w: World, role: str) -> Attempt:
     )
 
 
+async def current_etag(w: World, path: str) -> dict[str, str]:
+    """The If-Match of a correction made now: the record's ETag as the Secretariat reads it."""
+    response = await w.client.get(path, headers=w.auth("secretariat"))
+    assert response.status_code == 200, response.text
+    return {"If-Match": response.headers["ETag"]}
+
+
+async def meeting_record(w: World, collection: str, body: Any) -> str:
+    """The by-id path of a new record of a fresh meeting (an agenda item, an intervention...)."""
+    meeting = await w.meeting()
+    record = await w.admin("POST", f"/v1/meetings/{meeting}/{collection}", body)
+    return f"/v1/{collection}/{record['id']}"
+
+
+MEETING_RECORDS = {
+    "agenda-items": ({"position": 1, "title": "Opening"}, {"title": "Opening session"}),
+    "interventions": (
+        {"delegation": "BG", "kind": "statement", "text": "Bulgaria supports the plan."},
+        {"text": "Bulgaria fully supports the plan."},
+    ),
+    "decisions": (
+        {"kind": "take_note", "text": "The meeting takes note."},
+        {"reservations": ["BG"]},
+    ),
+}
+
+
+def _meeting_record_cases(collection: str) -> None:
+    body, change = MEETING_RECORDS[collection]
+
+    @case(f"PATCH /v1/{collection}/{{id}}")
+    async def _(w: World, role: str) -> Attempt:
+        path = await meeting_record(w, collection, body)
+        return Attempt("PATCH", path, change, path, await current_etag(w, path))
+
+    @case(f"DELETE /v1/{collection}/{{id}}")
+    async def _(w: World, role: str) -> Attempt:
+        path = await meeting_record(w, collection, body)
+        return Attempt(
+            "DELETE", f"{path}?reason=Entered+twice.", None, path, await current_etag(w, path)
+        )
+
+
+for _collection in MEETING_RECORDS:
+    _meeting_record_cases(_collection)
+
+
+@case("PATCH /v1/meetings/{id}/delegations/{participant}")
+async def _(w: World, role: str) -> Attempt:
+    path = f"/v1/meetings/{await w.meeting()}/delegations/BG"
+    return Attempt("PATCH", path, {"headcount": 4}, path, await current_etag(w, path))
+
+
+@case("DELETE /v1/meetings/{id}/delegations/{participant}")
+async def _(w: World, role: str) -> Attempt:
+    path = f"/v1/meetings/{await w.meeting()}/delegations/BG"
+    return Attempt("DELETE", f"{path}?reason=Absent.", None, path, await current_etag(w, path))
+
+
 @case("POST /v1/organisations")
 async def _(w: World, role: str) -> Attempt:
     body = {"acronym": unique("ORGX"), "name": "A new organisation", "type": "other"}

@@ -128,8 +128,15 @@ def create_gateway_app(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=CORS_METHODS,
-        allow_headers=["authorization", "content-type", "idempotency-key", REQUEST_ID_HEADER],
-        expose_headers=[REQUEST_ID_HEADER, "retry-after", "location"],
+        # If-Match/ETag: a browser client's corrections name the revision they were made on.
+        allow_headers=[
+            "authorization",
+            "content-type",
+            "idempotency-key",
+            "if-match",
+            REQUEST_ID_HEADER,
+        ],
+        expose_headers=[REQUEST_ID_HEADER, "retry-after", "location", "etag"],
         max_age=600,
     )
     app.add_middleware(RequestIdMiddleware, service="gateway")

@@ -26,6 +26,10 @@ ROUTES: dict[str, Upstream] = {
     "calendar": Upstream.MEETINGS,
     "calendar.ics": Upstream.MEETINGS,
     "organisations": Upstream.MEETINGS,
+    # A meeting's records by their own id (corrections and withdrawals).
+    "agenda-items": Upstream.MEETINGS,
+    "interventions": Upstream.MEETINGS,
+    "decisions": Upstream.MEETINGS,
     "plans": Upstream.PLAN,
     "activities": Upstream.PLAN,
     "hosting-offers": Upstream.PLAN,
