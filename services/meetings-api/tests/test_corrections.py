@@ -330,6 +330,37 @@ async def test_an_accepted_offer_keeps_its_intervention(
     assert withdrawn.status_code == 200, withdrawn.text
 
 
+async def test_an_offer_plan_api_links_to_its_intervention_binds_that_one_only(
+    client: httpx.AsyncClient, bus: InMemoryBus, meeting_id: str
+) -> None:
+    first = await record(client, meeting_id, "interventions", OFFER)
+    second = await record(client, meeting_id, "interventions", OFFER | {"text": "Sofia, again."})
+    offer_id = str(uuid.uuid4())
+    # Accepted without its offered news seen first: the hosted news names the intervention.
+    hosted = {
+        "activity_id": ACTIVITY_ID,
+        "plan_id": PLAN_ID,
+        "title": "Training on return",
+        "kind": "training",
+        "year": 2020,
+        "status": "hosted",
+        "host_countries": ["BG"],
+        "revision": 2,
+        "offer_id": offer_id,
+        "country": "BG",
+        "intervention_id": second,
+    }
+    await deliver(bus, plan_event("plan.activity.hosted.v1", hosted))
+    refused = await client.delete(
+        f"/v1/interventions/{second}", params={"reason": "x"}, headers=with_etag('"1"')
+    )
+    assert (refused.status_code, refused.json()["code"]) == (409, "hosting_offer_accepted")
+    withdrawn = await client.delete(
+        f"/v1/interventions/{first}", params={"reason": "Said twice."}, headers=with_etag('"1"')
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+
+
 async def test_a_cancelled_meetings_record_is_not_corrected(
     client: httpx.AsyncClient, meeting_id: str
 ) -> None:

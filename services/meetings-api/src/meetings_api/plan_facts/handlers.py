@@ -40,5 +40,6 @@ async def reset_read_models(session: AsyncSession) -> None:
 HANDLERS: dict[str, Consumer] = {
     "plan.hosting.offered.v1": consumes(OfferNews, on_offered),
     "plan.activity.hosted.v1": consumes(ActivityHostedNews, on_hosted),
+    "plan.hosting.withdrawn.v1": consumes(OfferWithdrawnNews, on_offer_withdrawn),
     "plan.endorsed.v1": consumes(EndorsementNews, on_endorsed),
 }

@@ -18,6 +18,7 @@ class OfferNews(EventReader):
     activity_id: uuid.UUID
     country: str = Field(max_length=2)
     status: str = Field(max_length=30)
+    intervention_id: uuid.UUID | None = None
 
 
 class ActivityHostedNews(EventReader):
@@ -25,6 +26,8 @@ class ActivityHostedNews(EventReader):
 
     activity_id: uuid.UUID
     offer_id: uuid.UUID | None = None
+    country: str | None = Field(default=None, max_length=2)
+    intervention_id: uuid.UUID | None = None
 
     @classmethod
     def concerns(cls, data: Mapping[str, Any]) -> bool:

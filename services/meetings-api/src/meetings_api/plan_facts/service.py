@@ -35,6 +35,7 @@ class PlanFactsService:
 
     async def offered(self, news: OfferNews) -> None:
         offer = await self._offer(news.offer_id)
+        offer.intervention_id = offer.intervention_id or news.intervention_id
         offer.activity_id = news.activity_id
         offer.country = news.country
         offer.accepted = offer.accepted or news.status == "accepted"
@@ -43,6 +44,8 @@ class PlanFactsService:
         assert news.offer_id is not None  # concerns() lets only those through
         offer = await self._offer(news.offer_id)
         offer.activity_id = offer.activity_id or news.activity_id
+        offer.country = offer.country or news.country
+        offer.intervention_id = offer.intervention_id or news.intervention_id
         offer.accepted = True
 
     async def offer_withdrawn(self, news: OfferWithdrawnNews) -> None:
