@@ -40,7 +40,14 @@ from indicators_api.app import SPEC as INDICATORS
 from indicators_api.results.events import ResultsImportedV1
 from indicators_api.rollups.events import RollupUpdatedV1
 from meetings_api.app import SPEC as MEETINGS
-from meetings_api.meetings.events import MeetingHeldV1, MeetingScheduledV1
+from meetings_api.meetings.events import (
+    DelegationCorrectedV1,
+    DelegationWithdrawnV1,
+    MeetingAttendanceCorrectedV1,
+    MeetingHeldV1,
+    MeetingScheduledV1,
+)
+from meetings_api.proceedings.events import InterventionRecordedV1, InterventionWithdrawnV1
 from notifications_api.app import SPEC as NOTIFICATIONS
 from plan_api.activities.events import ActivityHostedV1, ActivityProposedV1, ActivityUpdatedV1
 from plan_api.app import SPEC as PLAN
@@ -66,6 +73,10 @@ EVENTS_OF_WRITE = {
     "activity.create": (ActivityProposedV1.type,),
     "offer.create": (HostingOfferedV1.type, ActivityUpdatedV1.type),
     "offer.accept": (ActivityHostedV1.type,),
+    "intervention.record": (InterventionRecordedV1.type,),
+    "intervention.withdraw": (InterventionWithdrawnV1.type,),
+    "delegation.correct": (DelegationCorrectedV1.type, MeetingAttendanceCorrectedV1.type),
+    "delegation.withdraw": (DelegationWithdrawnV1.type, MeetingAttendanceCorrectedV1.type),
     "results.import": (ResultsImportedV1.type, RollupUpdatedV1.type),
 }
 ROLLUP_UPDATED = RollupUpdatedV1.type
@@ -270,6 +281,10 @@ def adopt(ledger: Ledger, write: Write, events: list[SentEvent]) -> None:
     elif write.kind == "results.import":
         for row in ledger.attempted_rows[write.request_id]:
             ledger.results[row.external_id] = row
+    elif write.kind in ("delegation.correct", "delegation.withdraw"):
+        meeting_id, participants, countries = ledger.attempted_attendance[write.request_id]
+        meeting = ledger.meetings[meeting_id]
+        meeting.participants, meeting.countries = participants, countries
 
 
 # -- the events of a scenario ---------------------------------------------------------------------
@@ -382,9 +397,21 @@ def _compare(
 
 
 def expected_counts(ledger: Ledger) -> dict[str, Counter[tuple[str, int]]]:
-    held = Counter((m.country, m.year) for m in ledger.meetings.values() if m.held)
-    hosted = Counter((a.country, a.year) for a in ledger.activities.values() if a.hosted)
-    return {"meetings_held": held, "activities_hosted": hosted}
+    held = [m for m in ledger.meetings.values() if m.held]
+    participants: Counter[tuple[str, int]] = Counter()
+    countries: Counter[tuple[str, int]] = Counter()
+    for m in held:
+        participants[(m.country, m.year)] += m.participants
+        countries[(m.country, m.year)] += m.countries
+    return {
+        "meetings_held": Counter((m.country, m.year) for m in held),
+        # The attendance each held meeting last had (corrected ones included), by host.
+        "participants": participants,
+        "countries_represented": countries,
+        "activities_hosted": Counter(
+            (a.country, a.year) for a in ledger.activities.values() if a.hosted
+        ),
+    }
 
 
 async def check_read_models(stack: Stack, ledger: Ledger) -> dict[str, ModelCheck]:
@@ -392,15 +419,14 @@ async def check_read_models(stack: Stack, ledger: Ledger) -> dict[str, ModelChec
     indicators_url, meetings_url = stack.url("indicators-api"), stack.url("meetings-api")
     checks: dict[str, ModelCheck] = {}
 
-    # Event metrics: one fact per meeting held (its attendance is 0: no delegations) and per
-    # activity hosted, by host country and year.
+    # Event metrics: one fact per meeting held (its attendance as last corrected: 0 without
+    # delegations) and per activity hosted, by host country and year.
     metrics = (await exports.event_metrics(indicators_url)).items
     check = checks.setdefault("event_metrics", ModelCheck())
     for metric in exports.EVENT_METRICS:
         source = "activities_hosted" if metric == "activities_hosted" else "meetings_held"
-        want: dict[Any, float] = {
-            key: float(n if metric == source else 0) for key, n in counts[source].items()
-        }
+        want: dict[Any, float] = dict.fromkeys(counts[source], 0.0)
+        want |= {key: float(n) for key, n in counts[metric].items()}
         have = {
             (r["country"], r["year"]): float(r["value"]) for r in metrics if r["metric"] == metric
         }

@@ -69,6 +69,10 @@ class Meeting:
     year: int
     scenario: str
     held: bool = False
+    # Its attendance as last acknowledged (a corrections flow lists delegations, then corrects
+    # them once the meeting is held): what the event-fed participants and countries count.
+    participants: int = 0
+    countries: int = 0
 
 
 @dataclass
@@ -115,6 +119,8 @@ class Ledger:
     # What a failed request tried to write, to look for its trace (and adopt it if it committed).
     attempted_rows: dict[str, list[ResultRow]] = field(default_factory=dict)
     attempted_meetings: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    # A correction of a held meeting's delegations: the meeting and the attendance it makes.
+    attempted_attendance: dict[str, tuple[str, int, int]] = field(default_factory=dict)
 
     def of(self, scenario: str) -> list[Write]:
         return [w for w in self.writes if w.scenario == scenario]
@@ -167,11 +173,14 @@ class Writer:
         content: bytes | None = None,
         aggregate: str | None = None,
         request_id: str | None = None,
+        if_match: str | None = None,
     ) -> tuple[Write, Any]:
         request_id = request_id or self.next_request_id()
         write = Write(self.scenario, request_id, kind, None, aggregate=aggregate)
         write.started = time.monotonic()
         headers = {"X-Request-Id": request_id}
+        if if_match is not None:
+            headers["If-Match"] = if_match
         if content is not None:
             headers["content-type"] = "application/json"
         body: Any = None
@@ -250,7 +259,13 @@ class Writer:
         """Schedule a meeting, then hold it: ``scheduled`` and ``held`` events."""
         await self.held_meeting(rng.choice(COUNTRIES), rng.choice(YEARS), rng.randint(1, 12))
 
-    async def held_meeting(self, country: str, year: int, month: int) -> Meeting | None:
+    async def held_meeting(
+        self,
+        country: str,
+        year: int,
+        month: int,
+        delegations: list[tuple[str, int]] | None = None,
+    ) -> Meeting | None:
         request_id = self.next_request_id()
         title = f"Chaos meeting {request_id}"
         self.ledger.attempted_meetings[request_id] = (title, country, year)
@@ -266,11 +281,103 @@ class Writer:
         meeting = Meeting(str(body["id"]), country, year, self.scenario)
         created.aggregate = meeting.id
         self.ledger.meetings[meeting.id] = meeting
+        if delegations:
+            # The list publishes nothing until the meeting is held: a meeting whose list was
+            # not acknowledged is left planned, so no attendance is counted that is not known.
+            listed, _ = await self.call(
+                "meeting.delegations",
+                "PUT",
+                f"/v1/meetings/{meeting.id}/delegations",
+                json=[{"participant": p, "headcount": n} for p, n in delegations],
+                aggregate=meeting.id,
+            )
+            if not listed.ok:
+                return meeting
+            meeting.participants = sum(n for _, n in delegations)
+            meeting.countries = len(delegations)
         held, _ = await self.call(
             "meeting.hold", "POST", f"/v1/meetings/{meeting.id}/hold", aggregate=meeting.id
         )
         meeting.held = held.ok
         return meeting
+
+    async def corrections_flow(self, rng: random.Random) -> None:
+        """A meeting held with two state delegations, then its record corrected: an
+        intervention recorded and withdrawn, the host's headcount corrected and the other
+        delegation withdrawn (``attendance_corrected`` events the participants and countries
+        represented follow)."""
+        country = rng.choice(COUNTRIES)
+        guest = rng.choice([c for c in COUNTRIES if c != country])
+        meeting = await self.held_meeting(
+            country,
+            rng.choice(YEARS),
+            rng.randint(1, 12),
+            delegations=[(country, rng.randint(1, 9)), (guest, 1)],
+        )
+        if meeting is None or not meeting.held:
+            return
+        path = f"/v1/meetings/{meeting.id}"
+        recorded, intervention = await self.call(
+            "intervention.record",
+            "POST",
+            f"{path}/interventions",
+            json={"delegation": country, "kind": "statement", "text": f"Said at {meeting.id}."},
+            aggregate=meeting.id,
+        )
+        if recorded.ok:
+            await self.call(
+                "intervention.withdraw",
+                "DELETE",
+                f"/v1/interventions/{intervention['id']}?reason=Recorded+by+mistake.",
+                aggregate=meeting.id,
+                if_match='"1"',
+            )
+        headcount = rng.randint(10, 20)
+        await self.correct_attendance(
+            meeting,
+            "delegation.correct",
+            "PATCH",
+            f"{path}/delegations/{country}",
+            json={"headcount": headcount},
+            attendance=(headcount + 1, 2),
+        )
+        await self.correct_attendance(
+            meeting,
+            "delegation.withdraw",
+            "DELETE",
+            f"{path}/delegations/{guest}?reason=Did+not+attend.",
+            attendance=(meeting.participants - 1, meeting.countries - 1),
+        )
+
+    async def correct_attendance(
+        self,
+        meeting: Meeting,
+        kind: str,
+        method: str,
+        path: str,
+        *,
+        attendance: tuple[int, int],
+        json: Any = None,
+    ) -> None:
+        """One correction of a held meeting's delegation list, made on its current ETag."""
+        current = None
+        with contextlib.suppress(httpx.HTTPError):
+            current = await self.client.get(path.split("?")[0])
+        if current is None or not current.is_success:
+            return  # not read: no correction attempted
+        request_id = self.next_request_id()
+        self.ledger.attempted_attendance[request_id] = (meeting.id, *attendance)
+        write, _ = await self.call(
+            kind,
+            method,
+            path,
+            json=json,
+            aggregate=meeting.id,
+            request_id=request_id,
+            if_match=current.headers["ETag"],
+        )
+        if write.ok:
+            meeting.participants, meeting.countries = attendance
 
     async def hosting_flow(self, rng: random.Random, plan_id: str) -> None:
         """Propose an activity, offer to host it, accept: ``proposed``, ``offered``, ``hosted``."""
@@ -378,8 +485,9 @@ def meeting_payload(title: str, country: str, year: int, month: int) -> dict[str
 class Mix:
     """Shares of the flows in the stream (the rest: imports)."""
 
-    meetings: float = 0.6
+    meetings: float = 0.5
     hosting: float = 0.3
+    corrections: float = 0.1
 
 
 class Stream:
@@ -422,6 +530,8 @@ class Stream:
                     await self.writer.meeting_flow(rng)
                 elif draw < self.mix.meetings + self.mix.hosting:
                     await self.writer.hosting_flow(rng, self.setup.plan_id)
+                elif draw < self.mix.meetings + self.mix.hosting + self.mix.corrections:
+                    await self.writer.corrections_flow(rng)
                 else:
                     await self.writer.import_flow(rng)
             except ChaosError as exc:  # a broken promise of the API: stop and report it

@@ -136,3 +136,130 @@ async def test_replay_rebuilds_damaged_read_models_in_place(platform: Platform) 
     after = await read_models(platform)
     assert after["meetings_held"]["value"] == len(MEETINGS) + 1
     assert len(after["calendar"]["items"]) == len(MEETINGS) + 1
+
+
+PARTICIPANTS_FED = EVENT_FED | {
+    "code": "EV.PART",
+    "title": "Participants",
+    "source": "participants",
+}
+DELEGATIONS = [
+    {"participant": "TR", "headcount": 5},
+    {"participant": "BG", "headcount": 2},
+    {"participant": "TM", "headcount": 1},
+]
+
+
+async def corrected_read_models(platform: Platform) -> dict[str, Any]:
+    models = await read_models(platform)
+    for name, path in (
+        ("participants", "/v1/event-metrics/participants"),
+        ("countries", "/v1/event-metrics/countries_represented"),
+    ):
+        response = await platform.indicators.get(path, headers=SECRETARIAT)
+        assert response.status_code == 200, response.text
+        models[name] = response.json()
+    return models
+
+
+async def write(client: Any, method: str, path: str, **kwargs: Any) -> Any:
+    """A correction made as the Secretariat with the record's current ETag."""
+    current = await client.get(path.split("?")[0], headers=SECRETARIAT)
+    assert current.status_code == 200, current.text
+    headers = SECRETARIAT | {"If-Match": current.headers["ETag"]}
+    response = await client.request(method, path, headers=headers, **kwargs)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_replay_rebuilds_the_same_state_after_a_sequence_of_corrections(
+    platform: Platform,
+) -> None:
+    """Corrections and withdrawals (a held meeting's delegations, a planned meeting's title, a
+    meeting's records) then a replay of every topic: the read models come back as they were,
+    corrected, not as first recorded."""
+    meetings = platform.meetings
+    created = await platform.indicators.post(
+        "/v1/indicators", json=PARTICIPANTS_FED, headers=SECRETARIAT
+    )
+    assert created.status_code == 201, created.text
+    held_ids = []
+    for country, starts_on in MEETINGS[:2]:
+        scheduled = await meetings.post(
+            "/v1/meetings",
+            json={
+                "title": "Senior Officials Meeting",
+                "kind": "senior_officials_meeting",
+                "starts_on": starts_on,
+                "ends_on": starts_on,
+                "city": "Istanbul",
+                "country": country,
+            },
+            headers=SECRETARIAT,
+        )
+        meeting_id = scheduled.json()["id"]
+        path = f"/v1/meetings/{meeting_id}"
+        put = await meetings.put(f"{path}/delegations", json=DELEGATIONS, headers=SECRETARIAT)
+        assert put.status_code == 200, put.text
+        # A planned meeting's title corrected: the calendar follows.
+        await write(meetings, "PATCH", path, json={"title": f"SOM {country}"})
+        item = await meetings.post(
+            f"{path}/agenda-items", json={"position": 1, "title": "Opening"}, headers=SECRETARIAT
+        )
+        said = await meetings.post(
+            f"{path}/interventions",
+            json={"delegation": "BG", "kind": "statement", "text": "Bulgaria supports the plan."},
+            headers=SECRETARIAT,
+        )
+        decided = await meetings.post(
+            f"{path}/decisions",
+            json={"kind": "take_note", "text": "The meeting takes note."},
+            headers=SECRETARIAT,
+        )
+        held = await meetings.post(f"{path}/hold", headers=SECRETARIAT)
+        assert held.status_code == 200, held.text
+        # After the meeting: its record corrected, its attendance too.
+        await write(
+            meetings, "PATCH", f"/v1/agenda-items/{item.json()['id']}", json={"title": "Opening."}
+        )
+        await write(meetings, "DELETE", f"/v1/interventions/{said.json()['id']}?reason=Wrong.")
+        await write(
+            meetings,
+            "PATCH",
+            f"/v1/decisions/{decided.json()['id']}",
+            json={"reservations": ["TM"]},
+        )
+        await write(meetings, "PATCH", f"{path}/delegations/TR", json={"headcount": 7})
+        held_ids.append(meeting_id)
+    # One delegation withdrawn (it recorded nothing): the countries represented follow.
+    await write(meetings, "DELETE", f"/v1/meetings/{held_ids[0]}/delegations/TR?reason=Absent.")
+    await platform.wait_for_held(2)
+
+    # TR 7 + BG 2 + TM 1 at the second meeting, BG 2 + TM 1 at the first.
+    async def corrected() -> bool:
+        models = await corrected_read_models(platform)
+        titles = sorted(entry["title"] for entry in models["calendar"]["items"])
+        return models["participants"]["value"] == 13 and titles == ["SOM HU", "SOM TR"]
+
+    await eventually(corrected, within_s=30)
+    before = await corrected_read_models(platform)
+
+    await execute(
+        platform,
+        "meetings",
+        "UPDATE calendar_entry SET title = 'stale'",
+        "DELETE FROM known_hosting_offer",
+    )
+    await execute(
+        platform,
+        "indicators",
+        "UPDATE event_metric_value SET value = value + 7",
+        "DELETE FROM event_fact",
+    )
+    assert await corrected_read_models(platform) != before
+
+    env = service_environment(platform)
+    for service in ("meetings-api", "indicators-api"):
+        code, output = await bpctl(env, "replay", service, "--yes")
+        assert code == 0, output
+    assert await corrected_read_models(platform) == before
