@@ -34,7 +34,7 @@ from meetings_api.meetings.schemas import (
     MeetingOut,
     MeetingUpdate,
 )
-from meetings_api.meetings.service import MeetingService
+from meetings_api.meetings.service import AgendaItemService, DelegationService, MeetingService
 
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
 agenda_items_router = APIRouter(prefix="/v1/agenda-items", tags=["meetings"])
@@ -57,6 +57,18 @@ async def _service(session: SessionDep, outbox: OutboxDep) -> MeetingService:
 
 
 ServiceDep = Annotated[MeetingService, Depends(_service)]
+
+
+async def _delegation_service(session: SessionDep, outbox: OutboxDep) -> DelegationService:
+    return DelegationService(session, outbox)
+
+
+async def _agenda_item_service(session: SessionDep, outbox: OutboxDep) -> AgendaItemService:
+    return AgendaItemService(session, outbox)
+
+
+DelegationServiceDep = Annotated[DelegationService, Depends(_delegation_service)]
+AgendaItemServiceDep = Annotated[AgendaItemService, Depends(_agenda_item_service)]
 
 
 @router.post(
@@ -208,12 +220,12 @@ Participant = Annotated[
 async def get_delegation(
     meeting_id: uuid.UUID,
     participant: Participant,
-    service: ServiceDep,
+    delegations: DelegationServiceDep,
     _: IdentityDep,
     response: Response,
 ) -> DelegationOut:
     """The participant's delegation at the meeting; if withdrawn, its tombstone."""
-    delegation = await service.delegation(meeting_id, participant)
+    delegation = await delegations.get_or_raise(meeting_id, participant)
     set_etag(response, delegation.revision)
     return DelegationOut.model_validate(delegation)
 
@@ -235,14 +247,14 @@ async def correct_delegation(
     meeting_id: uuid.UUID,
     participant: Participant,
     body: DelegationUpdate,
-    service: ServiceDep,
+    delegations: DelegationServiceDep,
     _: SecretariatDep,
     precondition: IfMatchRequired,
     response: Response,
 ) -> DelegationOut:
     """Correct a delegation's entry, also of a held meeting: the meeting's attendance follows
     and is published again (the indicators fed by it follow)."""
-    delegation = await service.correct_delegation(meeting_id, participant, body, precondition)
+    delegation = await delegations.update(meeting_id, participant, body, precondition)
     set_etag(response, delegation.revision)
     return DelegationOut.model_validate(delegation)
 
@@ -265,16 +277,14 @@ async def withdraw_delegation(
     meeting_id: uuid.UUID,
     participant: Participant,
     reason: ReasonQuery,
-    service: ServiceDep,
+    delegations: DelegationServiceDep,
     identity: SecretariatDep,
     precondition: IfMatchRequired,
     response: Response,
 ) -> DelegationOut:
     """Withdraw a delegation listed by mistake (kept as a tombstone), also of a held meeting:
     the attendance follows and is published again."""
-    delegation = await service.withdraw_delegation(
-        meeting_id, participant, reason, identity, precondition
-    )
+    delegation = await delegations.withdraw(meeting_id, participant, reason, identity, precondition)
     set_etag(response, delegation.revision)
     return DelegationOut.model_validate(delegation)
 
@@ -312,10 +322,10 @@ async def list_agenda_items(
 
 @agenda_items_router.get("/{item_id}", response_model=AgendaItemOut)
 async def get_agenda_item(
-    item_id: uuid.UUID, service: ServiceDep, _: IdentityDep, response: Response
+    item_id: uuid.UUID, items: AgendaItemServiceDep, _: IdentityDep, response: Response
 ) -> AgendaItemOut:
     """An agenda item; if withdrawn, its tombstone."""
-    item = await service.agenda_item(item_id)
+    item = await items.get_or_raise(item_id)
     set_etag(response, item.revision)
     return AgendaItemOut.model_validate(item)
 
@@ -339,13 +349,13 @@ async def get_agenda_item(
 async def correct_agenda_item(
     item_id: uuid.UUID,
     body: AgendaItemUpdate,
-    service: ServiceDep,
+    items: AgendaItemServiceDep,
     _: SecretariatDep,
     precondition: IfMatchRequired,
     response: Response,
 ) -> AgendaItemOut:
     """Correct an agenda item (a planned or held meeting's)."""
-    item = await service.correct_agenda_item(item_id, body, precondition)
+    item = await items.update(item_id, body, precondition)
     set_etag(response, item.revision)
     return AgendaItemOut.model_validate(item)
 
@@ -367,12 +377,12 @@ async def correct_agenda_item(
 async def withdraw_agenda_item(
     item_id: uuid.UUID,
     reason: ReasonQuery,
-    service: ServiceDep,
+    items: AgendaItemServiceDep,
     identity: SecretariatDep,
     precondition: IfMatchRequired,
     response: Response,
 ) -> AgendaItemOut:
     """Withdraw an agenda item (kept as a tombstone): it leaves the agenda and the report."""
-    item = await service.withdraw_agenda_item(item_id, reason, identity, precondition)
+    item = await items.withdraw(item_id, reason, identity, precondition)
     set_etag(response, item.revision)
     return AgendaItemOut.model_validate(item)

@@ -285,82 +285,7 @@ class MeetingService:
                 delegation.position = position
         await self.session.flush()
 
-    async def delegation(self, meeting_id: uuid.UUID, participant: str) -> Delegation:
-        """The participant's delegation: the one standing, else its latest tombstone."""
-        meeting = await find_meeting(self.meetings, meeting_id)
-        code = participant.upper()
-        found = await self.delegations.find(meeting.id, code)
-        if found is None:
-            found = await self.delegations.last_withdrawn(meeting.id, code)
-        if found is None:
-            raise DelegationNotFound(f"No delegation of {code} at meeting {meeting_id}.")
-        return found
-
-    async def correct_delegation(
-        self,
-        meeting_id: uuid.UUID,
-        participant: str,
-        data: DelegationUpdate,
-        precondition: Precondition,
-    ) -> Delegation:
-        meeting, delegation = await self._standing_delegation(meeting_id, participant)
-        precondition.check(delegation.revision, "delegation")
-        changes = changes_of(delegation, data.model_dump(exclude_unset=True))
-        if not changes:  # a repeated request
-            return delegation
-        for name, value in changes.items():
-            setattr(delegation, name, value)
-        await self._attendance_changed(meeting)
-        corrected = events.DelegationCorrectedV1(
-            **_delegation_fields(delegation), revision=meeting.revision, changed=sorted(changes)
-        )
-        await self.outbox.emit(self.session, corrected)
-        return delegation
-
-    async def withdraw_delegation(
-        self,
-        meeting_id: uuid.UUID,
-        participant: str,
-        reason: str,
-        identity: Identity,
-        precondition: Precondition,
-    ) -> Delegation:
-        meeting, delegation = await self._standing_delegation(meeting_id, participant)
-        precondition.check(delegation.revision, "delegation")
-        # What it said or reserved would name a delegation that was not there.
-        if await self._has_records(meeting.id, delegation.participant):
-            raise DelegationHasRecords(
-                f"{delegation.participant} has interventions or reservations recorded at this "
-                "meeting: withdraw or correct them first. Nothing was changed."
-            )
-        delegation.withdraw(by=identity.principal, reason=reason, what="delegation")
-        await self._attendance_changed(meeting)
-        withdrawn = events.DelegationWithdrawnV1(
-            **_delegation_fields(delegation), revision=meeting.revision, reason=reason
-        )
-        await self.outbox.emit(self.session, withdrawn)
-        return delegation
-
-    async def _has_records(self, meeting_id: uuid.UUID, participant: str) -> bool:
-        if await InterventionRepository(self.session).by_delegation(meeting_id, participant):
-            return True
-        decisions = await DecisionRepository(self.session).of_meeting(meeting_id)
-        return any(participant in decision.reservations for decision in decisions)
-
-    async def _standing_delegation(
-        self, meeting_id: uuid.UUID, participant: str
-    ) -> tuple[Meeting, Delegation]:
-        meeting = await find_meeting(self.meetings, meeting_id, for_update=True)
-        code = participant.upper()
-        delegation = await self.delegations.find(meeting.id, code, for_update=True)
-        if delegation is None:
-            if (tombstone := await self.delegations.last_withdrawn(meeting.id, code)) is not None:
-                tombstone.refuse_if_withdrawn("delegation")
-            raise DelegationNotFound(f"No delegation of {code} at meeting {meeting_id}.")
-        require_status(meeting, CORRECTABLE, "have its delegations corrected")
-        return meeting, delegation
-
-    async def _attendance_changed(self, meeting: Meeting) -> None:
+    async def republish_attendance(self, meeting: Meeting) -> None:
         """The meeting's attendance follows its delegations: re-published, as an update of a
         planned meeting, as a correction of the attendance a held one reported."""
         meeting.revision += 1
@@ -440,13 +365,127 @@ class MeetingService:
             raise taken from exc
         return item
 
-    async def agenda_item(self, item_id: uuid.UUID) -> AgendaItem:
+    async def agenda_of(
+        self,
+        meeting_id: uuid.UUID,
+        day: int | None,
+        limit: int,
+        cursor: str | None,
+        include_withdrawn: bool = False,
+    ) -> Page[AgendaItemOut]:
+        meeting = await find_meeting(self.meetings, meeting_id)
+        after = read_cursor(cursor, cursor_int, cursor_int, cursor_uuid)
+        rows = await self.agenda.list(
+            meeting.id, day, limit=limit + 1, after=after, include_withdrawn=include_withdrawn
+        )
+        return page_of(
+            rows, limit, lambda i: (i.day, i.position, str(i.id)), AgendaItemOut.model_validate
+        )
+
+
+class DelegationService:
+    """One delegation's entry, by its meeting and participant: read, corrected, withdrawn (also
+    a held meeting's); the meeting's attendance is published again after each change."""
+
+    def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
+        self.session = session
+        self.outbox = outbox
+        self.meetings = MeetingRepository(session)
+        self.delegations = DelegationRepository(session)
+        self.meeting_service = MeetingService(session, outbox)
+
+    async def get_or_raise(self, meeting_id: uuid.UUID, participant: str) -> Delegation:
+        """The participant's delegation: the one standing, else its latest tombstone."""
+        meeting = await find_meeting(self.meetings, meeting_id)
+        code = participant.upper()
+        found = await self.delegations.find(meeting.id, code)
+        if found is None:
+            found = await self.delegations.last_withdrawn(meeting.id, code)
+        if found is None:
+            raise DelegationNotFound(f"No delegation of {code} at meeting {meeting_id}.")
+        return found
+
+    async def update(
+        self,
+        meeting_id: uuid.UUID,
+        participant: str,
+        data: DelegationUpdate,
+        precondition: Precondition,
+    ) -> Delegation:
+        meeting, delegation = await self._standing_delegation(meeting_id, participant)
+        precondition.check(delegation.revision, "delegation")
+        changes = changes_of(delegation, data.model_dump(exclude_unset=True))
+        if not changes:  # a repeated request
+            return delegation
+        for name, value in changes.items():
+            setattr(delegation, name, value)
+        await self.meeting_service.republish_attendance(meeting)
+        corrected = events.DelegationCorrectedV1(
+            **_delegation_fields(delegation), revision=meeting.revision, changed=sorted(changes)
+        )
+        await self.outbox.emit(self.session, corrected)
+        return delegation
+
+    async def withdraw(
+        self,
+        meeting_id: uuid.UUID,
+        participant: str,
+        reason: str,
+        identity: Identity,
+        precondition: Precondition,
+    ) -> Delegation:
+        meeting, delegation = await self._standing_delegation(meeting_id, participant)
+        precondition.check(delegation.revision, "delegation")
+        # What it said or reserved would name a delegation that was not there.
+        if await self._has_records(meeting.id, delegation.participant):
+            raise DelegationHasRecords(
+                f"{delegation.participant} has interventions or reservations recorded at this "
+                "meeting: withdraw or correct them first. Nothing was changed."
+            )
+        delegation.withdraw(by=identity.principal, reason=reason, what="delegation")
+        await self.meeting_service.republish_attendance(meeting)
+        withdrawn = events.DelegationWithdrawnV1(
+            **_delegation_fields(delegation), revision=meeting.revision, reason=reason
+        )
+        await self.outbox.emit(self.session, withdrawn)
+        return delegation
+
+    async def _has_records(self, meeting_id: uuid.UUID, participant: str) -> bool:
+        if await InterventionRepository(self.session).by_delegation(meeting_id, participant):
+            return True
+        decisions = await DecisionRepository(self.session).of_meeting(meeting_id)
+        return any(participant in decision.reservations for decision in decisions)
+
+    async def _standing_delegation(
+        self, meeting_id: uuid.UUID, participant: str
+    ) -> tuple[Meeting, Delegation]:
+        meeting = await find_meeting(self.meetings, meeting_id, for_update=True)
+        code = participant.upper()
+        delegation = await self.delegations.find(meeting.id, code, for_update=True)
+        if delegation is None:
+            if (tombstone := await self.delegations.last_withdrawn(meeting.id, code)) is not None:
+                tombstone.refuse_if_withdrawn("delegation")
+            raise DelegationNotFound(f"No delegation of {code} at meeting {meeting_id}.")
+        require_status(meeting, CORRECTABLE, "have its delegations corrected")
+        return meeting, delegation
+
+
+class AgendaItemService:
+    """One agenda item by its id: read, corrected, withdrawn (a planned or held meeting's)."""
+
+    def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
+        self.session = session
+        self.outbox = outbox
+        self.meetings = MeetingRepository(session)
+        self.agenda = AgendaRepository(session)
+
+    async def get_or_raise(self, item_id: uuid.UUID) -> AgendaItem:
         return await self.agenda.get_or_raise(item_id)
 
-    async def correct_agenda_item(
+    async def update(
         self, item_id: uuid.UUID, data: AgendaItemUpdate, precondition: Precondition
     ) -> AgendaItem:
-        meeting, item = await self._correctable_item(item_id, precondition)
+        meeting, item = await self._correctable(item_id, precondition)
         item.refuse_if_withdrawn("agenda item")
         changes = changes_of(item, data.model_dump(exclude_unset=True))
         if not changes:  # a repeated request
@@ -468,10 +507,10 @@ class MeetingService:
         await self.outbox.emit(self.session, _agenda_item_corrected(item, sorted(changes)))
         return item
 
-    async def withdraw_agenda_item(
+    async def withdraw(
         self, item_id: uuid.UUID, reason: str, identity: Identity, precondition: Precondition
     ) -> AgendaItem:
-        meeting, item = await self._correctable_item(item_id, precondition)
+        meeting, item = await self._correctable(item_id, precondition)
         goals_before = (await self.agenda.goals([meeting.id]))[meeting.id]
         item.withdraw(by=identity.principal, reason=reason, what="agenda item")
         await self.session.flush()
@@ -485,7 +524,7 @@ class MeetingService:
         await self.outbox.emit(self.session, withdrawn)
         return item
 
-    async def _correctable_item(
+    async def _correctable(
         self, item_id: uuid.UUID, precondition: Precondition
     ) -> tuple[Meeting, AgendaItem]:
         item = await self.agenda.get_or_raise(item_id, for_update=True)
@@ -505,23 +544,6 @@ class MeetingService:
                 f"The meeting was held covering goals {before}; this would make them {after}. "
                 "A held meeting's goals stay as reported; nothing was changed."
             )
-
-    async def agenda_of(
-        self,
-        meeting_id: uuid.UUID,
-        day: int | None,
-        limit: int,
-        cursor: str | None,
-        include_withdrawn: bool = False,
-    ) -> Page[AgendaItemOut]:
-        meeting = await find_meeting(self.meetings, meeting_id)
-        after = read_cursor(cursor, cursor_int, cursor_int, cursor_uuid)
-        rows = await self.agenda.list(
-            meeting.id, day, limit=limit + 1, after=after, include_withdrawn=include_withdrawn
-        )
-        return page_of(
-            rows, limit, lambda i: (i.day, i.position, str(i.id)), AgendaItemOut.model_validate
-        )
 
 
 def _refuse_day_outside(meeting: Meeting, day: int) -> None:

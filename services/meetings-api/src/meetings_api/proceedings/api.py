@@ -22,7 +22,11 @@ from meetings_api.proceedings.schemas import (
     InterventionOut,
     InterventionUpdate,
 )
-from meetings_api.proceedings.service import ProceedingsService
+from meetings_api.proceedings.service import (
+    DecisionService,
+    InterventionService,
+    ProceedingsService,
+)
 
 router = APIRouter(prefix="/v1/meetings/{meeting_id}", tags=["meetings"])
 interventions_router = APIRouter(prefix="/v1/interventions", tags=["meetings"])
@@ -37,6 +41,18 @@ async def _service(session: SessionDep, outbox: OutboxDep) -> ProceedingsService
 
 
 ServiceDep = Annotated[ProceedingsService, Depends(_service)]
+
+
+async def _intervention_service(session: SessionDep, outbox: OutboxDep) -> InterventionService:
+    return InterventionService(session, outbox)
+
+
+async def _decision_service(session: SessionDep, outbox: OutboxDep) -> DecisionService:
+    return DecisionService(session, outbox)
+
+
+InterventionServiceDep = Annotated[InterventionService, Depends(_intervention_service)]
+DecisionServiceDep = Annotated[DecisionService, Depends(_decision_service)]
 
 
 @router.post(
@@ -127,10 +143,13 @@ async def list_decisions(
 
 @interventions_router.get("/{intervention_id}", response_model=InterventionOut)
 async def get_intervention(
-    intervention_id: uuid.UUID, service: ServiceDep, _: IdentityDep, response: Response
+    intervention_id: uuid.UUID,
+    interventions: InterventionServiceDep,
+    _: IdentityDep,
+    response: Response,
 ) -> InterventionOut:
     """An intervention; if withdrawn, its tombstone (who withdrew it, when, why)."""
-    intervention = await service.intervention(intervention_id)
+    intervention = await interventions.get_or_raise(intervention_id)
     set_etag(response, intervention.revision)
     return InterventionOut.model_validate(intervention)
 
@@ -158,14 +177,14 @@ async def get_intervention(
 async def correct_intervention(
     intervention_id: uuid.UUID,
     body: InterventionUpdate,
-    service: ServiceDep,
+    interventions: InterventionServiceDep,
     _: SecretariatDep,
     precondition: IfMatchRequired,
     response: Response,
 ) -> InterventionOut:
     """Correct an intervention (the wrong delegation, a typo); it is checked by the rules of
     recording, and published so plan-api revises a pending amendment it asked for."""
-    intervention = await service.correct_intervention(intervention_id, body, precondition)
+    intervention = await interventions.update(intervention_id, body, precondition)
     set_etag(response, intervention.revision)
     return InterventionOut.model_validate(intervention)
 
@@ -188,16 +207,14 @@ async def correct_intervention(
 async def withdraw_intervention(
     intervention_id: uuid.UUID,
     reason: ReasonQuery,
-    service: ServiceDep,
+    interventions: InterventionServiceDep,
     identity: SecretariatDep,
     precondition: IfMatchRequired,
     response: Response,
 ) -> InterventionOut:
     """Withdraw an intervention (kept as a tombstone); plan-api withdraws the hosting offer or
     the pending amendment it made."""
-    intervention = await service.withdraw_intervention(
-        intervention_id, reason, identity, precondition
-    )
+    intervention = await interventions.withdraw(intervention_id, reason, identity, precondition)
     set_etag(response, intervention.revision)
     return InterventionOut.model_validate(intervention)
 
@@ -207,10 +224,10 @@ async def withdraw_intervention(
 
 @decisions_router.get("/{decision_id}", response_model=DecisionOut)
 async def get_decision(
-    decision_id: uuid.UUID, service: ServiceDep, _: IdentityDep, response: Response
+    decision_id: uuid.UUID, decisions: DecisionServiceDep, _: IdentityDep, response: Response
 ) -> DecisionOut:
     """A decision; if withdrawn, its tombstone."""
-    decision = await service.decision(decision_id)
+    decision = await decisions.get_or_raise(decision_id)
     set_etag(response, decision.revision)
     return DecisionOut.model_validate(decision)
 
@@ -238,13 +255,13 @@ async def get_decision(
 async def correct_decision(
     decision_id: uuid.UUID,
     body: DecisionUpdate,
-    service: ServiceDep,
+    decisions: DecisionServiceDep,
     _: SecretariatDep,
     precondition: IfMatchRequired,
     response: Response,
 ) -> DecisionOut:
     """Correct a decision (its text, a reservation list that missed a state)."""
-    decision = await service.correct_decision(decision_id, body, precondition)
+    decision = await decisions.update(decision_id, body, precondition)
     set_etag(response, decision.revision)
     return DecisionOut.model_validate(decision)
 
@@ -267,12 +284,12 @@ async def correct_decision(
 async def withdraw_decision(
     decision_id: uuid.UUID,
     reason: ReasonQuery,
-    service: ServiceDep,
+    decisions: DecisionServiceDep,
     identity: SecretariatDep,
     precondition: IfMatchRequired,
     response: Response,
 ) -> DecisionOut:
     """Withdraw a decision (kept as a tombstone)."""
-    decision = await service.withdraw_decision(decision_id, reason, identity, precondition)
+    decision = await decisions.withdraw(decision_id, reason, identity, precondition)
     set_etag(response, decision.revision)
     return DecisionOut.model_validate(decision)

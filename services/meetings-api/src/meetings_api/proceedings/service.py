@@ -68,7 +68,6 @@ class ProceedingsService:
         self.agenda = AgendaRepository(session)
         self.interventions = InterventionRepository(session)
         self.decisions = DecisionRepository(session)
-        self.plan_facts = PlanFactsService(session)
 
     # -- interventions ----------------------------------------------------------------------
 
@@ -76,7 +75,7 @@ class ProceedingsService:
         self, meeting_id: uuid.UUID, data: InterventionCreate
     ) -> Intervention:
         meeting = await self._recordable(meeting_id, "record interventions")
-        fields = await self._checked_intervention(meeting, data, "recorded")
+        fields = await self.checked_intervention(meeting, data, "recorded")
         intervention = Intervention(meeting_id=meeting.id, **fields)
         if (
             await self.interventions.with_fingerprint(meeting.id, intervention.fingerprint)
@@ -89,7 +88,7 @@ class ProceedingsService:
         )
         return intervention
 
-    async def _checked_intervention(
+    async def checked_intervention(
         self, meeting: Meeting, data: InterventionCreate, done: str
     ) -> dict[str, Any]:
         """The stored fields of ``data`` once it passes the rules of recording (a 422 naming
@@ -110,81 +109,6 @@ class ProceedingsService:
             "amendment": content["amendment"],
             "fingerprint": _fingerprint(content),
         }
-
-    async def intervention(self, intervention_id: uuid.UUID) -> Intervention:
-        return await self.interventions.get_or_raise(intervention_id)
-
-    async def correct_intervention(
-        self, intervention_id: uuid.UUID, data: InterventionUpdate, precondition: Precondition
-    ) -> Intervention:
-        intervention = await self.interventions.get_or_raise(intervention_id, for_update=True)
-        meeting = await self._correctable(intervention, precondition, "intervention")
-        intervention.refuse_if_withdrawn("intervention")
-        await self._refuse_if_offer_accepted(intervention, "corrected")
-        corrected = InterventionCreate.model_validate(
-            _intervention_content(intervention) | data.model_dump(exclude_unset=True)
-        )
-        fields = await self._checked_intervention(meeting, corrected, "corrected")
-        changes = changes_of(intervention, fields)
-        changes.pop("fingerprint", None)
-        if not changes:  # a repeated request
-            return intervention
-        same = await self.interventions.with_fingerprint(
-            meeting.id, fields["fingerprint"], other_than=intervention.id
-        )
-        if same is not None:
-            raise AlreadyRecorded(
-                f"The intervention as corrected is recorded already ({same.id}); nothing was "
-                "changed."
-            )
-        for name, value in fields.items():
-            setattr(intervention, name, value)
-        await self._flush()
-        await self.outbox.emit(
-            self.session,
-            events.InterventionCorrectedV1(
-                **_intervention_fields(intervention),
-                revision=intervention.revision,
-                changed=sorted(changes),
-            ),
-        )
-        return intervention
-
-    async def withdraw_intervention(
-        self,
-        intervention_id: uuid.UUID,
-        reason: str,
-        identity: Identity,
-        precondition: Precondition,
-    ) -> Intervention:
-        intervention = await self.interventions.get_or_raise(intervention_id, for_update=True)
-        await self._correctable(intervention, precondition, "intervention")
-        intervention.refuse_if_withdrawn("intervention")
-        await self._refuse_if_offer_accepted(intervention, "withdrawn")
-        intervention.withdraw(by=identity.principal, reason=reason, what="intervention")
-        await self._flush()
-        await self.outbox.emit(
-            self.session,
-            events.InterventionWithdrawnV1(
-                intervention_id=intervention.id,
-                meeting_id=intervention.meeting_id,
-                delegation=intervention.delegation,
-                kind=intervention.kind,
-                plan_id=intervention.plan_id,
-                plan_version=intervention.plan_version,
-                activity_id=intervention.activity_id,
-                year=intervention.year,
-                reason=reason,
-                revision=intervention.revision,
-            ),
-        )
-        return intervention
-
-    async def _refuse_if_offer_accepted(self, intervention: Intervention, action: str) -> None:
-        if intervention.kind is InterventionKind.OFFER_TO_HOST:
-            await self.plan_facts.refuse_if_offer_accepted(
-                intervention.id, intervention.activity_id, intervention.delegation, action
-            )
 
     async def _misplaced(
         self, meeting: Meeting, data: InterventionCreate, delegation: Delegation | None
@@ -233,7 +157,7 @@ class ProceedingsService:
     async def record_decision(self, meeting_id: uuid.UUID, data: DecisionCreate) -> Decision:
         meeting = await self._recordable(meeting_id, "record decisions")
         decision = Decision(
-            meeting_id=meeting.id, **await self._checked_decision(meeting, data, "recorded")
+            meeting_id=meeting.id, **await self.checked_decision(meeting, data, "recorded")
         )
         if await self.decisions.with_fingerprint(meeting.id, decision.fingerprint) is not None:
             raise AlreadyRecorded("This decision is recorded already; nothing was added.")
@@ -243,7 +167,7 @@ class ProceedingsService:
         )
         return decision
 
-    async def _checked_decision(
+    async def checked_decision(
         self, meeting: Meeting, data: DecisionCreate, done: str
     ) -> dict[str, Any]:
         """The stored fields of ``data`` once it passes the rules of recording."""
@@ -268,19 +192,149 @@ class ProceedingsService:
             )
         return data.model_dump() | {"fingerprint": _fingerprint(data.model_dump(mode="json"))}
 
-    async def decision(self, decision_id: uuid.UUID) -> Decision:
+    async def decisions_of(
+        self,
+        meeting_id: uuid.UUID,
+        kind: DecisionKind | None,
+        limit: int,
+        cursor: str | None,
+        include_withdrawn: bool = False,
+    ) -> Page[DecisionOut]:
+        meeting = await find_meeting(self.meetings, meeting_id)
+        after = read_cursor(cursor, cursor_datetime, cursor_uuid)
+        rows = await self.decisions.list(
+            meeting.id, kind, limit=limit + 1, after=after, include_withdrawn=include_withdrawn
+        )
+        return page_of(rows, limit, _cursor_key, DecisionOut.model_validate)
+
+    # -- shared -----------------------------------------------------------------------------
+
+    async def _recordable(self, meeting_id: uuid.UUID, action: str) -> Meeting:
+        meeting = await find_meeting(self.meetings, meeting_id)
+        require_status(meeting, RECORDABLE, action)
+        return meeting
+
+    async def _insert(self, record: Intervention | Decision) -> None:
+        self.session.add(record)
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:  # the same one, recorded concurrently
+            raise AlreadyRecorded("This is recorded already; nothing was added.") from exc
+
+
+class InterventionService:
+    """One intervention by its id: read, corrected (by the rules of recording it), withdrawn;
+    never an ``offer_to_host`` whose offer plan-api accepted."""
+
+    def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
+        self.session = session
+        self.outbox = outbox
+        self.meetings = MeetingRepository(session)
+        self.interventions = InterventionRepository(session)
+        self.plan_facts = PlanFactsService(session)
+        self.recording = ProceedingsService(session, outbox)
+
+    async def get_or_raise(self, intervention_id: uuid.UUID) -> Intervention:
+        return await self.interventions.get_or_raise(intervention_id)
+
+    async def update(
+        self, intervention_id: uuid.UUID, data: InterventionUpdate, precondition: Precondition
+    ) -> Intervention:
+        intervention = await self.interventions.get_or_raise(intervention_id, for_update=True)
+        meeting = await _correctable(self.meetings, intervention, precondition, "intervention")
+        intervention.refuse_if_withdrawn("intervention")
+        await self._refuse_if_offer_accepted(intervention, "corrected")
+        corrected = InterventionCreate.model_validate(
+            _intervention_content(intervention) | data.model_dump(exclude_unset=True)
+        )
+        fields = await self.recording.checked_intervention(meeting, corrected, "corrected")
+        changes = changes_of(intervention, fields)
+        changes.pop("fingerprint", None)
+        if not changes:  # a repeated request
+            return intervention
+        same = await self.interventions.with_fingerprint(
+            meeting.id, fields["fingerprint"], other_than=intervention.id
+        )
+        if same is not None:
+            raise AlreadyRecorded(
+                f"The intervention as corrected is recorded already ({same.id}); nothing was "
+                "changed."
+            )
+        for name, value in fields.items():
+            setattr(intervention, name, value)
+        await _flush(self.session)
+        await self.outbox.emit(
+            self.session,
+            events.InterventionCorrectedV1(
+                **_intervention_fields(intervention),
+                revision=intervention.revision,
+                changed=sorted(changes),
+            ),
+        )
+        return intervention
+
+    async def withdraw(
+        self,
+        intervention_id: uuid.UUID,
+        reason: str,
+        identity: Identity,
+        precondition: Precondition,
+    ) -> Intervention:
+        intervention = await self.interventions.get_or_raise(intervention_id, for_update=True)
+        await _correctable(self.meetings, intervention, precondition, "intervention")
+        intervention.refuse_if_withdrawn("intervention")
+        await self._refuse_if_offer_accepted(intervention, "withdrawn")
+        intervention.withdraw(by=identity.principal, reason=reason, what="intervention")
+        await _flush(self.session)
+        await self.outbox.emit(
+            self.session,
+            events.InterventionWithdrawnV1(
+                intervention_id=intervention.id,
+                meeting_id=intervention.meeting_id,
+                delegation=intervention.delegation,
+                kind=intervention.kind,
+                plan_id=intervention.plan_id,
+                plan_version=intervention.plan_version,
+                activity_id=intervention.activity_id,
+                year=intervention.year,
+                reason=reason,
+                revision=intervention.revision,
+            ),
+        )
+        return intervention
+
+    async def _refuse_if_offer_accepted(self, intervention: Intervention, action: str) -> None:
+        if intervention.kind is InterventionKind.OFFER_TO_HOST:
+            await self.plan_facts.refuse_if_offer_accepted(
+                intervention.id, intervention.activity_id, intervention.delegation, action
+            )
+
+
+class DecisionService:
+    """One decision by its id: read, corrected (by the rules of recording it), withdrawn; never
+    in what it endorsed once plan-api endorsed that version."""
+
+    def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
+        self.session = session
+        self.outbox = outbox
+        self.meetings = MeetingRepository(session)
+        self.decisions = DecisionRepository(session)
+        self.plan_facts = PlanFactsService(session)
+        self.recording = ProceedingsService(session, outbox)
+
+    async def get_or_raise(self, decision_id: uuid.UUID) -> Decision:
         return await self.decisions.get_or_raise(decision_id)
 
-    async def correct_decision(
+    async def update(
         self, decision_id: uuid.UUID, data: DecisionUpdate, precondition: Precondition
     ) -> Decision:
         decision = await self.decisions.get_or_raise(decision_id, for_update=True)
-        meeting = await self._correctable(decision, precondition, "decision")
+        meeting = await _correctable(self.meetings, decision, precondition, "decision")
         decision.refuse_if_withdrawn("decision")
         corrected = DecisionCreate.model_validate(
             _decision_content(decision) | data.model_dump(exclude_unset=True)
         )
-        fields = await self._checked_decision(meeting, corrected, "corrected")
+        fields = await self.recording.checked_decision(meeting, corrected, "corrected")
         changes = changes_of(decision, fields)
         changes.pop("fingerprint", None)
         if not changes:  # a repeated request
@@ -307,7 +361,7 @@ class ProceedingsService:
             )
         for name, value in fields.items():
             setattr(decision, name, value)
-        await self._flush()
+        await _flush(self.session)
         await self.outbox.emit(
             self.session,
             events.DecisionCorrectedV1(
@@ -316,18 +370,18 @@ class ProceedingsService:
         )
         return decision
 
-    async def withdraw_decision(
+    async def withdraw(
         self, decision_id: uuid.UUID, reason: str, identity: Identity, precondition: Precondition
     ) -> Decision:
         decision = await self.decisions.get_or_raise(decision_id, for_update=True)
-        await self._correctable(decision, precondition, "decision")
+        await _correctable(self.meetings, decision, precondition, "decision")
         decision.refuse_if_withdrawn("decision")
         if decision.kind is DecisionKind.ENDORSEMENT:
             await self.plan_facts.refuse_if_endorsed(
                 decision.plan_id, decision.plan_version, "withdrawn"
             )
         decision.withdraw(by=identity.principal, reason=reason, what="decision")
-        await self._flush()
+        await _flush(self.session)
         await self.outbox.emit(
             self.session,
             events.DecisionWithdrawnV1(
@@ -342,51 +396,27 @@ class ProceedingsService:
         )
         return decision
 
-    async def decisions_of(
-        self,
-        meeting_id: uuid.UUID,
-        kind: DecisionKind | None,
-        limit: int,
-        cursor: str | None,
-        include_withdrawn: bool = False,
-    ) -> Page[DecisionOut]:
-        meeting = await find_meeting(self.meetings, meeting_id)
-        after = read_cursor(cursor, cursor_datetime, cursor_uuid)
-        rows = await self.decisions.list(
-            meeting.id, kind, limit=limit + 1, after=after, include_withdrawn=include_withdrawn
-        )
-        return page_of(rows, limit, _cursor_key, DecisionOut.model_validate)
 
-    # -- shared -----------------------------------------------------------------------------
+async def _correctable(
+    meetings: MeetingRepository,
+    record: Intervention | Decision,
+    precondition: Precondition,
+    what: str,
+) -> Meeting:
+    """The meeting of ``record`` (which the caller read locked), once the record matches
+    ``If-Match`` and its meeting's records may still be corrected (a cancelled meeting's may
+    not, as they may not be recorded)."""
+    precondition.check(record.revision, what)
+    meeting = await find_meeting(meetings, record.meeting_id)
+    require_status(meeting, RECORDABLE, f"have its {what}s corrected")
+    return meeting
 
-    async def _recordable(self, meeting_id: uuid.UUID, action: str) -> Meeting:
-        meeting = await find_meeting(self.meetings, meeting_id)
-        require_status(meeting, RECORDABLE, action)
-        return meeting
 
-    async def _correctable(
-        self, record: Intervention | Decision, precondition: Precondition, what: str
-    ) -> Meeting:
-        """The meeting of ``record`` (read locked), once the record is checked against
-        ``If-Match`` and its meeting's records are still corrected (a cancelled meeting's are
-        not, as they are not recorded)."""
-        precondition.check(record.revision, what)
-        meeting = await find_meeting(self.meetings, record.meeting_id)
-        require_status(meeting, RECORDABLE, f"have its {what}s corrected")
-        return meeting
-
-    async def _flush(self) -> None:
-        try:
-            await self.session.flush()
-        except IntegrityError as exc:  # the same content recorded concurrently
-            raise AlreadyRecorded("The record as corrected is recorded already.") from exc
-
-    async def _insert(self, record: Intervention | Decision) -> None:
-        self.session.add(record)
-        try:
-            await self.session.flush()
-        except IntegrityError as exc:  # the same one, recorded concurrently
-            raise AlreadyRecorded("This is recorded already; nothing was added.") from exc
+async def _flush(session: AsyncSession) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # the same content recorded concurrently
+        raise AlreadyRecorded("The record as corrected is recorded already.") from exc
 
 
 def _intervention_content(intervention: Intervention) -> dict[str, Any]:
