@@ -5,15 +5,21 @@ passes the rules of recording again, and what plan-api made final (an accepted o
 endorsed version) is refused."""
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
 
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.security import Role
-from bp_common.testing import deliver, identity_headers
+from bp_common.testing import deliver, identity_headers, running
+from meetings_api.app import create_app
+from meetings_api.plan_facts.models import EndorsedPlanVersion, KnownHostingOffer
+from meetings_api.settings import MeetingsSettings
 
 from .conftest import Settle
 
@@ -591,3 +597,107 @@ async def test_the_report_leaves_out_what_was_withdrawn(
     assert "Kept words." in report.text
     assert "Withdrawn words." not in report.text
     assert "Typo item" not in report.text
+
+
+# -- a replay ---------------------------------------------------------------------------------
+
+
+async def read_models(app: FastAPI, client: httpx.AsyncClient) -> dict[str, Any]:
+    """What a replay rebuilds: the calendar and what plan-api made final."""
+    calendar = await client.get("/v1/calendar", params={"limit": 100}, headers=VIEWER)
+    async with app.state.database.sessionmaker() as session:
+        offers = (await session.scalars(select(KnownHostingOffer))).all()
+        endorsed = (await session.scalars(select(EndorsedPlanVersion))).all()
+    return {
+        "calendar": calendar.json()["items"],
+        "offers": sorted(
+            (str(o.id), str(o.intervention_id), o.country, o.accepted, o.withdrawn) for o in offers
+        ),
+        "endorsed": sorted((str(e.plan_id), e.version) for e in endorsed),
+    }
+
+
+async def test_a_replay_after_corrections_rebuilds_the_same_read_models(
+    app: FastAPI, client: httpx.AsyncClient, bus: InMemoryBus, settle: Settle, tmp_path: Path
+) -> None:
+    planned = await client.post("/v1/meetings", json=MEETING, headers=SECRETARIAT)
+    planned_path = f"/v1/meetings/{planned.json()['id']}"
+    held_id = str(
+        (
+            await client.post(
+                "/v1/meetings",
+                json=MEETING | {"starts_on": "2019-11-04", "ends_on": "2019-11-05"},
+                headers=SECRETARIAT,
+            )
+        ).json()["id"]
+    )
+    await client.put(f"/v1/meetings/{held_id}/delegations", json=DELEGATIONS, headers=SECRETARIAT)
+    offer_intervention = await record(client, held_id, "interventions", OFFER)
+    await hold(client, held_id)
+    # Corrections: a planned meeting's title, a held one's delegations.
+    etag = (await read(client, planned_path)).headers["ETag"]
+    await client.patch(planned_path, json={"title": "SOM"}, headers=with_etag(etag))
+    tm = f"/v1/meetings/{held_id}/delegations/TM"
+    await client.patch(tm, json={"headcount": 4}, headers=with_etag('"1"'))
+    await client.delete(tm, params={"reason": "Absent."}, headers=with_etag('"2"'))
+    # plan-api's news: an offer accepted, another withdrawn, a version endorsed.
+    accepted, withdrawn = str(uuid.uuid4()), str(uuid.uuid4())
+    offered = {"activity_id": ACTIVITY_ID, "plan_id": PLAN_ID, "year": 2020, "note": None}
+    await deliver(
+        bus,
+        plan_event(
+            "plan.hosting.offered.v1",
+            offered
+            | {"offer_id": accepted, "country": "BG", "status": "offered"}
+            | {"intervention_id": offer_intervention},
+        ),
+        plan_event(
+            "plan.hosting.offered.v1",
+            offered | {"offer_id": withdrawn, "country": "TR", "status": "offered"},
+        ),
+        plan_event(
+            "plan.hosting.withdrawn.v1",
+            offered
+            | {"offer_id": withdrawn, "country": "TR", "reason": "x", "withdrawn_by": "s"}
+            | {"revision": 2},
+        ),
+        plan_event(
+            "plan.activity.hosted.v1",
+            {
+                "activity_id": ACTIVITY_ID,
+                "plan_id": PLAN_ID,
+                "title": "Training on return",
+                "kind": "training",
+                "year": 2020,
+                "status": "hosted",
+                "host_countries": ["BG"],
+                "revision": 2,
+                "offer_id": accepted,
+            },
+        ),
+        plan_event(
+            "plan.endorsed.v1", {"plan_id": PLAN_ID, "version": 2, "title": "P", "activities": []}
+        ),
+    )
+    await settle()
+    original = await read_models(app, client)
+    assert [e["title"] for e in original["calendar"] if e["source"] == "meeting"] == [
+        "Senior Officials Meeting",
+        "SOM",
+    ]
+    assert [(o[2], o[3], o[4]) for o in original["offers"]] in (
+        [("BG", True, False), ("TR", False, True)],
+        [("TR", False, True), ("BG", True, False)],
+    )
+
+    # A new instance with an empty database reads both topics from the start.
+    replay_bus = InMemoryBus()
+    for topic in ("meetings.events", "plan.events"):
+        replay_bus.log[topic] = list(bus.log[topic])
+    settings = MeetingsSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/replayed.db")
+    replayed_app = create_app(settings, bus=replay_bus)
+    async with running(replayed_app) as replayed:
+        await replay_bus.start()
+        await replay_bus.wait_idle()
+        assert await read_models(replayed_app, replayed) == original
+        await replay_bus.stop()
