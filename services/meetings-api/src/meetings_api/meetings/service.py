@@ -280,6 +280,7 @@ class MeetingService:
                     )
                 )
             else:
+                delegation.participant_type = participant_type
                 delegation.headcount = headcount
                 delegation.head_of_delegation = head
                 delegation.position = position
