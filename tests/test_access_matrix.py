@@ -227,13 +227,6 @@ async def _(w: World, role: str) -> Attempt:
     )
 
 
-async def current_etag(w: World, path: str) -> dict[str, str]:
-    """The If-Match of a correction made now: the record's ETag as the Secretariat reads it."""
-    response = await w.client.get(path, headers=w.auth("secretariat"))
-    assert response.status_code == 200, response.text
-    return {"If-Match": response.headers["ETag"]}
-
-
 async def meeting_record(w: World, collection: str, body: Any) -> str:
     """The by-id path of a new record of a fresh meeting (an agenda item, an intervention...)."""
     meeting = await w.meeting()

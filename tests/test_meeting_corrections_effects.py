@@ -1,7 +1,8 @@
 """In the embedded mode, behind the gateway: a meeting's record corrected or withdrawn in
 meetings-api, and its effects in the other services through the events: plan-api withdraws the
 hosting offer of a withdrawn ``offer_to_host`` and revises or withdraws the amendment of an
-``amendment_request``; the calendar follows a corrected title; and meetings-api, told by
+``amendment_request``; indicators-api counts a held meeting's corrected attendance; the calendar
+follows a corrected title; and meetings-api, told by
 plan-api's events what became final, refuses to take back an offer that was accepted or the
 decision that endorsed a version."""
 
@@ -243,6 +244,31 @@ async def test_the_decision_that_endorsed_a_version_is_not_withdrawn(
     assert corrected["reservations"] == ["RS"]
     version = await call(client, "GET", f"/v1/plans/{plan_id}/versions/1")
     assert version["endorsed_by_decision_id"] == decision["id"]
+
+
+async def test_a_held_meetings_corrected_attendance_is_counted_again(
+    client: httpx.AsyncClient,
+) -> None:
+    meeting_id = await meeting(client)
+    await call(client, "POST", f"/v1/meetings/{meeting_id}/hold")
+
+    async def metric(name: str) -> float:
+        return float((await call(client, "GET", f"/v1/event-metrics/{name}"))["value"])
+
+    async def counted(participants: float, countries: float) -> bool:
+        return (await metric("participants"), await metric("countries_represented")) == (
+            participants,
+            countries,
+        )
+
+    await until(lambda: counted(10, 3))
+    delegations = f"/v1/meetings/{meeting_id}/delegations"
+    await correct(client, "PATCH", f"{delegations}/TR", json={"headcount": 8})
+    await until(lambda: counted(13, 3))
+    await correct(client, "DELETE", f"{delegations}/RS?reason=Serbia+did+not+attend.")
+    await until(lambda: counted(11, 2))
+    attendance = (await call(client, "GET", f"/v1/meetings/{meeting_id}"))["attendance"]
+    assert attendance == {"participants": 11, "countries": 2, "organisations": 1}
 
 
 async def test_the_calendar_follows_a_planned_meetings_corrected_title(

@@ -1,6 +1,7 @@
 """meetings-api's corrections against the real PostgreSQL and Kafka: the tombstones under the
 partial unique indexes, two officers correcting the same record at once (one wins, the other is
-told its revision is stale), and plan-api's news of an accepted offer heard through Kafka."""
+told its revision is stale), a held meeting's corrected attendance counted by indicators-api
+through Kafka, and plan-api's news of an accepted offer heard through Kafka."""
 
 from __future__ import annotations
 
@@ -98,6 +99,31 @@ async def test_two_officers_correcting_at_once_one_wins_the_other_is_stale(
     [won] = [a for a in answers if a.status_code == 200]
     stored = await call(client, "GET", path)
     assert (stored["reservations"], stored["revision"]) == (won.json()["reservations"], 2)
+
+
+async def test_a_held_meetings_corrected_attendance_reaches_indicators_through_kafka(
+    platform: Platform,
+) -> None:
+    client = platform.meetings
+    meeting_id = await meeting_with_delegations(platform)
+    await call(client, "POST", f"/v1/meetings/{meeting_id}/hold")
+
+    async def participants(expected: float) -> None:
+        async def counted() -> bool:
+            response = await platform.indicators.get(
+                "/v1/event-metrics/participants", headers=SECRETARIAT
+            )
+            return bool(response.json()["value"] == expected)
+
+        await eventually(counted, within_s=30)
+
+    await participants(9)
+    path = f"/v1/meetings/{meeting_id}/delegations/TR"
+    await call(client, "PATCH", path, json={"headcount": 8}, headers=await if_match(client, path))
+    await participants(12)
+    path = f"/v1/meetings/{meeting_id}/delegations/RS"
+    await call(client, "DELETE", f"{path}?reason=Absent.", headers=await if_match(client, path))
+    await participants(10)
 
 
 async def test_an_offer_accepted_in_plan_api_keeps_its_intervention(
