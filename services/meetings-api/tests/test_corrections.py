@@ -79,6 +79,8 @@ async def record(client: httpx.AsyncClient, meeting_id: str, what: str, body: An
         f"/v1/meetings/{meeting_id}/{what}", json=body, headers=SECRETARIAT
     )
     assert response.status_code == 201, response.text
+    # A record starts at revision 1, answered as its ETag.
+    assert response.headers["ETag"] == '"1"'
     return str(response.json()["id"])
 
 

@@ -77,8 +77,12 @@ AgendaItemServiceDep = Annotated[AgendaItemService, Depends(_agenda_item_service
     response_model=MeetingOut,
     responses=refusals({422: cross_field("`ends_on` is before `starts_on`")}),
 )
-async def create_meeting(body: MeetingCreate, service: ServiceDep, _: SecretariatDep) -> MeetingOut:
-    return await service.schedule(body)
+async def create_meeting(
+    body: MeetingCreate, service: ServiceDep, _: SecretariatDep, response: Response
+) -> MeetingOut:
+    meeting = await service.schedule(body)
+    set_etag(response, meeting.revision)
+    return meeting
 
 
 @router.get(
@@ -301,9 +305,15 @@ async def withdraw_delegation(
     ),
 )
 async def add_agenda_item(
-    meeting_id: uuid.UUID, body: AgendaItemCreate, service: ServiceDep, _: SecretariatDep
+    meeting_id: uuid.UUID,
+    body: AgendaItemCreate,
+    service: ServiceDep,
+    _: SecretariatDep,
+    response: Response,
 ) -> AgendaItemOut:
-    return AgendaItemOut.model_validate(await service.add_agenda_item(meeting_id, body))
+    item = await service.add_agenda_item(meeting_id, body)
+    set_etag(response, item.revision)
+    return AgendaItemOut.model_validate(item)
 
 
 @router.get("/{meeting_id}/agenda-items", response_model=Page[AgendaItemOut])

@@ -72,11 +72,17 @@ DecisionServiceDep = Annotated[DecisionService, Depends(_decision_service)]
     ),
 )
 async def record_intervention(
-    meeting_id: uuid.UUID, body: InterventionCreate, service: ServiceDep, _: SecretariatDep
+    meeting_id: uuid.UUID,
+    body: InterventionCreate,
+    service: ServiceDep,
+    _: SecretariatDep,
+    response: Response,
 ) -> InterventionOut:
     """Record what a delegation at the meeting said. An `offer_to_host` becomes a hosting offer
     and an `amendment_request` an amendment in plan-api, through the published event."""
-    return InterventionOut.model_validate(await service.record_intervention(meeting_id, body))
+    intervention = await service.record_intervention(meeting_id, body)
+    set_etag(response, intervention.revision)
+    return InterventionOut.model_validate(intervention)
 
 
 @router.get("/interventions", response_model=Page[InterventionOut])
@@ -117,11 +123,17 @@ async def list_interventions(
     ),
 )
 async def record_decision(
-    meeting_id: uuid.UUID, body: DecisionCreate, service: ServiceDep, _: SecretariatDep
+    meeting_id: uuid.UUID,
+    body: DecisionCreate,
+    service: ServiceDep,
+    _: SecretariatDep,
+    response: Response,
 ) -> DecisionOut:
     """Record a decision of the meeting. An `endorsement` endorses the plan version in plan-api,
     through the published event."""
-    return DecisionOut.model_validate(await service.record_decision(meeting_id, body))
+    decision = await service.record_decision(meeting_id, body)
+    set_etag(response, decision.revision)
+    return DecisionOut.model_validate(decision)
 
 
 @router.get("/decisions", response_model=Page[DecisionOut])
