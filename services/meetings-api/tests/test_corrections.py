@@ -471,6 +471,11 @@ async def test_a_held_meetings_delegation_is_corrected_and_its_attendance_republ
 
     missing = await client.patch(path, json={"headcount": 3}, headers=SECRETARIAT)
     assert missing.status_code == 428
+    stale = await client.patch(path, json={"headcount": 3}, headers=with_etag('"9"'))
+    assert (stale.status_code, stale.headers["ETag"]) == (412, '"1"')
+    gone = await client.delete(path, params={"reason": "x"}, headers=with_etag('"9"'))
+    assert gone.status_code == 412
+    assert (await read(client, path)).json() == entry.json()
     corrected = await client.patch(
         path, json={"headcount": 3}, headers=with_etag(entry.headers["ETag"])
     )
