@@ -136,7 +136,7 @@ async def hostile_meeting(client: httpx.AsyncClient) -> str:
 async def rendered(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rendered]:
     # Deadlines far beyond any render: the test is about the documents, not the machine's speed.
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("MEETINGS_REPORT_TIMEOUT_S", "120")
+        env.setenv("REPORT_TIMEOUT_S", "120")
         platform = EmbeddedPlatform(
             tmp_path_factory.mktemp("report"),
             KEY,

@@ -12,7 +12,7 @@ from bp_common.security import IdentityAlgorithm, load_verification_key
 from bp_common.testing import identity_key_pair, running
 from gateway.app import create_gateway_app
 from gateway.asgi import StreamingASGITransport
-from gateway.routing import Upstream
+from gateway.routing import Upstream, is_report
 from gateway.settings import GatewaySettings
 
 from .conftest import AUTH, KEY, gateway_settings, upstream_clients
@@ -187,3 +187,47 @@ async def test_an_upload_route_has_its_own_body_limit(tmp_path: Path) -> None:
         assert refused.status_code == 413
         ordinary = await gateway.post("/v1/results/import", content=b"x" * 4000, headers=AUTH)
         assert ordinary.status_code == 413
+
+
+def test_only_a_meetings_report_is_a_report_route() -> None:
+    assert is_report("/v1/meetings/4b3c/report")
+    for path in (
+        "/v1/meetings/4b3c",
+        "/v1/meetings/4b3c/report/x",
+        "/v1/meetings/report",
+        "/v1/plans/4b3c/report",
+        "/v2/meetings/4b3c/report",
+    ):
+        assert not is_report(path), path
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """A network service as httpx sees it: records the timeouts each request was sent with."""
+
+    def __init__(self) -> None:
+        self.timeouts: dict[str, dict[str, float | None]] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.timeouts[request.url.path] = request.extensions["timeout"]
+        await request.aread()
+        return httpx.Response(200, stream=httpx.ByteStream(b"{}"))
+
+
+async def test_each_route_is_sent_with_its_own_timeouts(tmp_path: Path) -> None:
+    """Over the network httpx enforces the read timeout itself: a report or an upload must not
+    be cut at the ordinary routes' timeout while the service works on it."""
+    settings = gateway_settings(tmp_path, report_timeout_s=60.0, upload_timeout_s=600.0)
+    recording = RecordingTransport()
+    clients = upstream_clients()
+    # The network clients' own default, as network_clients sets it: the ordinary timeout.
+    timeout = httpx.Timeout(settings.upstream_timeout_s, connect=2.0)
+    for upstream in (Upstream.MEETINGS, Upstream.INDICATORS):
+        clients[upstream] = httpx.AsyncClient(
+            transport=recording, base_url="http://service", timeout=timeout
+        )
+    async with running(create_gateway_app(settings, clients=clients)) as gateway:
+        for path in ("/v1/meetings/4b3c/report", "/v1/meetings/4b3c", "/v1/iati/import"):
+            assert (await gateway.get(path, headers=AUTH)).status_code == 200
+    assert recording.timeouts["/v1/meetings/4b3c/report"]["read"] == 60.0
+    assert recording.timeouts["/v1/meetings/4b3c"]["read"] == 0.5
+    assert recording.timeouts["/v1/iati/import"]["read"] == 600.0

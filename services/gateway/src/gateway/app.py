@@ -34,7 +34,14 @@ from gateway.oidc import AccessTokens
 from gateway.openapi import merged_openapi
 from gateway.proxy import RoutePolicy, Upstreams
 from gateway.ratelimit import RateLimiter
-from gateway.routing import Upstream, is_streaming, is_upload, metrics_route, upstream_for
+from gateway.routing import (
+    Upstream,
+    is_report,
+    is_streaming,
+    is_upload,
+    metrics_route,
+    upstream_for,
+)
 from gateway.settings import GatewaySettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -86,11 +93,16 @@ def create_gateway_app(
     upload_policy = RoutePolicy(
         settings.max_upload_bytes, settings.upload_timeout_s, settings.upload_timeout_s
     )
+    report_policy = RoutePolicy(
+        settings.max_body_bytes, settings.report_timeout_s, settings.report_timeout_s
+    )
 
     def policy_for(path: str) -> RoutePolicy:
         if is_streaming(path):
             return stream_policy
-        return upload_policy if is_upload(path) else ordinary_policy
+        if is_upload(path):
+            return upload_policy
+        return report_policy if is_report(path) else ordinary_policy
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -129,11 +129,11 @@ class Upstreams:
             params=list(request.query_params.multi_items()),
             headers=headers,
             content=body.chunks(),
+            # The route's own timeouts, not the client's (the ordinary routes'): over the
+            # network a slow upload or report would otherwise be cut at the ordinary read timeout.
             timeout=httpx.Timeout(
                 policy.first_byte_timeout_s, connect=2.0, read=policy.idle_timeout_s
-            )
-            if policy.total_timeout_s is None
-            else httpx.USE_CLIENT_DEFAULT,
+            ),
         )
         loop = asyncio.get_running_loop()
         deadline = None if policy.total_timeout_s is None else loop.time() + policy.total_timeout_s

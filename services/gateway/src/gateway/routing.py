@@ -54,6 +54,9 @@ STREAMING_ROUTES = frozenset({"stream"})
 UPLOAD_ROUTES = frozenset({"iati"})
 # What a service's route template looks like (``/v1/meetings/{meeting_id}/hold``).
 _TEMPLATE = re.compile(r"/v1/[A-Za-z0-9._~{}:/-]{1,200}")
+# Documents rendered on request (a meeting's summary, ``/v1/meetings/{id}/report``): seconds of
+# layout for a large meeting, so their own timeout.
+REPORT_ROUTES = frozenset({("meetings", "report")})
 
 
 def _route(path: str) -> str | None:
@@ -95,3 +98,9 @@ def metrics_route(path: str, upstream_template: str | None = None) -> str:
     ):
         return upstream_template
     return f"/v1/{route}" if path.rstrip("/") == f"/v1/{route}" else f"/v1/{route}/{{path}}"
+
+
+def is_report(path: str) -> bool:
+    """``/v1/meetings/<id>/report``: a collection, one record, a document rendered of it."""
+    parts = path.split("/")
+    return len(parts) == 5 and parts[1] == "v1" and (parts[2], parts[4]) in REPORT_ROUTES

@@ -38,6 +38,14 @@ class GatewaySettings(ServiceSettings):
     # Uploads (/v1/iati): IATI files of 100 MB and more, read and imported in one call.
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     upload_timeout_s: float = Field(default=600.0, gt=0)
+    # Reports (/v1/meetings/{id}/report): a large meeting's PDF takes seconds of layout.
+    # meetings-api reads the same REPORT_TIMEOUT_S and ends a render before it (its
+    # report_render_deadline_s), so the caller gets its 503 problem rather than a cut answer.
+    report_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=AliasChoices("GATEWAY_REPORT_TIMEOUT_S", "REPORT_TIMEOUT_S"),
+    )
     cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000"])
     # Token bucket per key: a sustained rate and a burst.
     rate_limit_per_minute: int = Field(default=1200, ge=1)
