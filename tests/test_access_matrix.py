@@ -285,6 +285,17 @@ async def _(w: World, role: str) -> Attempt:
     return Attempt("POST", "/v1/organisations", body, "/v1/organisations?limit=500")
 
 
+@case("PATCH /v1/organisations/{acronym}")
+async def _(w: World, role: str) -> Attempt:
+    acronym = unique("ORGP")
+    body = {"acronym": acronym, "name": "An organisation to rename", "type": "other"}
+    await w.admin("POST", "/v1/organisations", body)
+    path = f"/v1/organisations/{acronym}"
+    read = await w.client.get(path, headers=w.auth("secretariat"))
+    renamed = {"name": "An organisation renamed"}
+    return Attempt("PATCH", path, renamed, path, headers={"If-Match": read.headers["etag"]})
+
+
 @case("POST /v1/plans")
 async def _(w: World, role: str) -> Attempt:
     body = {"title": unique("Plan "), "period_start": 2025, "period_end": 2029, "goals": GOALS}

@@ -53,19 +53,32 @@ def distinct_rows(count: int) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def registered(acronym: str, iati_id: str | None) -> CloudEvent:
-    """meetings-api's event, as its registry publishes it."""
+def registered(
+    acronym: str,
+    iati_id: str | None,
+    *,
+    revision: int | None = None,
+    name: str | None = None,
+    updated: bool = False,
+) -> CloudEvent:
+    """meetings-api's event, as its registry publishes it (without a revision: as published
+    before revisions)."""
+    data = {
+        "organisation_id": str(uuid.uuid5(uuid.NAMESPACE_URL, acronym)),
+        "acronym": acronym,
+        "name": name or f"The {acronym}",
+        "organisation_type": "un_agency",
+        "iati_id": iati_id,
+    }
+    if revision is not None:
+        data["revision"] = revision
+    if updated:
+        data["changed"] = ["iati_id", "name"]
     return CloudEvent(
-        type="meetings.organisation.registered.v1",
+        type=f"meetings.organisation.{'updated' if updated else 'registered'}.v1",
         source="/meetings",
-        subject=str(uuid.uuid4()),
-        data={
-            "organisation_id": str(uuid.uuid4()),
-            "acronym": acronym,
-            "name": f"The {acronym}",
-            "organisation_type": "un_agency",
-            "iati_id": iati_id,
-        },
+        subject=data["organisation_id"],
+        data=data,
     )
 
 
@@ -153,4 +166,27 @@ async def test_an_organisation_exports_under_its_registered_identifier_and_reimp
     assert (unknown.status_code, unknown.json()["code"]) == (
         409,
         "organisation_iati_identifier_unknown",
+    )
+
+
+async def test_the_copy_of_the_registry_follows_updates_and_ignores_older_news(
+    api: Api,
+) -> None:
+    await seed_framework(api)
+    await api.import_rows(distinct_rows(5))
+    await api.publish(registered("UNODC", None))
+    unknown = await api.client.get(
+        "/v1/iati/activities.xml", params={"organisation": "UNODC"}, headers=VIEWER
+    )
+    assert unknown.status_code == 409
+    given = registered("UNODC", "XM-DAC-41121", revision=2, name="UNODC", updated=True)
+    await api.publish(given)
+    document = await export(api, organisation="UNODC")
+    assert schema_errors(document) == []
+    assert b'<reporting-org ref="XM-DAC-41121" type="40"><narrative>UNODC<' in document
+    # A registration redelivered or replayed after the update, an older update: kept out.
+    older = registered("UNODC", "XM-DAC-99999", revision=1, name="Old", updated=True)
+    await api.publish(registered("UNODC", None, revision=1), older)
+    assert GENERATED.sub(b"", await export(api, organisation="UNODC")) == GENERATED.sub(
+        b"", document
     )

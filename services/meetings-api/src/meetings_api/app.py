@@ -14,6 +14,7 @@ from meetings_api.meetings import api as meetings_api
 from meetings_api.meetings import events as meeting_events
 from meetings_api.organisations import api as organisations_api
 from meetings_api.organisations import events as organisation_events
+from meetings_api.organisations.announcer import Announcer
 from meetings_api.plan_facts import handlers as plan_facts_handlers
 from meetings_api.proceedings import api as proceedings_api
 from meetings_api.proceedings import events as proceedings_events
@@ -57,6 +58,8 @@ SPEC = ServiceSpec(
     reset_read_models=reset_read_models,
     publishes=[meeting_events.TOPIC],
     events=[*meeting_events.EVENTS, *proceedings_events.EVENTS, *organisation_events.EVENTS],
+    # Publishes the seeded organisations once (indicators-api keeps a copy of the registry).
+    workers=[Announcer.of],
 )
 
 

@@ -27,3 +27,5 @@ class IatiOrganisation(Timestamps, Base):
     acronym: Mapped[str] = mapped_column(String(20), primary_key=True)
     iati_id: Mapped[str | None] = mapped_column(String(60))
     name: Mapped[str | None] = mapped_column(String(300))
+    # The registry entry's revision as last kept: older news changes nothing.
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")

@@ -36,14 +36,22 @@ class IatiRepository:
         statement = select(IatiOrganisation).where(IatiOrganisation.acronym.in_(acronyms))
         return {o.acronym: o for o in (await self.session.scalars(statement)).all()}
 
-    async def save_organisation(self, acronym: str, iati_id: str | None, name: str | None) -> None:
+    async def save_organisation(
+        self, acronym: str, iati_id: str | None, name: str | None, revision: int
+    ) -> bool:
+        """Keeps the registry's entry unless the copy holds it at ``revision`` or later (older
+        news, a replay); whether it was kept."""
         organisation = await self.organisation(acronym)
         if organisation is None:
             organisation = IatiOrganisation(acronym=acronym)
             self.session.add(organisation)
+        elif organisation.revision >= revision:
+            return False
         organisation.iati_id = iati_id
         organisation.name = name
+        organisation.revision = revision
         await self.session.flush()
+        return True
 
     async def results_of(self, project: str, organisation: str | None) -> Sequence[Result]:
         # Standing results only: a withdrawn one is not reported any more.

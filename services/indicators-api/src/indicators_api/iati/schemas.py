@@ -39,10 +39,13 @@ class IatiImportOutcome(ImportCounts):
     errors: list[IatiProblem]
 
 
-class OrganisationRegistered(EventReader):
-    """What this service reads of ``meetings.organisation.registered.v1``: its copy of the
-    registry's IATI identifiers (the import's prefix rule, the export's reporting-org)."""
+class OrganisationPublished(EventReader):
+    """What this service reads of ``meetings.organisation.registered.v1`` and ``.updated.v1``
+    (the whole entry either way): its copy of the registry's IATI identifiers (the import's
+    prefix rule, the export's reporting-org)."""
 
     acronym: str
     name: str | None = None
     iati_id: str | None = None
+    # Absent from the registrations published before revisions: the first.
+    revision: int = 1

@@ -2,13 +2,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from bp_common.revisions import IfMatchRequired, set_etag
 from meetings_api.organisations.models import OrganisationType
-from meetings_api.organisations.schemas import OrganisationCreate, OrganisationOut
+from meetings_api.organisations.schemas import (
+    OrganisationCreate,
+    OrganisationOut,
+    OrganisationUpdate,
+)
 from meetings_api.organisations.service import OrganisationService
 
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
@@ -51,10 +56,40 @@ async def list_organisations(
     return await service.list(type_, limit, cursor)
 
 
+AcronymPath = Annotated[str, Path(max_length=20, pattern=r"^[A-Za-z0-9.&-]+$")]
+
+
 @router.get("/{acronym}", response_model=OrganisationOut)
 async def get_organisation(
-    acronym: Annotated[str, Path(max_length=20, pattern=r"^[A-Za-z0-9.&-]+$")],
-    service: ServiceDep,
-    _: IdentityDep,
+    acronym: AcronymPath, service: ServiceDep, _: IdentityDep, response: Response
 ) -> OrganisationOut:
-    return OrganisationOut.model_validate(await service.get(acronym))
+    organisation = await service.get(acronym)
+    set_etag(response, organisation.revision)
+    return OrganisationOut.model_validate(organisation)
+
+
+@router.patch(
+    "/{acronym}",
+    response_model=OrganisationOut,
+    responses=refusals(
+        {
+            409: {"iati_id_taken": "another organisation has this IATI identifier."},
+            412: {"stale_revision": "the organisation changed since it was read (`If-Match`)."},
+            428: {"if_match_required": "no `If-Match`: read the organisation first."},
+        }
+    ),
+)
+async def update_organisation(
+    acronym: AcronymPath,
+    body: OrganisationUpdate,
+    service: ServiceDep,
+    _: SecretariatDep,
+    precondition: IfMatchRequired,
+    response: Response,
+) -> OrganisationOut:
+    """Correct an organisation's name, type or IATI identifier (the acronym stays: it names the
+    organisation in delegations, keys and results). Published as
+    `meetings.organisation.updated.v1`: indicators-api's IATI import and export follow."""
+    organisation = await service.update(acronym, body, precondition)
+    set_etag(response, organisation.revision)
+    return OrganisationOut.model_validate(organisation)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bp_common.orm import Timestamps, UUIDPrimaryKey, enum_type
+from bp_common.orm import Timestamps, UTCDateTime, UUIDPrimaryKey, enum_type
+from bp_common.revisions import Revisioned
 from meetings_api.base import Base
 
 
@@ -17,7 +19,7 @@ class OrganisationType(StrEnum):
     OTHER = "other"
 
 
-class Organisation(UUIDPrimaryKey, Timestamps, Base):
+class Organisation(UUIDPrimaryKey, Revisioned, Timestamps, Base):
     """An organisation that can send a delegation; states are ISO 3166-1 codes instead."""
 
     __tablename__ = "organisation"
@@ -26,3 +28,6 @@ class Organisation(UUIDPrimaryKey, Timestamps, Base):
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[OrganisationType] = mapped_column(enum_type(OrganisationType, 30))
     iati_id: Mapped[str | None] = mapped_column(String(60), unique=True)
+    # When the registry first published it (registered.v1): the organisations the migrations
+    # seeded have none until the service's first start announces them.
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

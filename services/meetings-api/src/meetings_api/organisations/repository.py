@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bp_common.pagination import seek
@@ -17,9 +19,27 @@ class OrganisationRepository:
     def add(self, organisation: Organisation) -> None:
         self.session.add(organisation)
 
-    async def get(self, acronym: str) -> Organisation | None:
+    async def get(self, acronym: str, *, for_update: bool = False) -> Organisation | None:
         statement = select(Organisation).where(Organisation.acronym == acronym)
+        if for_update:
+            statement = statement.with_for_update()
         return (await self.session.scalars(statement)).one_or_none()
+
+    async def unannounced(self) -> list[Organisation]:
+        """Those never published, locked; another instance announcing at once skips them."""
+        statement = (
+            select(Organisation)
+            .where(Organisation.announced_at.is_(None))
+            .order_by(Organisation.acronym)
+            .with_for_update(skip_locked=True)
+        )
+        return list((await self.session.scalars(statement)).all())
+
+    async def mark_announced(self, ids: Collection[uuid.UUID], when: datetime) -> None:
+        """A Core UPDATE: being announced is no change of the entry (its revision stays)."""
+        await self.session.execute(
+            update(Organisation).where(Organisation.id.in_(ids)).values(announced_at=when)
+        )
 
     async def by_iati_id(self, iati_id: str) -> Organisation | None:
         statement = select(Organisation).where(Organisation.iati_id == iati_id)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from bp_common.types import COUNTRY_PATTERN, bounded_text, stripped_upper
 from meetings_api.organisations.models import OrganisationType
@@ -45,6 +45,24 @@ class OrganisationCreate(BaseModel):
     iati_id: IatiOrganisationId | None = None
 
 
+class OrganisationUpdate(BaseModel):
+    """The fields sent change; the acronym names the organisation everywhere (delegations, keys,
+    results) and stays. ``iati_id: null`` removes the identifier."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, bounded_text(200)] | None = None
+    type: OrganisationType | None = None
+    iati_id: IatiOrganisationId | None = None
+
+    @model_validator(mode="after")
+    def _name_and_type_stay_set(self) -> Self:
+        for field in ("name", "type"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be removed, only changed")
+        return self
+
+
 class OrganisationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -53,4 +71,5 @@ class OrganisationOut(BaseModel):
     name: str
     type: OrganisationType
     iati_id: str | None
+    revision: int
     created_at: datetime
