@@ -11,7 +11,7 @@ from bp_common.errors import DomainError, refusals
 from bp_common.security import Identity, Role
 from bp_common.types import Acronym, QueryBool
 from indicators_api.iati.schemas import IatiImportOutcome, MappingIn, MappingOut
-from indicators_api.iati.service import IatiService
+from indicators_api.iati.service import IatiService, export_document
 from indicators_api.results.api import IdempotencyKeyHeader, ReporterQuery
 from indicators_api.results.payload import UnsupportedMediaType
 from indicators_api.results.service import ResultsWriteForbidden
@@ -139,6 +139,7 @@ async def import_iati(
     ),
 )
 async def export_iati(
+    request: Request,
     service: ServiceDep,
     _: IdentityDep,
     organisation: Acronym | None = None,
@@ -147,8 +148,11 @@ async def export_iati(
     """The projects (all, an organisation's, or one) and their results as an IATI 2.03
     `iati-activities` document, valid against the official schema. The reporting-org is the
     organisation named, or the Secretariat's for the whole Process. Each indicator carries a
-    `reference` in the platform's own vocabulary, so the document imports back unmapped."""
-    chunks = await service.export_document(organisation=organisation, project=project)
+    `reference` in the platform's own vocabulary, so the document imports back unmapped.
+    Streamed as it is written (one period of results at a time): a large organisation's
+    export takes no more memory than a small one's."""
+    plan = await service.plan_export(organisation=organisation, project=project)
+    chunks = export_document(runtime_of(request).database, plan, organisation)
     return StreamingResponse(chunks, media_type="application/xml")
 
 

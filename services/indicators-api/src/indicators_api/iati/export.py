@@ -1,13 +1,14 @@
 """Projects and their results written as IATI 2.03 activities (valid against the official
-schema; codelist values from ``data/codelists``)."""
+schema; codelist values from ``data/codelists``), streamed: lxml's incremental writer, fed one
+period of results at a time from a server-side cursor."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import io
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
-from itertools import groupby
 
 from lxml import etree
 
@@ -46,8 +47,8 @@ class Org:
     acronym: str
 
 
-def _narrative(parent: etree._Element, tag: str, text: str) -> etree._Element:
-    element = etree.SubElement(parent, tag)
+def _narrative(parent: etree._Element | None, tag: str, text: str) -> etree._Element:
+    element = etree.Element(tag) if parent is None else etree.SubElement(parent, tag)
     etree.SubElement(element, "narrative").text = text
     return element
 
@@ -56,84 +57,150 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def activity(
-    reporting: Org,
-    project: Project,
-    partners: Mapping[str, IatiOrganisation | None],
-    results: Sequence[Result],
-    indicators: Mapping[str, Indicator],
-    today: date | None = None,
-) -> bytes:
-    today = today or datetime.now(UTC).date()
-    root = etree.Element("iati-activity")
-    identifier = project.iati_identifier or f"{reporting.ref}-{project.code}"
-    etree.SubElement(root, "iati-identifier").text = identifier
-    reporting_org = etree.SubElement(root, "reporting-org", ref=reporting.ref, type="40")
+@dataclass(frozen=True)
+class Plan:
+    """What a document is written from, read and checked before its first byte: a refusal is
+    still a problem answer, not a cut stream."""
+
+    reporting: Org
+    projects: Sequence[Project]
+    partners: Mapping[str, IatiOrganisation]
+    # Each project's indicators that have results to export, in code order.
+    indicator_codes: Mapping[str, Sequence[str]]
+    indicators: Mapping[str, Indicator]
+
+
+# One indicator's results of one project, ordered by period (``period_key``, ``period``).
+RowsOf = Callable[[str, str], AsyncIterator[Result]]
+
+
+async def document(
+    plan: Plan, rows_of: RowsOf, generated: datetime | None = None, today: date | None = None
+) -> AsyncIterator[bytes]:
+    """The ``iati-activities`` document as it is written: one chunk per period of results, so
+    the memory it takes is one period's, whatever the size of the export."""
+    stamp = (generated or datetime.now(UTC)).replace(microsecond=0).isoformat()
+    yield (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<iati-activities version="{VERSION}" '
+        f'generated-datetime="{stamp}">\n'
+    ).encode()
+    for project in plan.projects:
+        async for chunk in _activity(plan, project, rows_of, today):
+            yield chunk
+        yield b"\n"
+    yield b"</iati-activities>\n"
+
+
+async def _activity(
+    plan: Plan, project: Project, rows_of: RowsOf, today: date | None
+) -> AsyncIterator[bytes]:
+    out = io.BytesIO()
+
+    def written() -> bytes:
+        chunk = out.getvalue()
+        out.seek(0)
+        out.truncate()
+        return chunk
+
+    with etree.xmlfile(out, encoding="utf-8", buffered=False) as xf, xf.element("iati-activity"):
+        for element in _about(plan, project, today or datetime.now(UTC).date()):
+            xf.write(element)
+        for code in plan.indicator_codes.get(project.code, ()):
+            indicator = plan.indicators[code]
+            with xf.element("result", type=_code("ResultType", RESULT_TYPE[indicator.level])):
+                xf.write(_narrative(None, "title", indicator.title))
+                with xf.element("indicator", _indicator_attributes(indicator)):
+                    for element in _indicator_about(indicator):
+                        xf.write(element)
+                    period: list[Result] = []
+                    async for row in rows_of(project.code, code):
+                        if period and row.period != period[0].period:
+                            xf.write(_period(indicator, period))
+                            yield written()
+                            period = []
+                        period.append(row)
+                    if period:
+                        xf.write(_period(indicator, period))
+            yield written()
+    yield written()
+
+
+def _about(plan: Plan, project: Project, today: date) -> Iterator[etree._Element]:
+    """The activity's elements before its results."""
+    reporting = plan.reporting
+    identifier = etree.Element("iati-identifier")
+    identifier.text = project.iati_identifier or f"{reporting.ref}-{project.code}"
+    yield identifier
+    reporting_org = etree.Element("reporting-org", ref=reporting.ref, type="40")
     etree.SubElement(reporting_org, "narrative").text = reporting.name or reporting.acronym
-    _narrative(root, "title", project.title)
+    yield reporting_org
+    yield _narrative(None, "title", project.title)
     funded = f" Funded by {project.donor}." if project.donor else ""
-    _narrative(root, "description", f"{project.title}.{funded}").set("type", "1")
-    for acronym, partner in partners.items():
+    description = _narrative(None, "description", f"{project.title}.{funded}")
+    description.set("type", "1")
+    yield description
+    for acronym in project.implementing_organisations:
+        partner = plan.partners.get(acronym)
         attributes = {"role": _code("OrganisationRole", IMPLEMENTING)}
         if partner is not None and partner.iati_id:
             attributes["ref"] = partner.iati_id
-        org = etree.SubElement(root, "participating-org", attributes)
+        org = etree.Element("participating-org", attributes)
         etree.SubElement(org, "narrative").text = acronym
+        yield org
     status = IMPLEMENTATION if project.ends_on >= today else FINALISATION
-    etree.SubElement(root, "activity-status", code=_code("ActivityStatus", status))
+    yield etree.Element("activity-status", code=_code("ActivityStatus", status))
     for kind, day in ((PLANNED_START, project.starts_on), (PLANNED_END, project.ends_on)):
-        etree.SubElement(
-            root, "activity-date", type=_code("ActivityDateType", kind), **{"iso-date": str(day)}
+        yield etree.Element(
+            "activity-date", type=_code("ActivityDateType", kind), **{"iso-date": str(day)}
         )
     for country in project.countries:
-        etree.SubElement(root, "recipient-country", code=_code("Country", country))
-    for code, rows in groupby(sorted(results, key=_figure), key=lambda r: r.indicator):
-        _result(root, indicators[code], list(rows))
-    return etree.tostring(root, encoding="utf-8")
+        yield etree.Element("recipient-country", code=_code("Country", country))
 
 
-def _figure(row: Result) -> tuple[str, int, str, list[tuple[str, str]]]:
-    """A stable order of the actuals, by what they are (an import's own ids do not travel)."""
-    slices = sorted((row.disaggregation or {}).items())
-    return row.indicator, row.period_key, row.country or "", slices
+def _indicator_attributes(indicator: Indicator) -> dict[str, str]:
+    return {
+        "measure": _code("IndicatorMeasure", INDICATOR_MEASURE[indicator.measure]),
+        "ascending": "1" if indicator.ascending else "0",
+    }
 
 
-def _result(activity_element: etree._Element, indicator: Indicator, rows: list[Result]) -> None:
-    result = etree.SubElement(
-        activity_element, "result", type=_code("ResultType", RESULT_TYPE[indicator.level])
-    )
-    _narrative(result, "title", indicator.title)
-    element = etree.SubElement(
-        result,
-        "indicator",
-        measure=_code("IndicatorMeasure", INDICATOR_MEASURE[indicator.measure]),
-        ascending="1" if indicator.ascending else "0",
-    )
-    _narrative(element, "title", indicator.title)
-    etree.SubElement(
-        element,
+def _indicator_about(indicator: Indicator) -> Iterator[etree._Element]:
+    """The indicator's elements before its periods."""
+    yield _narrative(None, "title", indicator.title)
+    yield etree.Element(
         "reference",
         vocabulary=_code("IndicatorVocabulary", PLATFORM_VOCABULARY),
         code=indicator.code,
         **{"indicator-uri": PLATFORM_INDICATOR_URI},
     )
-    qualitative = indicator.measure is Measure.QUALITATIVE
     if indicator.baseline_year is not None:
         attributes = {"year": str(indicator.baseline_year)}
-        if indicator.baseline_value is not None and not qualitative:
+        if indicator.baseline_value is not None and indicator.measure is not Measure.QUALITATIVE:
             attributes["value"] = _number(indicator.baseline_value)
-        etree.SubElement(element, "baseline", attributes)
-    for text, period_rows in groupby(rows, key=lambda r: r.period):
-        period = parse_period(text)
-        assert period is not None  # stored periods were parsed on the way in
-        period_element = etree.SubElement(element, "period")
-        etree.SubElement(period_element, "period-start", {"iso-date": str(period.starts_on)})
-        etree.SubElement(period_element, "period-end", {"iso-date": str(period.ends_on)})
-        target = indicator.target_for(period.year) if text == str(period.year) else None
-        if target is not None and not qualitative:
-            etree.SubElement(period_element, "target", value=_number(target))
-        for row in period_rows:
-            _actual(period_element, row, qualitative)
+        yield etree.Element("baseline", attributes)
+
+
+def _figure(row: Result) -> tuple[str, list[tuple[str, str]]]:
+    """A stable order of one period's actuals, by what they are (an import's own ids do not
+    travel)."""
+    return row.country or "", sorted((row.disaggregation or {}).items())
+
+
+def _period(indicator: Indicator, rows: list[Result]) -> etree._Element:
+    """One period of an indicator: its dates, its target (a year's), and its actuals."""
+    text = rows[0].period
+    period = parse_period(text)
+    assert period is not None  # stored periods were parsed on the way in
+    qualitative = indicator.measure is Measure.QUALITATIVE
+    element = etree.Element("period")
+    etree.SubElement(element, "period-start", {"iso-date": str(period.starts_on)})
+    etree.SubElement(element, "period-end", {"iso-date": str(period.ends_on)})
+    target = indicator.target_for(period.year) if text == str(period.year) else None
+    if target is not None and not qualitative:
+        etree.SubElement(element, "target", value=_number(target))
+    for row in sorted(rows, key=_figure):
+        _actual(element, row, qualitative)
+    return element
 
 
 def _actual(period: etree._Element, row: Result, qualitative: bool) -> None:
@@ -147,14 +214,3 @@ def _actual(period: etree._Element, row: Result, qualitative: bool) -> None:
     text = row.value_text if qualitative else row.comment
     if text:
         _narrative(actual, "comment", text)
-
-
-def document(activities: Iterable[bytes], generated: datetime | None = None) -> Iterator[bytes]:
-    stamp = (generated or datetime.now(UTC)).replace(microsecond=0).isoformat()
-    yield (
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<iati-activities version="{VERSION}" '
-        f'generated-datetime="{stamp}">\n'
-    ).encode()
-    for element in activities:
-        yield element + b"\n"
-    yield b"</iati-activities>\n"

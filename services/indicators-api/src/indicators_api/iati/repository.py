@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -8,6 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from indicators_api.iati.models import IatiMapping, IatiOrganisation
 from indicators_api.projects.models import Project
 from indicators_api.results.models import Result
+
+STREAM_BATCH = 1_000  # rows fetched at a time by an export
 
 
 class IatiRepository:
@@ -53,12 +55,39 @@ class IatiRepository:
         await self.session.flush()
         return True
 
-    async def results_of(self, project: str, organisation: str | None) -> Sequence[Result]:
-        # Standing results only: a withdrawn one is not reported any more.
-        statement = select(Result).where(Result.project == project, Result.withdrawn_at.is_(None))
+    async def indicators_with_results(
+        self, projects: Collection[str], organisation: str | None
+    ) -> dict[str, list[str]]:
+        """Each project's indicators that have standing results (of ``organisation``), in code
+        order: a withdrawn result is not reported any more."""
+        statement = select(Result.project, Result.indicator).distinct()
+        statement = statement.where(Result.project.in_(projects), Result.withdrawn_at.is_(None))
         if organisation is not None:
             statement = statement.where(Result.organisation == organisation)
-        return (await self.session.scalars(statement)).all()
+        found: dict[str, list[str]] = {}
+        for project, indicator in (await self.session.execute(statement)).all():
+            found.setdefault(project, []).append(indicator)
+        return {project: sorted(codes) for project, codes in found.items()}
+
+    async def stream_results_of(
+        self, project: str, indicator: str, organisation: str | None
+    ) -> AsyncIterator[Result]:
+        """The standing results of one project and indicator by period, read in batches through
+        a server-side cursor (the memory is a batch's, not the results')."""
+        statement = (
+            select(Result)
+            .where(
+                Result.project == project,
+                Result.indicator == indicator,
+                Result.withdrawn_at.is_(None),
+            )
+            .order_by(Result.period_key, Result.period)
+            .execution_options(yield_per=STREAM_BATCH)
+        )
+        if organisation is not None:
+            statement = statement.where(Result.organisation == organisation)
+        async for row in await self.session.stream_scalars(statement):
+            yield row
 
     async def project_codes(self) -> set[str]:
         return set((await self.session.scalars(select(Project.code))).all())

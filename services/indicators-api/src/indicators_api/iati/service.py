@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import IO
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.db import Database
 from bp_common.errors import DomainError, FieldError, NotFound
 from bp_common.events.outbox import Outbox
 from bp_common.security import Identity
@@ -22,6 +23,7 @@ from indicators_api.iati.repository import IatiRepository
 from indicators_api.iati.schemas import IatiImportOutcome, IatiProblem, MappingIn
 from indicators_api.projects.models import Project
 from indicators_api.projects.repository import ProjectRepository
+from indicators_api.results.models import Result
 from indicators_api.results.payload import Payload
 from indicators_api.results.repository import CREATED, UNCHANGED, UPDATED
 from indicators_api.results.service import (
@@ -132,9 +134,8 @@ class IatiService:
         )
         return ImportAnswer(answer, replayed=False)
 
-    async def export_document(
-        self, *, organisation: str | None, project: str | None
-    ) -> Iterator[bytes]:
+    async def plan_export(self, *, organisation: str | None, project: str | None) -> export.Plan:
+        """What the export writes, checked before it starts (the refusals are problems)."""
         if organisation is None:
             reporting = export.Org(
                 self.settings.iati_secretariat_identifier,
@@ -154,20 +155,10 @@ class IatiService:
         partners = await self.iati.organisations(
             {o for p in projects for o in p.implementing_organisations}
         )
-        indicators = await self.results.indicators.by_codes(
-            {r.indicator for p in projects for r in await self.iati.results_of(p.code, None)}
-        )
-        activities_xml = [
-            export.activity(
-                reporting,
-                p,
-                {o: partners.get(o) for o in p.implementing_organisations},
-                await self.iati.results_of(p.code, organisation),
-                indicators,
-            )
-            for p in projects
-        ]
-        return export.document(activities_xml)
+        codes = await self.iati.indicators_with_results([p.code for p in projects], organisation)
+        used = {code for project_codes in codes.values() for code in project_codes}
+        indicators = await self.results.indicators.by_codes(used)
+        return export.Plan(reporting, projects, partners, codes, indicators)
 
     async def _projects(self, organisation: str | None, code: str | None) -> list[Project]:
         if code is not None:
@@ -252,3 +243,18 @@ def _digest(source: IO[bytes]) -> str:
         digest.update(chunk)
     source.seek(0)
     return digest.hexdigest()
+
+
+async def export_document(
+    database: Database, plan: export.Plan, organisation: str | None
+) -> AsyncIterator[bytes]:
+    """The document of ``plan`` as it is written, its results read in a transaction of its own
+    (the request's session is closed once the answer starts)."""
+    async with database.transaction() as session:
+        repository = IatiRepository(session)
+
+        def rows_of(project: str, indicator: str) -> AsyncIterator[Result]:
+            return repository.stream_results_of(project, indicator, organisation)
+
+        async for chunk in export.document(plan, rows_of):
+            yield chunk
