@@ -12,7 +12,7 @@ from bp_common.security import Identity, Role
 from bp_common.types import Acronym, QueryBool
 from indicators_api.iati.schemas import IatiImportOutcome, MappingIn, MappingOut
 from indicators_api.iati.service import IatiService, export_document
-from indicators_api.results.api import IdempotencyKeyHeader, ReporterQuery
+from indicators_api.results.api import IdempotencyKeyHeader, ReporterQuery, import_response
 from indicators_api.results.payload import UnsupportedMediaType
 from indicators_api.results.service import ResultsWriteForbidden
 from indicators_api.settings import IndicatorsSettings
@@ -123,8 +123,7 @@ async def import_iati(
             dry_run=dry_run,
             idempotency_key=idempotency_key,
         )
-    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    return Response(answer.body, media_type="application/json", headers=headers)
+    return import_response(answer)
 
 
 @router.get(

@@ -24,7 +24,7 @@ from indicators_api.results.schemas import (
     WithdrawOutcome,
     WithdrawRequest,
 )
-from indicators_api.results.service import ResultService
+from indicators_api.results.service import ImportAnswer, ResultService
 
 router = APIRouter(prefix="/v1/results", tags=["results"])
 
@@ -77,6 +77,13 @@ _CSV_EXAMPLE = (
     "external_id,project,indicator,period,country,disaggregation.sex,value,comment\n"
     "iom-2020-001,IMM-SR,1.1,2020-Q3,AF,female,42,\n"
 )
+
+
+def import_response(answer: ImportAnswer) -> Response:
+    """An import's answer (JSON, CSV or IATI): the bytes stored with its Idempotency-Key, and
+    ``Idempotent-Replayed`` when they are a replay of the first answer."""
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return Response(answer.body, media_type="application/json", headers=headers)
 
 
 @router.post(
@@ -147,8 +154,7 @@ async def import_results(
         idempotency_key=idempotency_key,
         mode=mode,
     )
-    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    return Response(answer.body, media_type="application/json", headers=headers)
+    return import_response(answer)
 
 
 @router.post(
