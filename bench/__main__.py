@@ -1,7 +1,7 @@
 """``make bench``: the distributed mode on this machine, each figure beside its baseline measured
 in the same run. Prints a table and writes ``var/bench/report-<time>.json``.
 
-    uv run python -m bench [--quick]
+    uv run python -m bench [--quick] [--only pdf]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import baselines, notifications, scenarios, tracing
-from bench.stack import PORT_BASE, REPO, infrastructure_peaks, peak_rss_mib
+from bench.stack import PORT_BASE, REPO, infrastructure_peaks, peak_rss_mib, running_stack
 
 console = Console()
 
@@ -147,6 +147,30 @@ async def run(quick: bool) -> dict[str, Any]:
     return report
 
 
+async def run_report_pdf(quick: bool) -> dict[str, Any]:
+    """The meeting summary's row alone, at the full run's size: the calendar grown as the full
+    run grows it (its coming year is most of the document), then the PDF of the meeting of 100
+    delegations and 300 interventions."""
+    meetings, activities = (1_000, 200) if quick else (10_000, 2_000)
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "sizes": {"meetings": meetings, "activities": activities},
+    }
+    run_dir = REPO / "var" / "bench" / f"stack-{PORT_BASE}"
+    async with (
+        running_stack(run_dir) as stack,
+        httpx.AsyncClient(base_url=stack.url("gateway"), timeout=300) as client,
+    ):
+        plan_id = await scenarios.bench_plan(client)
+        console.log(f"growing to {meetings:,} meetings, {activities:,} activities")
+        await scenarios.grow_meetings_and_activities(
+            client, plan_id, (0, meetings), (0, activities)
+        )
+        console.log("a meeting's summary as PDF (100 delegations, 300 interventions)")
+        report["report_pdf"] = await scenarios.report_latency(client)
+    return report
+
+
 def _percentiles(figures: dict[str, float]) -> str:
     return f"{figures['p50_ms']}/{figures['p95_ms']}/{figures['p99_ms']}"
 
@@ -257,8 +281,17 @@ def print_report(report: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--only", choices=["pdf"], help="one row alone: the meeting summary PDF")
     args = parser.parse_args()
     started = time.monotonic()
+    if args.only == "pdf":
+        report = asyncio.run(run_report_pdf(args.quick))
+        pdf = report["report_pdf"]
+        console.print(
+            f"meeting summary PDF p50/p95/p99 ms: {_percentiles(pdf)} ({pdf['pdf_bytes']:,} bytes)"
+        )
+        console.print_json(json.dumps(report))
+        return
     report = asyncio.run(run(args.quick))
     report["duration_s"] = round(time.monotonic() - started, 1)
     out_dir = REPO / "var" / "bench"
