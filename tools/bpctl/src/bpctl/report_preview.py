@@ -22,7 +22,7 @@ KEY = "bp_admin_report-preview"
 async def demo_summary_pdf() -> bytes:
     headers = {"Authorization": f"Bearer {KEY}"}
     # A preview waits for its PDF however busy the machine is.
-    os.environ.setdefault("MEETINGS_REPORT_TIMEOUT_S", "120")
+    os.environ.setdefault("REPORT_TIMEOUT_S", "120")
     with tempfile.TemporaryDirectory() as var_dir:
         platform = EmbeddedPlatform(
             Path(var_dir), KEY, load_demo_data=False, gateway_options={"upstream_timeout_s": 120}
