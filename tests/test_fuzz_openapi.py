@@ -14,11 +14,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from .conftest import Server
 
+# Per-operation exceptions, each with its reason.
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 CHECKS = ",".join(
     [
@@ -43,6 +46,8 @@ def test_no_operation_answers_a_server_error_or_breaks_its_schema(
             sys.executable,
             "-m",
             "schemathesis.cli",
+            "--config-file",
+            str(CONFIG),
             "run",
             f"{embedded_server.url}/v1/openapi.json",
             "--url",

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.testing import running, settle
 from meetings_api.app import create_app
+from meetings_api.organisations.announcer import Announcer
 from meetings_api.settings import MeetingsSettings
 
 Settle = Callable[[], Awaitable[None]]
@@ -32,6 +33,10 @@ def app(tmp_path: Path, bus: InMemoryBus) -> FastAPI:
 async def client(app: FastAPI, bus: InMemoryBus) -> AsyncIterator[httpx.AsyncClient]:
     async with running(app) as client:
         await bus.start()
+        # The registry's seeded organisations are announced once at start: done and published
+        # before the test, so its own events come after them, never interleaved.
+        await app.state.runtime.worker(Announcer).wait()
+        await settle(app, bus)
         yield client
         await bus.stop()
 
