@@ -159,22 +159,38 @@ async def test_prometheus_answers_the_lag_and_the_backlog_of_each_service(
     assert all(float(series["value"][1]) >= 0 for series in backlog)
     age = await query(prometheus, f'bp_outbox_oldest_pending_age_seconds{{stack="{stack}"}}')
     assert labelled(age, "service") == services
-    lag = await query(
-        prometheus,
-        f'bp_consumer_lag_messages{{stack="{stack}",group="indicators",topic="meetings.events"}}',
-    )
-    assert sorted(labelled(lag, "partition")) == ["0", "1", "2"]
-    assert all(float(series["value"][1]) >= 0 for series in lag)
+
+    # Every partition once the consumer has fetched from each (a partition it has not fetched
+    # has no high watermark yet), and the gateway's requests once a scrape followed them: each
+    # process is scraped on its own schedule, so both are waited for, not assumed.
+    async def lag_of_every_partition() -> bool:
+        lag = await query(
+            prometheus,
+            f'bp_consumer_lag_messages{{stack="{stack}",group="indicators",'
+            'topic="meetings.events"}',
+        )
+        return sorted(labelled(lag, "partition")) == ["0", "1", "2"] and all(
+            float(series["value"][1]) >= 0 for series in lag
+        )
+
+    await eventually(lag_of_every_partition, within_s=90, every_s=0.5)
 
     # The gateway's own metrics port is scraped too: what it forwarded counts under the template
     # the service matched, not under its catch-all route.
-    requests = await query(
-        prometheus,
-        f'bp_http_requests_total{{stack="{stack}",process="gateway",service="gateway"}}',
-    )
-    routes = labelled(requests, "route")
-    assert routes >= {"/v1/meetings", "/v1/meetings/{meeting_id}/hold", "/readyz"}, routes
-    assert "/v1/{path:path}" not in routes
+    async def gateway_routes() -> set[str]:
+        requests = await query(
+            prometheus,
+            f'bp_http_requests_total{{stack="{stack}",process="gateway",service="gateway"}}',
+        )
+        return labelled(requests, "route")
+
+    wanted = {"/v1/meetings", "/v1/meetings/{meeting_id}/hold", "/readyz"}
+
+    async def forwarded_requests_scraped() -> bool:
+        return await gateway_routes() >= wanted
+
+    await eventually(forwarded_requests_scraped, within_s=90, every_s=0.5)
+    assert "/v1/{path:path}" not in await gateway_routes()
     processes = await query(prometheus, f'up{{stack="{stack}"}}')
     every_process = {"gateway", "indicators-api", "meetings-api", "plan-api", "notifications-api"}
     assert labelled(processes, "process") == every_process
