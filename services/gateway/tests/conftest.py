@@ -75,13 +75,13 @@ class Unreachable(httpx.AsyncBaseTransport):
 
 
 def gateway_settings(tmp_path: Path, **overrides: object) -> GatewaySettings:
-    return GatewaySettings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/gateway.db",
-        admin_api_key=SecretStr(KEY),
-        max_body_bytes=1000,
-        upstream_timeout_s=0.5,
-        **overrides,  # type: ignore[arg-type]
-    )
+    values: dict[str, object] = {
+        "database_url": f"sqlite+aiosqlite:///{tmp_path}/gateway.db",
+        "admin_api_key": SecretStr(KEY),
+        "max_body_bytes": 1000,
+        "upstream_timeout_s": 0.5,
+    }
+    return GatewaySettings(**(values | overrides))  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from gateway.auth import authenticated
 from gateway.keys import api as keys_api
 from gateway.oidc import AccessTokens
 from gateway.openapi import merged_openapi
-from gateway.proxy import RoutePolicy, Upstreams
+from gateway.proxy import HttpxUpstream, RoutePolicy, UpstreamClient, Upstreams
 from gateway.ratelimit import RateLimiter
 from gateway.routing import (
     Upstream,
@@ -43,6 +43,7 @@ from gateway.routing import (
     upstream_for,
 )
 from gateway.settings import GatewaySettings
+from gateway.upstream_http import HttpUpstream
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # What a cross-origin page may send (the CORS preflight answers with these).
@@ -50,17 +51,15 @@ CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 IdentityDep = Annotated[Identity, Depends(authenticated)]
 
 
-def network_clients(settings: GatewaySettings) -> dict[Upstream, httpx.AsyncClient]:
+def network_clients(settings: GatewaySettings) -> dict[Upstream, UpstreamClient]:
     urls = {
         Upstream.MEETINGS: settings.meetings_url,
         Upstream.PLAN: settings.plan_url,
         Upstream.INDICATORS: settings.indicators_url,
         Upstream.NOTIFICATIONS: settings.notifications_url,
     }
-    timeout = httpx.Timeout(settings.upstream_timeout_s, connect=2.0)
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     return {
-        name: httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
+        name: HttpUpstream(url, connect_timeout_s=2.0, max_connections=200, max_idle_connections=50)
         for name, url in urls.items()
     }
 
@@ -79,7 +78,9 @@ def create_gateway_app(
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
     tracing.instrument_engine(database.engine)
     upstreams = Upstreams(
-        clients or network_clients(settings),
+        {name: HttpxUpstream(client) for name, client in clients.items()}
+        if clients is not None
+        else network_clients(settings),
         settings.identity_signing_key(),
         settings.identity_algorithm,
         settings.upstream_timeout_s,

@@ -11,15 +11,16 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
+import orjson
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 
 from bp_common.errors import DomainError, problem_response
 from bp_common.middleware import REQUEST_ID_HEADER
-from bp_common.observability import metrics
+from bp_common.observability import metrics, tracing
 from bp_common.request_context import current_request_id
 from bp_common.security import (
     IDENTITY_HEADER,
@@ -29,32 +30,43 @@ from bp_common.security import (
     sign_identity,
 )
 from gateway.routing import Upstream, metrics_route
+from gateway.upstream_http import Headers, UpstreamAnswer, UpstreamConnectionError
 
 logger = logging.getLogger(__name__)
 
-# Hop-by-hop headers (RFC 9110 7.6.1) and those the gateway sets itself.
+# Hop-by-hop headers (RFC 9110 7.6.1) and those the gateway sets itself; as ASGI gives them
+# (lower case bytes). ``expect``: the gateway streams the body on anyway, and a 100 Continue from
+# the service would be an answer before the answer.
 _DROPPED_REQUEST_HEADERS = {
-    "host",
-    "connection",
-    "keep-alive",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "authorization",
-    IDENTITY_HEADER,
-    REQUEST_ID_HEADER,
+    name.encode()
+    for name in (
+        "host",
+        "connection",
+        "keep-alive",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "expect",
+        "authorization",
+        IDENTITY_HEADER,
+        REQUEST_ID_HEADER,
+    )
 }
 _DROPPED_RESPONSE_HEADERS = {
-    "connection",
-    "keep-alive",
-    "transfer-encoding",
-    "server",
-    "date",
-    REQUEST_ID_HEADER,
-    metrics.ROUTE_HEADER,
+    name.encode()
+    for name in (
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "server",
+        "date",
+        REQUEST_ID_HEADER,
+        metrics.ROUTE_HEADER,
+    )
 }
+_ROUTE_HEADER = metrics.ROUTE_HEADER.encode()
 
 
 class PayloadTooLarge(DomainError):
@@ -77,12 +89,91 @@ class RoutePolicy:
         return self.total_timeout_s or self.idle_timeout_s
 
 
+class UpstreamClient(Protocol):
+    """What the proxy needs from a client to one service: :class:`HttpUpstream` over the
+    network, :class:`HttpxUpstream` around an httpx client (the embedded mode, tests)."""
+
+    async def send(
+        self,
+        method: str,
+        target: str,
+        headers: Headers,
+        body: AsyncIterator[bytes] | None,
+        *,
+        first_byte_timeout_s: float,
+        idle_timeout_s: float,
+    ) -> UpstreamAnswer | HttpxAnswer: ...
+
+    async def get(self, path: str) -> tuple[int, bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class HttpxAnswer:
+    def __init__(self, answer: httpx.Response) -> None:
+        self.answer = answer
+        self.status_code = answer.status_code
+        self.raw_headers = answer.headers.raw
+
+    def aiter_raw(self) -> AsyncIterator[bytes]:
+        return self.answer.aiter_raw()
+
+    async def aclose(self) -> None:
+        await self.answer.aclose()
+
+
+class HttpxUpstream:
+    """An httpx client as an upstream: in-process transports (the embedded mode's services, the
+    tests' stand-ins). Its errors are mapped to the ones :class:`HttpUpstream` raises."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def send(
+        self,
+        method: str,
+        target: str,
+        headers: Headers,
+        body: AsyncIterator[bytes] | None,
+        *,
+        first_byte_timeout_s: float,
+        idle_timeout_s: float,
+    ) -> HttpxAnswer:
+        request = self.client.build_request(
+            method,
+            target,
+            headers=headers,
+            content=body,
+            # The route's own timeouts, not the client's: an httpx client over the network
+            # would otherwise cut a slow upload or report at the ordinary read timeout.
+            timeout=httpx.Timeout(first_byte_timeout_s, connect=2.0, read=idle_timeout_s),
+        )
+        try:
+            return HttpxAnswer(await self.client.send(request, stream=True))
+        except httpx.TimeoutException as exc:
+            raise TimeoutError(str(exc)) from exc
+        except httpx.TransportError as exc:
+            raise UpstreamConnectionError(repr(exc)) from exc
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        try:
+            answer = await self.client.get(path)
+        except httpx.TimeoutException as exc:
+            raise TimeoutError(str(exc)) from exc
+        except httpx.TransportError as exc:
+            raise UpstreamConnectionError(repr(exc)) from exc
+        return answer.status_code, answer.content
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
 class Upstreams:
-    """One HTTP client per service: over the network, or in-process in the embedded mode."""
+    """One client per service: over the network, or in-process in the embedded mode."""
 
     def __init__(
         self,
-        clients: dict[Upstream, httpx.AsyncClient],
+        clients: dict[Upstream, UpstreamClient],
         identity_key: SigningKey,
         identity_algorithm: IdentityAlgorithm,
         timeout_s: float,
@@ -109,42 +200,53 @@ class Upstreams:
     async def forward(
         self, upstream: Upstream, request: Request, identity: Identity, policy: RoutePolicy
     ) -> Response:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > policy.max_body_bytes:
+        scope = request.scope
+        declared = None
+        has_body = False
+        headers: Headers = []
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value
+                has_body = True
+            elif name == b"transfer-encoding":
+                has_body = True
+            if name not in _DROPPED_REQUEST_HEADERS:
+                headers.append((name, value))
+        if declared is not None and declared.isdigit() and int(declared) > policy.max_body_bytes:
             raise _too_large(policy.max_body_bytes)
-        headers = [
-            (name, value)
-            for name, value in request.headers.items()
-            if name.lower() not in _DROPPED_REQUEST_HEADERS
-        ]
         request_id = current_request_id() or ""
         signed = self.signed_identity(upstream, identity)
-        headers += [(IDENTITY_HEADER, signed), (REQUEST_ID_HEADER, request_id)]
-        client = self.clients[upstream]
+        headers += [
+            (IDENTITY_HEADER.encode(), signed.encode()),
+            (REQUEST_ID_HEADER.encode(), request_id.encode()),
+        ]
+        if tracing.enabled():  # the services' spans continue the gateway's trace
+            traceparent, tracestate = tracing.current_trace_context()
+            if traceparent:
+                headers.append((b"traceparent", traceparent.encode()))
+            if tracestate:
+                headers.append((b"tracestate", tracestate.encode()))
+        # The path and query exactly as the caller encoded them.
+        target = scope.get("raw_path", b"").decode("latin-1") or request.url.path
+        if scope["query_string"]:
+            target += "?" + scope["query_string"].decode("latin-1")
         body = _LimitedBody(request, policy.max_body_bytes)
-        upstream_request = client.build_request(
-            request.method,
-            # The path exactly as the caller encoded it.
-            request.scope.get("raw_path", b"").decode("latin-1") or request.url.path,
-            params=list(request.query_params.multi_items()),
-            headers=headers,
-            content=body.chunks(),
-            # The route's own timeouts, not the client's (the ordinary routes'): over the
-            # network a slow upload or report would otherwise be cut at the ordinary read timeout.
-            timeout=httpx.Timeout(
-                policy.first_byte_timeout_s, connect=2.0, read=policy.idle_timeout_s
-            ),
-        )
         loop = asyncio.get_running_loop()
         deadline = None if policy.total_timeout_s is None else loop.time() + policy.total_timeout_s
         try:
-            # Enforced here as well as in the clients: in-process transports ignore httpx's.
             async with asyncio.timeout(policy.first_byte_timeout_s):
-                answer = await client.send(upstream_request, stream=True)
+                answer = await self.clients[upstream].send(
+                    request.method,
+                    target,
+                    headers,
+                    body.chunks() if has_body else None,
+                    first_byte_timeout_s=policy.first_byte_timeout_s,
+                    idle_timeout_s=policy.idle_timeout_s,
+                )
         except Exception as exc:
             if body.too_large:
                 raise _too_large(policy.max_body_bytes) from exc
-            if isinstance(exc, httpx.TimeoutException | TimeoutError):
+            if isinstance(exc, TimeoutError):
                 logger.warning("upstream %s timed out", upstream.value)
                 return problem_response(
                     504,
@@ -152,7 +254,7 @@ class Upstreams:
                     f"The {upstream.value} service did not answer in time.",
                     instance=request.url.path,
                 )
-            if isinstance(exc, httpx.TransportError):
+            if isinstance(exc, UpstreamConnectionError):
                 logger.warning("upstream %s unreachable: %r", upstream.value, exc)
                 return problem_response(
                     502,
@@ -163,38 +265,47 @@ class Upstreams:
                 )
             raise
         # Counted under the template the service matched, not the gateway's catch-all route.
-        request.scope.setdefault("state", {})[metrics.ROUTE_STATE_KEY] = metrics_route(
-            request.url.path, answer.headers.get(metrics.ROUTE_HEADER)
+        template = next(
+            (
+                value.decode("latin-1")
+                for name, value in answer.raw_headers
+                if name.lower() == _ROUTE_HEADER
+            ),
+            None,
         )
-        response_headers = {
-            name: value
-            for name, value in answer.headers.items()
-            if name.lower() not in _DROPPED_RESPONSE_HEADERS
-        }
-        return StreamingResponse(
+        request.scope.setdefault("state", {})[metrics.ROUTE_STATE_KEY] = metrics_route(
+            request.url.path, template
+        )
+        response = StreamingResponse(
             _relay(answer, upstream, deadline, policy.idle_timeout_s),
             status_code=answer.status_code,
-            headers=response_headers,
         )
+        # As the service sent them (repeated headers stay repeated), without the hop-by-hop ones.
+        response.raw_headers = [
+            (name, value)
+            for name, value in answer.raw_headers
+            if name.lower() not in _DROPPED_RESPONSE_HEADERS
+        ]
+        return response
 
     async def fetch_openapi(self, upstream: Upstream) -> dict[str, Any] | None:
         try:
             async with asyncio.timeout(self.timeout_s):
-                answer = await self.clients[upstream].get("/v1/openapi.json")
-        except (httpx.HTTPError, TimeoutError):
+                status, body = await self.clients[upstream].get("/v1/openapi.json")
+        except (UpstreamConnectionError, TimeoutError):
             return None
-        if answer.status_code != 200:
+        if status != 200:
             return None
-        document: dict[str, Any] = answer.json()
+        document: dict[str, Any] = orjson.loads(body)
         return document
 
     async def ready(self, upstream: Upstream) -> bool:
         try:
             async with asyncio.timeout(self.timeout_s):
-                answer = await self.clients[upstream].get("/readyz")
-        except (httpx.HTTPError, TimeoutError):
+                status, _ = await self.clients[upstream].get("/readyz")
+        except (UpstreamConnectionError, TimeoutError):
             return False
-        return answer.status_code == 200
+        return status == 200
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -220,7 +331,7 @@ class _LimitedBody:
 
 
 async def _relay(
-    answer: httpx.Response, upstream: Upstream, deadline: float | None, idle_s: float
+    answer: UpstreamAnswer | HttpxAnswer, upstream: Upstream, deadline: float | None, idle_s: float
 ) -> AsyncIterator[bytes]:
     """The answer's bytes as they come. Past the deadline, or silent for ``idle_s``, the answer
     is cut by an error, so the caller's connection is aborted rather than ended as if whole."""
