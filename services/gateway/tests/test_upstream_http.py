@@ -11,10 +11,12 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
+from starlette.requests import ClientDisconnect
 
 from bp_common.testing import eventually
 from gateway.app import create_gateway_app
 from gateway.asgi import StreamingASGITransport
+from gateway.proxy import _RelayedResponse
 from gateway.settings import GatewaySettings
 from gateway.upstream_http import HttpUpstream, UpstreamConnectionError
 
@@ -251,3 +253,30 @@ async def test_a_connection_cut_mid_answer_is_an_error_not_a_short_answer() -> N
         await upstream.aclose()
         server.close()
         await server.wait_closed()
+
+
+async def test_an_answer_is_closed_when_the_caller_is_gone_before_its_first_byte() -> None:
+    """Else its connection would stay open, out of the pool, until the service drops it."""
+
+    class Answer:
+        status_code = 200
+        raw_headers: list[tuple[bytes, bytes]] = []
+        closed = False
+
+        async def aclose(self) -> None:
+            self.closed = True
+
+    async def never_started() -> AsyncIterator[bytes]:
+        yield b"x"
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def gone(message: object) -> None:
+        raise OSError("the caller is gone")
+
+    answer = Answer()
+    response = _RelayedResponse(answer, never_started())  # type: ignore[arg-type]
+    with pytest.raises((OSError, ClientDisconnect)):
+        await response({"type": "http", "asgi": {"spec_version": "2.4"}}, receive, gone)
+    assert answer.closed

@@ -59,7 +59,7 @@ def network_clients(settings: GatewaySettings) -> dict[Upstream, UpstreamClient]
         Upstream.NOTIFICATIONS: settings.notifications_url,
     }
     return {
-        name: HttpUpstream(url, connect_timeout_s=2.0, max_connections=200, max_idle_connections=50)
+        name: HttpUpstream(url, connect_timeout_s=2.0, max_idle_connections=50)
         for name, url in urls.items()
     }
 

@@ -17,6 +17,7 @@ import httpx
 import orjson
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from bp_common.errors import DomainError, problem_response
 from bp_common.middleware import REQUEST_ID_HEADER
@@ -276,9 +277,8 @@ class Upstreams:
         request.scope.setdefault("state", {})[metrics.ROUTE_STATE_KEY] = metrics_route(
             request.url.path, template
         )
-        response = StreamingResponse(
-            _relay(answer, upstream, deadline, policy.idle_timeout_s),
-            status_code=answer.status_code,
+        response = _RelayedResponse(
+            answer, _relay(answer, upstream, deadline, policy.idle_timeout_s)
         )
         # As the service sent them (repeated headers stay repeated), without the hop-by-hop ones.
         response.raw_headers = [
@@ -306,6 +306,21 @@ class Upstreams:
         except (UpstreamConnectionError, TimeoutError):
             return False
         return status == 200
+
+
+class _RelayedResponse(StreamingResponse):
+    """An answer relayed from a service; closed in every case, also when the caller is gone
+    before its first byte (the relay, never started, would not close it)."""
+
+    def __init__(self, answer: UpstreamAnswer | HttpxAnswer, chunks: AsyncIterator[bytes]):
+        super().__init__(chunks, status_code=answer.status_code)
+        self.answer = answer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.answer.aclose()
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

@@ -202,14 +202,16 @@ class UpstreamAnswer:
 
 
 class HttpUpstream:
-    """A keep-alive pool of connections to one service (``http://host:port``)."""
+    """A keep-alive pool of connections to one service (``http://host:port``): as many open as
+    there are requests in flight, up to ``max_idle_connections`` kept between them. No cap on
+    the open ones, on purpose: a slot taken by an answer that is never closed (a caller gone
+    before its answer started) would never come back, and the gateway would stall."""
 
     def __init__(
         self,
         base_url: str,
         *,
         connect_timeout_s: float = 2.0,
-        max_connections: int = 200,
         max_idle_connections: int = 50,
     ) -> None:
         url = urlsplit(base_url)
@@ -220,7 +222,6 @@ class HttpUpstream:
         self._host_header = url.netloc.encode("idna")
         self.connect_timeout_s = connect_timeout_s
         self.max_idle_connections = max_idle_connections
-        self._slots = asyncio.Semaphore(max_connections)
         self._idle: list[_Connection] = []
 
     async def send(
@@ -238,7 +239,6 @@ class HttpUpstream:
         ``headers`` has one, chunked otherwise) and wait for the answer's head. The timeouts
         are the caller's to enforce (``asyncio.timeout``), named here as the interface has them."""
         verb = method.encode("ascii")
-        await self._slots.acquire()
         connection: _Connection | None = None
         try:
             connection = self._take_idle()
@@ -260,7 +260,6 @@ class HttpUpstream:
         except BaseException:
             if connection is not None:
                 connection.close()
-            self._slots.release()
             raise
 
     async def _exchange(
@@ -304,7 +303,6 @@ class HttpUpstream:
             await answer.aclose()
 
     def give_back(self, connection: _Connection) -> None:
-        self._slots.release()
         if (
             connection.complete
             and connection.reusable
