@@ -11,8 +11,11 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from starlette.requests import ClientDisconnect
 
+from bp_common.observability import tracing
 from bp_common.testing import eventually
 from gateway.app import create_gateway_app
 from gateway.asgi import StreamingASGITransport
@@ -66,6 +69,10 @@ def meetings_service() -> FastAPI:
     async def port(request: Request) -> dict[str, int]:
         assert request.client is not None
         return {"port": request.client.port}
+
+    @app.get("/v1/meetings/traceparent")
+    async def traceparent(request: Request) -> dict[str, str | None]:
+        return {"traceparent": request.headers.get("traceparent")}
 
     @app.get("/v1/meetings/cookies")
     async def cookies() -> Response:
@@ -280,3 +287,17 @@ async def test_an_answer_is_closed_when_the_caller_is_gone_before_its_first_byte
     with pytest.raises((OSError, ClientDisconnect)):
         await response({"type": "http", "asgi": {"spec_version": "2.4"}}, receive, gone)
     assert answer.closed
+
+
+async def test_with_tracing_the_service_continues_the_gateways_trace(tmp_path: Path) -> None:
+    exporter = InMemorySpanExporter()
+    tracing.configure_tracing("gateway", tracing.TracingExporter.NONE, span_exporter=exporter)
+    try:
+        async with networked_gateway(tmp_path) as (gateway, _):
+            response = await gateway.get("/v1/meetings/traceparent", headers=AUTH)
+    finally:
+        tracing.shutdown_tracing()
+    _version, trace_id, _parent, _flags = response.json()["traceparent"].split("-")
+    server_spans = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.SERVER]
+    assert server_spans
+    assert {format(s.context.trace_id, "032x") for s in server_spans} == {trace_id}
