@@ -101,3 +101,11 @@ async def _optional(if_match: IfMatchHeader = None) -> Precondition:
 IfMatchRequired = Annotated[Precondition, Depends(_required)]
 # For the PATCH endpoints older clients use: checked only when sent.
 IfMatchOptional = Annotated[Precondition, Depends(_optional)]
+
+
+# The ``refusals`` entries of every operation that takes ``If-Match``:
+# ``refusals({409: {...}, **PRECONDITION_REFUSALS})``.
+PRECONDITION_REFUSALS: dict[int, dict[str, str]] = {
+    412: {"stale_revision": "`If-Match` is not the record's current `ETag`; nothing changed."},
+    428: {"if_match_required": "`If-Match` is missing (read the record first); nothing changed."},
+}

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Response, status
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import cross_field, refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from bp_common.revisions import IfMatchRequired, set_etag
+from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, set_etag
 from bp_common.types import GoalNumber
 from indicators_api.framework.models import Level, Source
 from indicators_api.framework.schemas import (
@@ -101,8 +101,7 @@ async def get_indicator(
                 "measure (text and numbers, or values above 100 for a percentage).",
                 "disaggregation_in_use": "a dimension is removed from an indicator with results.",
             },
-            412: {"stale_revision": "`If-Match` is not the indicator's current `ETag`."},
-            428: {"if_match_required": "`If-Match` is missing."},
+            **PRECONDITION_REFUSALS,
         }
     ),
 )

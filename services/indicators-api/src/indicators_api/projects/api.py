@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Response, status
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import cross_field, refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from bp_common.revisions import IfMatchRequired, set_etag
+from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, set_etag
 from bp_common.types import Acronym, CountryCode, GoalNumber
 from indicators_api.projects.schemas import (
     ProjectCreate,
@@ -93,8 +93,7 @@ async def get_project(
                 "them first.",
                 "project_exists": "another project has this IATI identifier.",
             },
-            412: {"stale_revision": "`If-Match` is not the project's current `ETag`."},
-            428: {"if_match_required": "`If-Match` is missing."},
+            **PRECONDITION_REFUSALS,
         }
     ),
 )

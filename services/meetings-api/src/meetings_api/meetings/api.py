@@ -16,7 +16,7 @@ from bp_common.pagination import (
     SortOrder,
     check_period,
 )
-from bp_common.revisions import IfMatchOptional, IfMatchRequired, set_etag
+from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchOptional, IfMatchRequired, set_etag
 from bp_common.types import CountryCode, IsoDate
 from bp_common.withdrawals import IncludeWithdrawn, WithdrawalReason
 from meetings_api.meetings.models import MeetingKind, MeetingStatus
@@ -44,11 +44,6 @@ agenda_items_router = APIRouter(prefix="/v1/agenda-items", tags=["meetings"])
 ReasonQuery = Annotated[
     WithdrawalReason, Query(description="Why it is withdrawn; kept with the tombstone.")
 ]
-# The refusals every correction (PATCH) and withdrawal (DELETE) shares.
-CORRECTION_REFUSALS: dict[int, dict[str, str]] = {
-    412: {"stale_revision": "`If-Match` is not the record's current `ETag`; nothing changed."},
-    428: {"if_match_required": "`If-Match` is missing; nothing changed."},
-}
 WITHDRAWN_REFUSAL = {"already_withdrawn": "the record is withdrawn: read, never corrected."}
 
 
@@ -127,7 +122,7 @@ async def get_meeting(
                 "agenda_beyond_dates": "the agenda has items on days the new dates leave out.",
                 "meeting_state_conflict": "a held or cancelled meeting does not change.",
             },
-            412: CORRECTION_REFUSALS[412],
+            412: PRECONDITION_REFUSALS[412],
         }
     ),
 )
@@ -243,7 +238,7 @@ async def get_delegation(
                 "meeting_state_conflict": "the delegations of a cancelled meeting do not change.",
                 **WITHDRAWN_REFUSAL,
             },
-            **CORRECTION_REFUSALS,
+            **PRECONDITION_REFUSALS,
         }
     ),
 )
@@ -273,7 +268,7 @@ async def correct_delegation(
                 "delegation_has_records": "it has interventions or reservations recorded.",
                 **WITHDRAWN_REFUSAL,
             },
-            **CORRECTION_REFUSALS,
+            **PRECONDITION_REFUSALS,
         }
     ),
 )
@@ -352,7 +347,7 @@ async def get_agenda_item(
                 "would alter the goals it reported.",
                 **WITHDRAWN_REFUSAL,
             },
-            **CORRECTION_REFUSALS,
+            **PRECONDITION_REFUSALS,
         }
     ),
 )
@@ -380,7 +375,7 @@ async def correct_agenda_item(
                 "goal would no longer be covered.",
                 **WITHDRAWN_REFUSAL,
             },
-            **CORRECTION_REFUSALS,
+            **PRECONDITION_REFUSALS,
         }
     ),
 )

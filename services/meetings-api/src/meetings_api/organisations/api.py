@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from bp_common.revisions import IfMatchRequired, set_etag
+from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, set_etag
 from meetings_api.organisations.models import OrganisationType
 from meetings_api.organisations.schemas import (
     OrganisationCreate,
@@ -74,8 +74,7 @@ async def get_organisation(
     responses=refusals(
         {
             409: {"iati_id_taken": "another organisation has this IATI identifier."},
-            412: {"stale_revision": "the organisation changed since it was read (`If-Match`)."},
-            428: {"if_match_required": "no `If-Match`: read the organisation first."},
+            **PRECONDITION_REFUSALS,
         }
     ),
 )

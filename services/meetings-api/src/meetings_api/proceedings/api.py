@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Response, status
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from bp_common.revisions import IfMatchRequired, set_etag
+from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, set_etag
 from bp_common.types import bounded_text
 from bp_common.withdrawals import IncludeWithdrawn
-from meetings_api.meetings.api import CORRECTION_REFUSALS, WITHDRAWN_REFUSAL, ReasonQuery
+from meetings_api.meetings.api import WITHDRAWN_REFUSAL, ReasonQuery
 from meetings_api.proceedings.models import DecisionKind, InterventionKind
 from meetings_api.proceedings.schemas import (
     DecisionCreate,
@@ -182,7 +182,7 @@ async def get_intervention(
                 **CANCELLED_REFUSAL,
                 **WITHDRAWN_REFUSAL,
             },
-            **CORRECTION_REFUSALS,
+            **PRECONDITION_REFUSALS,
         }
     ),
 )
@@ -212,7 +212,7 @@ async def correct_intervention(
                 **CANCELLED_REFUSAL,
                 **WITHDRAWN_REFUSAL,
             },
-            **CORRECTION_REFUSALS,
+            **PRECONDITION_REFUSALS,
         }
     ),
 )
@@ -260,7 +260,7 @@ async def get_decision(
                 **CANCELLED_REFUSAL,
                 **WITHDRAWN_REFUSAL,
             },
-            **CORRECTION_REFUSALS,
+            **PRECONDITION_REFUSALS,
         }
     ),
 )
@@ -289,7 +289,7 @@ async def correct_decision(
                 **CANCELLED_REFUSAL,
                 **WITHDRAWN_REFUSAL,
             },
-            **CORRECTION_REFUSALS,
+            **PRECONDITION_REFUSALS,
         }
     ),
 )

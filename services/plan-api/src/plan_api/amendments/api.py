@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep, WriterDep
 from bp_common.errors import refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from bp_common.revisions import IfMatchRequired, set_etag
+from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, set_etag
 from bp_common.withdrawals import IncludeWithdrawn, WithdrawalRequest
 from plan_api.access import ensure_speaks_for
 from plan_api.amendments.models import Amendment, AmendmentStatus
@@ -130,8 +130,7 @@ async def reject_amendment(
                 "amendment_already_decided": "a decided amendment is not withdrawn.",
                 "already_withdrawn": "the amendment was withdrawn already.",
             },
-            412: {"stale_revision": "If-Match names an older revision; nothing was changed."},
-            428: {"if_match_required": "If-Match is missing; nothing was changed."},
+            **PRECONDITION_REFUSALS,
         }
     ),
 )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response, status
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep, WriterDep
 from bp_common.errors import refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from bp_common.revisions import IfMatchRequired, set_etag
+from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, set_etag
 from bp_common.withdrawals import IncludeWithdrawn, WithdrawalRequest
 from plan_api.access import ensure_speaks_for
 from plan_api.hosting.models import HostingOffer
@@ -114,8 +114,7 @@ async def decline_offer(
                 "offer_accepted": "an accepted offer is final: the activity is hosted.",
                 "already_withdrawn": "the offer was withdrawn already.",
             },
-            412: {"stale_revision": "If-Match names an older revision; nothing was changed."},
-            428: {"if_match_required": "If-Match is missing; nothing was changed."},
+            **PRECONDITION_REFUSALS,
         }
     ),
 )

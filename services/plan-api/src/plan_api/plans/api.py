@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response, status
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import cross_field, refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from bp_common.revisions import IfMatchRequired, set_etag
+from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, set_etag
 from bp_common.types import GoalNumber
 from plan_api.plans.schemas import (
     ActionPointCorrection,
@@ -60,8 +60,7 @@ async def get_plan(plan_id: uuid.UUID, service: ServiceDep, _: IdentityDep) -> P
 _CORRECTION_REFUSALS = refusals(
     {
         409: {"plan_endorsed": "a version of the plan is endorsed: amend it instead."},
-        412: {"stale_revision": "If-Match names an older revision; nothing was changed."},
-        428: {"if_match_required": "If-Match is missing; nothing was changed."},
+        **PRECONDITION_REFUSALS,
     }
 )
 
