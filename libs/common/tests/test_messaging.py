@@ -7,6 +7,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from sqlalchemy import Column, Integer, String, Table, func, select
+from sqlalchemy import event as sa_event
 
 from bp_common.db import Database
 from bp_common.events.bus import RetryPolicy
@@ -106,6 +107,123 @@ async def test_relay_keeps_rows_while_the_bus_fails_and_delivers_later(database:
     async with database.sessionmaker() as session:
         attempts = await session.scalar(select(tables.outbox.c.attempts))
     assert attempts == 2
+
+
+class StatementLog:
+    """The SQL statements ``database`` runs, as they are sent."""
+
+    def __init__(self, database: Database) -> None:
+        self.statements: list[str] = []
+        sa_event.listen(database.engine.sync_engine, "before_cursor_execute", self._record)
+
+    def _record(self, _conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        self.statements.append(" ".join(statement.split()))
+
+    def reads_of_envelopes(self) -> list[str]:
+        return [s for s in self.statements if s.startswith("SELECT") and "outbox.envelope" in s]
+
+
+async def caught_up(relay: OutboxRelay) -> bool:
+    return relay.caught_up
+
+
+async def test_a_committed_event_is_published_without_reading_it_back(database: Database) -> None:
+    bus = InMemoryBus()
+    relay = OutboxRelay(database, tables.outbox, bus, poll_interval_s=3600)
+    relay.start()
+    try:
+        await eventually(lambda: caught_up(relay))
+        log = StatementLog(database)
+        async with database.transaction() as session:
+            await Outbox(tables.outbox, "/test").add(session, event("a"))
+        await eventually(lambda: _published(bus, 1))
+        await eventually(lambda: _unsent_is(database, 0))
+    finally:
+        await relay.stop()
+    assert log.reads_of_envelopes() == []
+    assert [e.subject for e in bus.log["meetings.events"]] == ["a"]
+
+
+async def _unsent_is(database: Database, count: int) -> bool:
+    return await unsent(database) == count
+
+
+async def test_events_of_a_rolled_back_transaction_never_reach_the_relay(
+    database: Database,
+) -> None:
+    """A session that wrote events, rolled back, then committed other work: only what committed
+    is published."""
+    bus = InMemoryBus()
+    relay = OutboxRelay(database, tables.outbox, bus, poll_interval_s=3600)
+    outbox = Outbox(tables.outbox, "/test")
+    relay.start()
+    try:
+        await eventually(lambda: caught_up(relay))
+        async with database.sessionmaker() as session:
+            await outbox.add(session, event("rolled back"))
+            await session.rollback()
+            await outbox.add(session, event("committed"))
+            await session.commit()
+        await eventually(lambda: _published(bus, 1))
+        # Published in commit order: had the first reached the relay, it would be ahead.
+        async with database.transaction() as session:
+            await outbox.add(session, event("next"))
+        await eventually(lambda: _published(bus, 2))
+    finally:
+        await relay.stop()
+    assert [e.subject for e in bus.log["meetings.events"]] == ["committed", "next"]
+
+
+async def test_the_poll_publishes_rows_no_fast_path_holds_once_past_the_grace(
+    database: Database,
+) -> None:
+    """Rows another replica or a crash left behind: written straight into the table, so this
+    relay's fast path never saw them. A relay with no grace publishes them at its next poll."""
+    bus = InMemoryBus()
+    relay = OutboxRelay(database, tables.outbox, bus, poll_interval_s=0.01, fast_path_grace_s=0)
+    relay.start()
+    try:
+        await eventually(lambda: caught_up(relay))
+        left = event("left by another replica")
+        async with database.sessionmaker() as session:
+            await session.execute(
+                tables.outbox.insert().values(
+                    event_id=left.id,
+                    topic=left.topic,
+                    event_type=left.type,
+                    envelope=left.to_json(),
+                )
+            )
+            await session.commit()
+        await eventually(lambda: _published(bus, 1))
+    finally:
+        await relay.stop()
+    assert await unsent(database) == 0
+
+
+async def test_after_a_failed_publish_older_events_go_out_before_newer_ones(
+    database: Database,
+) -> None:
+    bus = FlakyBus(failures=1)
+    relay = OutboxRelay(database, tables.outbox, bus, poll_interval_s=3600, max_backoff_s=0.1)
+    outbox = Outbox(tables.outbox, "/test")
+    relay.start()
+    try:
+        await eventually(lambda: caught_up(relay))
+        async with database.transaction() as session:
+            await outbox.add(session, event("first"))
+        await eventually(lambda: _failed_once(bus))
+        async with database.transaction() as session:
+            await outbox.add(session, event("second"))
+        await eventually(lambda: _published(bus, 2))
+    finally:
+        await relay.stop()
+    assert [e.subject for e in bus.log["meetings.events"]] == ["first", "second"]
+    assert await unsent(database) == 0
+
+
+async def _failed_once(bus: "FlakyBus") -> bool:
+    return bus.failures == 0
 
 
 async def increment(session, evt: CloudEvent) -> None:  # type: ignore[no-untyped-def]

@@ -3,8 +3,9 @@ statements that differ between PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,24 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
-# Set on a session when it wrote outbox rows, so the relay is woken right after the commit.
+# A session's info key listing the outbox events it wrote: handed to the relay after the commit.
 OUTBOX_WRITTEN = "outbox_written"
+
+# False in the background workers (outbox relay, event consumers): they retry a statement that
+# met a dropped connection until the database answers, so a checkout ping would only add a round
+# trip to every event's path. Requests keep it: a restarted database must cost them nothing.
+_ping_on_checkout_enabled: ContextVar[bool] = ContextVar("ping_on_checkout", default=True)
+
+
+@contextmanager
+def without_checkout_ping() -> Iterator[None]:
+    """Pooled connections checked out in this context (and the tasks it starts) are used
+    without a ping first; for callers that retry on a connection problem."""
+    token = _ping_on_checkout_enabled.set(False)
+    try:
+        yield
+    finally:
+        _ping_on_checkout_enabled.reset(token)
 
 
 class Database:
@@ -55,22 +72,30 @@ class Database:
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=session_class
         )
-        self._commit_listeners: dict[str, list[Callable[[], None]]] = {}
+        self._commit_listeners: dict[str, list[Callable[[Any], None]]] = {}
         event.listen(session_class, "after_commit", self._after_commit)
+        # What a rolled-back transaction wrote is gone: its flags must not reach the listeners
+        # at the session's next commit.
+        event.listen(session_class, "after_rollback", self._after_rollback)
 
-    def on_outbox_commit(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after every commit that wrote outbox rows (wakes the relay)."""
-        self.on_commit_of(OUTBOX_WRITTEN, listener)
+    def on_outbox_commit(self, listener: Callable[[list[Any]], None]) -> None:
+        """Call ``listener`` with the outbox events a transaction wrote, once it committed."""
+        self._commit_listeners.setdefault(OUTBOX_WRITTEN, []).append(listener)
 
     def on_commit_of(self, flag: str, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every commit of a session whose ``info[flag]`` was set."""
-        self._commit_listeners.setdefault(flag, []).append(listener)
+        self._commit_listeners.setdefault(flag, []).append(lambda _value: listener())
 
     def _after_commit(self, session: Session) -> None:
         for flag, listeners in self._commit_listeners.items():
-            if session.info.pop(flag, False):
+            value = session.info.pop(flag, None)
+            if value:
                 for listener in listeners:
-                    listener()
+                    listener(value)
+
+    def _after_rollback(self, session: Session) -> None:
+        for flag in self._commit_listeners:
+            session.info.pop(flag, None)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -142,6 +167,8 @@ def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     every connection older than now (the database was probably restarted, as with pre-ping) and
     checks out a new one, up to three attempts. Profiled: asyncpg's own pre-ping made three of
     the six round trips of a simple read."""
+    if not _ping_on_checkout_enabled.get():
+        return
     try:
         dbapi_connection.run_async(lambda driver: driver.execute("SELECT 1"))
     except Exception as exc:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bp_common.db import is_connection_problem
+from bp_common.db import is_connection_problem, without_checkout_ping
 from bp_common.events.envelope import CloudEvent
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,9 @@ async def handle_with_retries(
     outage_pause = policy.backoff_s
     while True:
         try:
-            await handler(event)
+            # A dropped connection is retried below: the checkout ping would only slow every event.
+            with without_checkout_ping():
+                await handler(event)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
