@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.kafka_bus import KafkaBus, KafkaConfig
 from bp_common.events.redrive import redrive
+from bp_common.testing import eventually
 from indicators_api.base import messaging as indicators_messaging
 from meetings_api.base import messaging as meetings_messaging
 
@@ -130,6 +131,54 @@ async def test_a_poison_message_is_dead_lettered_and_the_partition_keeps_flowing
     assert len(await _dead_letters(dlq, expected=2)) == 2
     # The next re-drive moves only what was dead-lettered since: that second failure.
     assert await redrive(KAFKA, dlq) == 1
+
+
+async def test_a_stopped_consumer_has_committed_every_offset_it_handled(namespace: str) -> None:
+    """Offsets are committed in the background while the next records are handled; stopping
+    the bus commits what is still pending, so a member taking over is handed nothing again.
+    The bus is stopped as soon as the last record is handled: its commit still on its way."""
+    topic = "meetings.events"
+    events = [
+        CloudEvent(type="meetings.meeting.held.v1", source="/test", subject=f"m{n}", data={})
+        for n in range(30)
+    ]
+    bus = raw_bus(namespace)
+    handled: list[str] = []
+    stopped: list[asyncio.Task[None]] = []
+
+    async def handle(event: CloudEvent) -> None:
+        handled.append(event.id)
+        if len(handled) == len(events):
+            stopped.append(asyncio.create_task(bus.stop()))
+
+    bus.subscribe([topic], "offsets", handle)
+    await bus.ensure_topics([topic])
+    await bus.start()
+    try:
+        await bus.publish(events)
+        await eventually(lambda: _stop_requested(stopped))
+        await stopped[0]
+    finally:
+        await bus.stop()
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=KAFKA, group_id=f"{namespace}offsets", enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(f"{namespace}{topic}", p) for p in range(bus.config.partitions)
+        ]
+        ends = await consumer.end_offsets(partitions)
+        committed = {tp: await consumer.committed(tp) or 0 for tp in partitions}
+    finally:
+        await consumer.stop()
+    assert sum(ends.values()) == len(events)
+    assert committed == ends
+
+
+async def _stop_requested(stopped: list[asyncio.Task[None]]) -> bool:
+    return bool(stopped)
 
 
 async def _dead_letters(

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -258,10 +259,18 @@ class KafkaBus:
             # Another member may have committed while this one was away.
             for key in [key for key in self._committed if key[0] == subscription.group]:
                 del self._committed[key]
-            while not self._stopping.is_set():
-                batches = await consumer.getmany(timeout_ms=500, max_records=200)
-                for tp, records in batches.items():
-                    await self._process_partition(consumer, subscription, tp, records)
+            committer = OffsetCommitter(
+                consumer,
+                self.config.request_timeout_s,
+                on_committed=functools.partial(self._note_committed, subscription.group),
+            )
+            try:
+                while not self._stopping.is_set():
+                    batches = await consumer.getmany(timeout_ms=500, max_records=200)
+                    for tp, records in batches.items():
+                        await self._process_partition(subscription, tp, records, committer)
+            finally:
+                await committer.close()
         finally:
             self._consumers.pop(subscription.group, None)
             # CancelledError too: aiokafka's stop() re-raises that of its own fetch task, which
@@ -269,12 +278,15 @@ class KafkaBus:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(consumer.stop(), self.config.request_timeout_s)
 
+    def _note_committed(self, group: str, tp: TopicPartition, offset: int) -> None:
+        self._committed[(group, tp)] = offset
+
     async def _process_partition(
         self,
-        consumer: AIOKafkaConsumer,
         subscription: Subscription,
         tp: TopicPartition,
         records: list[ConsumerRecord[bytes, bytes]],
+        committer: OffsetCommitter,
     ) -> None:
         next_offset: int | None = None
         try:
@@ -285,9 +297,7 @@ class KafkaBus:
         finally:
             # Commit what is done even if a later record failed: its redelivery starts there.
             if next_offset is not None:
-                async with asyncio.timeout(self.config.request_timeout_s):
-                    await consumer.commit({tp: next_offset})
-                self._committed[(subscription.group, tp)] = next_offset
+                committer.advance(tp, next_offset)
 
     async def _process_record(
         self, subscription: Subscription, record: ConsumerRecord[bytes, bytes]
@@ -327,3 +337,72 @@ class KafkaBus:
             ),
         )
         metrics.DEAD_LETTERED.labels(subscription.group, origin).inc()
+
+
+class OffsetCommitter:
+    """Commits a consumer's offsets in the background: the next record is handled while the
+    last one's offset is on its way (a group commit took 5-7 ms on the local broker). Safe
+    because the offsets are not what keeps an event from being applied twice, the inbox is: a
+    crash before a commit lands only redelivers events the inbox already holds. One commit in
+    flight at a time, carrying the newest offset of every partition advanced meanwhile."""
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        timeout_s: float,
+        on_committed: Callable[[TopicPartition, int], None],
+        retry_pause_s: float = 0.5,
+    ) -> None:
+        self._consumer = consumer
+        self._timeout_s = timeout_s
+        self._on_committed = on_committed
+        self._retry_pause_s = retry_pause_s
+        self._pending: dict[TopicPartition, int] = {}
+        self._wanted = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.create_task(self._run(), name="kafka:offset-commits")
+
+    def advance(self, tp: TopicPartition, offset: int) -> None:
+        self._pending[tp] = offset
+        self._wanted.set()
+
+    async def close(self) -> None:
+        """Commit what is pending, then stop (within the timeout: a dead broker must not hang
+        a stopping service; what is left is redelivered and skipped by the inbox)."""
+        self._closing = True
+        self._wanted.set()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(self._task, self._timeout_s)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wanted.wait()
+            self._wanted.clear()
+            if not await self._commit_pending() and not self._closing:
+                await asyncio.sleep(self._retry_pause_s)
+            if self._closing and not self._pending:
+                return
+
+    async def _commit_pending(self) -> bool:
+        if not self._pending:
+            return True
+        offsets, self._pending = self._pending, {}
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await self._consumer.commit(offsets)
+        except (KafkaError, TimeoutError, OSError) as exc:
+            # Retried with the next commit, for the partitions this member still holds; the
+            # others' new owner reads from the last committed offset (redelivery, deduplicated).
+            held = self._consumer.assignment()
+            for tp, offset in offsets.items():
+                if tp in held:
+                    self._pending.setdefault(tp, offset)
+            if self._pending:
+                self._wanted.set()
+            if self._closing:
+                self._pending.clear()
+            logger.warning("offset commit failed (%r); retrying with the next one", exc)
+            return False
+        for tp, offset in offsets.items():
+            self._on_committed(tp, offset)
+        return True
