@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bp_common.testing import eventually, running
+from bp_common.testing import current_if_match, eventually, running
 from bpctl.embedded import EmbeddedPlatform
 
 ADMIN_KEY = "bp_admin_matrix-key"
@@ -106,10 +106,8 @@ class World:
         return str(amendment["id"])
 
     async def etag(self, path: str) -> dict[str, str]:
-        """The If-Match of a correction made against the record as it now is."""
-        response = await self.client.get(path, headers=self.auth("secretariat"))
-        assert response.status_code == 200, f"GET {path}: {response.text}"
-        return {"If-Match": response.headers["ETag"]}
+        """The If-Match of a correction against the record as the Secretariat reads it now."""
+        return await current_if_match(self.client, path, self.auth("secretariat"))
 
     async def api_key(self) -> str:
         issued = await self.admin("POST", "/v1/api-keys", {"name": unique("key"), "role": "viewer"})
@@ -253,14 +251,12 @@ def _meeting_record_cases(collection: str) -> None:
     @case(f"PATCH /v1/{collection}/{{id}}")
     async def _(w: World, role: str) -> Attempt:
         path = await meeting_record(w, collection, body)
-        return Attempt("PATCH", path, change, path, await current_etag(w, path))
+        return Attempt("PATCH", path, change, path, await w.etag(path))
 
     @case(f"DELETE /v1/{collection}/{{id}}")
     async def _(w: World, role: str) -> Attempt:
         path = await meeting_record(w, collection, body)
-        return Attempt(
-            "DELETE", f"{path}?reason=Entered+twice.", None, path, await current_etag(w, path)
-        )
+        return Attempt("DELETE", f"{path}?reason=Entered+twice.", None, path, await w.etag(path))
 
 
 for _collection in MEETING_RECORDS:
@@ -270,13 +266,13 @@ for _collection in MEETING_RECORDS:
 @case("PATCH /v1/meetings/{id}/delegations/{participant}")
 async def _(w: World, role: str) -> Attempt:
     path = f"/v1/meetings/{await w.meeting()}/delegations/BG"
-    return Attempt("PATCH", path, {"headcount": 4}, path, await current_etag(w, path))
+    return Attempt("PATCH", path, {"headcount": 4}, path, await w.etag(path))
 
 
 @case("DELETE /v1/meetings/{id}/delegations/{participant}")
 async def _(w: World, role: str) -> Attempt:
     path = f"/v1/meetings/{await w.meeting()}/delegations/BG"
-    return Attempt("DELETE", f"{path}?reason=Absent.", None, path, await current_etag(w, path))
+    return Attempt("DELETE", f"{path}?reason=Absent.", None, path, await w.etag(path))
 
 
 @case("POST /v1/organisations")
@@ -291,9 +287,8 @@ async def _(w: World, role: str) -> Attempt:
     body = {"acronym": acronym, "name": "An organisation to rename", "type": "other"}
     await w.admin("POST", "/v1/organisations", body)
     path = f"/v1/organisations/{acronym}"
-    read = await w.client.get(path, headers=w.auth("secretariat"))
     renamed = {"name": "An organisation renamed"}
-    return Attempt("PATCH", path, renamed, path, headers={"If-Match": read.headers["etag"]})
+    return Attempt("PATCH", path, renamed, path, await w.etag(path))
 
 
 @case("POST /v1/plans")
@@ -478,25 +473,18 @@ async def _(w: World, role: str) -> Attempt:
     return Attempt("POST", "/v1/indicators", body, "/v1/indicators?limit=500")
 
 
-async def current_etag(w: World, path: str) -> dict[str, str]:
-    """The If-Match of a correction: the record's ETag as the Secretariat reads it now."""
-    response = await w.client.get(path, headers=w.auth("secretariat"))
-    assert response.status_code == 200, response.text
-    return {"If-Match": response.headers["etag"]}
-
-
 @case("PATCH /v1/projects/{code}")
 async def _(w: World, role: str) -> Attempt:
     path = "/v1/projects/MATRIX-IOM"
     body = {"title": unique("IOM's project, corrected ")}
-    return Attempt("PATCH", path, body, path, await current_etag(w, path))
+    return Attempt("PATCH", path, body, path, await w.etag(path))
 
 
 @case("PATCH /v1/indicators/{code}")
 async def _(w: World, role: str) -> Attempt:
     path = "/v1/indicators/MATRIX-IND"
     body = {"title": unique("People reached, corrected ")}
-    return Attempt("PATCH", path, body, path, await current_etag(w, path))
+    return Attempt("PATCH", path, body, path, await w.etag(path))
 
 
 @case("POST /v1/results/import", "partner")

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bp_common.testing import eventually, running
+from bp_common.testing import current_if_match, eventually, running
 from bpctl.embedded import EmbeddedPlatform
 
 KEY = "bp_admin_calendar-corrections"
@@ -72,25 +72,25 @@ async def test_the_calendar_follows_activity_corrections_and_offer_withdrawals(
 
     offer = (await call(client, "POST", f"{path}/hosting-offers", json={"country": "BG"})).json()
     await shows(client, activity["id"], status="host_offered")
-    etag = (await call(client, "GET", f"/v1/hosting-offers/{offer['id']}")).headers["ETag"]
+    offer_path = f"/v1/hosting-offers/{offer['id']}"
     await call(
         client,
         "POST",
-        f"/v1/hosting-offers/{offer['id']}/withdraw",
+        f"{offer_path}/withdraw",
         json={"reason": "Offered by mistake"},
-        headers={"If-Match": etag},
+        headers=await current_if_match(client, offer_path, AUTH),
     )
     await shows(client, activity["id"], status="proposed")
 
-    etag = (await call(client, "GET", path)).headers["ETag"]
+    before = await current_if_match(client, path, AUTH)
     corrected = await call(
         client,
         "PATCH",
         path,
         json={"title": "Training", "starts_on": "2021-06-08", "ends_on": "2021-06-09"},
-        headers={"If-Match": etag},
+        headers=before,
     )
-    assert corrected.headers["ETag"] != etag
+    assert corrected.headers["ETag"] != before["If-Match"]
     await shows(
         client,
         activity["id"],

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bp_common.testing import eventually, running, settle
+from bp_common.testing import current_if_match, eventually, running, settle
 from bpctl.embedded import EmbeddedPlatform
 
 KEY = "bp_admin_meeting-corrections"
@@ -53,19 +53,13 @@ async def call(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any)
     return response.json() if response.content else None
 
 
-async def current(client: httpx.AsyncClient, path: str) -> dict[str, str]:
-    """The If-Match of a correction made now."""
-    response = await client.get(path.split("?")[0], headers=AUTH)
-    assert response.status_code == 200, response.text
-    return {"If-Match": response.headers["ETag"]}
-
-
 async def correct(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> Any:
-    return await call(client, method, path, headers=await current(client, path), **kwargs)
+    if_match = await current_if_match(client, path, AUTH)
+    return await call(client, method, path, headers=if_match, **kwargs)
 
 
 async def refused(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> Any:
-    headers = AUTH | await current(client, path)
+    headers = AUTH | await current_if_match(client, path, AUTH)
     response = await client.request(method, path, headers=headers, **kwargs)
     assert response.status_code == 409, response.text
     return response.json()

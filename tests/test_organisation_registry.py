@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bp_common.testing import eventually, running
+from bp_common.testing import current_if_match, eventually, running
 from bpctl.embedded import EmbeddedPlatform
 
 KEY = "bp_admin_registry-key"
@@ -54,10 +54,10 @@ async def test_a_fresh_platform_exports_a_seeded_organisation_and_follows_its_co
         document
     )
 
-    read = await gateway.get("/v1/organisations/IOM", headers=ADMIN)
+    path = "/v1/organisations/IOM"
     renamed = {"name": "IOM, the UN Migration Agency"}
     corrected = await gateway.patch(
-        "/v1/organisations/IOM", json=renamed, headers=ADMIN | {"If-Match": read.headers["etag"]}
+        path, json=renamed, headers=ADMIN | await current_if_match(gateway, path, ADMIN)
     )
     assert corrected.status_code == 200, corrected.text
 

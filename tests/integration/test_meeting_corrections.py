@@ -14,7 +14,7 @@ import httpx
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.kafka_bus import KafkaBus, KafkaConfig
 from bp_common.security import Role
-from bp_common.testing import eventually, identity_headers
+from bp_common.testing import current_if_match, eventually, identity_headers
 
 from .conftest import KAFKA
 from .platform import MEETING, Platform
@@ -35,12 +35,6 @@ async def call(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any)
     return response.json()
 
 
-async def if_match(client: httpx.AsyncClient, path: str) -> dict[str, str]:
-    response = await client.get(path.split("?")[0], headers=SECRETARIAT)
-    assert response.status_code == 200, response.text
-    return {"If-Match": response.headers["ETag"]}
-
-
 async def meeting_with_delegations(platform: Platform) -> str:
     meeting = await call(platform.meetings, "POST", "/v1/meetings", json=MEETING)
     path = f"/v1/meetings/{meeting['id']}"
@@ -54,7 +48,8 @@ async def test_tombstones_free_their_place_on_postgresql(platform: Platform) -> 
     interventions = f"/v1/meetings/{meeting_id}/interventions"
     first = await call(client, "POST", interventions, json=STATEMENT)
     path = f"/v1/interventions/{first['id']}"
-    await call(client, "DELETE", f"{path}?reason=Wrong.", headers=await if_match(client, path))
+    withdrawal = await current_if_match(client, path, SECRETARIAT)
+    await call(client, "DELETE", f"{path}?reason=Wrong.", headers=withdrawal)
     # The same words recorded again: the tombstone holds no place under the unique index.
     again = await call(client, "POST", interventions, json=STATEMENT)
     other = await call(client, "POST", interventions, json=STATEMENT | {"text": "A question."})
@@ -62,7 +57,7 @@ async def test_tombstones_free_their_place_on_postgresql(platform: Platform) -> 
     copy = await client.patch(
         other_path,
         json={"text": STATEMENT["text"]},
-        headers=SECRETARIAT | await if_match(client, other_path),
+        headers=SECRETARIAT | await current_if_match(client, other_path, SECRETARIAT),
     )
     assert (copy.status_code, copy.json()["code"]) == (409, "already_recorded")
     listed = await call(client, "GET", f"{interventions}?include_withdrawn=true")
@@ -72,7 +67,8 @@ async def test_tombstones_free_their_place_on_postgresql(platform: Platform) -> 
     items = f"/v1/meetings/{meeting_id}/agenda-items"
     item = await call(client, "POST", items, json={"position": 1, "title": "Opening"})
     item_path = f"/v1/agenda-items/{item['id']}"
-    await call(client, "DELETE", f"{item_path}?reason=x", headers=await if_match(client, item_path))
+    withdrawal = await current_if_match(client, item_path, SECRETARIAT)
+    await call(client, "DELETE", f"{item_path}?reason=x", headers=withdrawal)
     await call(client, "POST", items, json={"position": 1, "title": "Opening session"})
 
 
@@ -88,7 +84,7 @@ async def test_two_officers_correcting_at_once_one_wins_the_other_is_stale(
         json={"kind": "take_note", "text": "The meeting takes note."},
     )
     path = f"/v1/decisions/{decision['id']}"
-    read = await if_match(client, path)
+    read = await current_if_match(client, path, SECRETARIAT)
     answers = await asyncio.gather(
         *(
             client.patch(path, json={"reservations": [country]}, headers=SECRETARIAT | read)
@@ -119,10 +115,12 @@ async def test_a_held_meetings_corrected_attendance_reaches_indicators_through_k
 
     await participants(9)
     path = f"/v1/meetings/{meeting_id}/delegations/TR"
-    await call(client, "PATCH", path, json={"headcount": 8}, headers=await if_match(client, path))
+    correction = await current_if_match(client, path, SECRETARIAT)
+    await call(client, "PATCH", path, json={"headcount": 8}, headers=correction)
     await participants(12)
     path = f"/v1/meetings/{meeting_id}/delegations/RS"
-    await call(client, "DELETE", f"{path}?reason=Absent.", headers=await if_match(client, path))
+    withdrawal = await current_if_match(client, path, SECRETARIAT)
+    await call(client, "DELETE", f"{path}?reason=Absent.", headers=withdrawal)
     await participants(10)
 
 
@@ -186,7 +184,7 @@ async def test_an_offer_accepted_in_plan_api_keeps_its_intervention(
     # The calendar and the record of accepted offers hear the event in one transaction.
     await eventually(shown_hosted, within_s=30)
     refused = await client.delete(
-        f"{path}?reason=x", headers=SECRETARIAT | await if_match(client, path)
+        f"{path}?reason=x", headers=SECRETARIAT | await current_if_match(client, path, SECRETARIAT)
     )
     assert (refused.status_code, refused.json()["code"]) == (409, "hosting_offer_accepted")
     assert offer_id in refused.json()["detail"]

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bp_common.security import Role
-from bp_common.testing import eventually, identity_headers
+from bp_common.testing import current_if_match, eventually, identity_headers
 
 from .conftest import KAFKA
 from .platform import Platform
@@ -164,9 +164,7 @@ async def corrected_read_models(platform: Platform) -> dict[str, Any]:
 
 async def write(client: Any, method: str, path: str, **kwargs: Any) -> Any:
     """A correction made as the Secretariat with the record's current ETag."""
-    current = await client.get(path.split("?")[0], headers=SECRETARIAT)
-    assert current.status_code == 200, current.text
-    headers = SECRETARIAT | {"If-Match": current.headers["ETag"]}
+    headers = SECRETARIAT | await current_if_match(client, path, SECRETARIAT)
     response = await client.request(method, path, headers=headers, **kwargs)
     assert response.status_code == 200, response.text
     return response.json()

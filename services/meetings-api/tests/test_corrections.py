@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.security import Role
-from bp_common.testing import deliver, identity_headers, running
+from bp_common.testing import current_if_match, deliver, identity_headers, running
 from meetings_api.app import create_app
 from meetings_api.plan_facts.models import EndorsedPlanVersion, KnownHostingOffer
 from meetings_api.settings import MeetingsSettings
@@ -642,8 +642,8 @@ async def test_a_replay_after_corrections_rebuilds_the_same_read_models(
     offer_intervention = await record(client, held_id, "interventions", OFFER)
     await hold(client, held_id)
     # Corrections: a planned meeting's title, a held one's delegations.
-    etag = (await read(client, planned_path)).headers["ETag"]
-    await client.patch(planned_path, json={"title": "SOM"}, headers=with_etag(etag))
+    if_match = await current_if_match(client, planned_path, VIEWER)
+    await client.patch(planned_path, json={"title": "SOM"}, headers=SECRETARIAT | if_match)
     tm = f"/v1/meetings/{held_id}/delegations/TM"
     await client.patch(tm, json={"headcount": 4}, headers=with_etag('"1"'))
     await client.delete(tm, params={"reason": "Absent."}, headers=with_etag('"2"'))

@@ -1,5 +1,6 @@
 """Helpers for the services' tests: a running app with a client, gateway-signed identities,
-waiting for events to travel through the in-process bus, and removing a Kafka namespace."""
+the If-Match of a correction, waiting for events to travel through the in-process bus, and
+removing a Kafka namespace."""
 
 from __future__ import annotations
 
@@ -117,6 +118,17 @@ async def running(app: FastAPI, base_url: str = "http://test") -> AsyncIterator[
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client,
     ):
         yield client
+
+
+async def current_if_match(
+    client: httpx.AsyncClient, path: str, headers: Mapping[str, str]
+) -> dict[str, str]:
+    """The ``If-Match`` of a correction made against the record at ``path`` as it now is: its
+    ``ETag``, read with ``headers``. A query on ``path`` (a withdrawal's ``?reason=``) is no part
+    of the record's address, so it is left out of the read."""
+    response = await client.get(path.split("?")[0], headers=headers)
+    assert response.status_code == 200, f"GET {path}: {response.text}"
+    return {"If-Match": response.headers["ETag"]}
 
 
 async def eventually(
