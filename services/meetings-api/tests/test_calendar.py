@@ -613,18 +613,33 @@ async def test_an_instance_with_its_relay_off_keeps_its_events_in_the_outbox(
         database_url=f"sqlite+aiosqlite:///{tmp_path}/rebuild.db", outbox_relay=False
     )
     app = create_app(settings, bus=bus)
+    runtime = app.state.runtime
+    outbox = runtime.spec.messaging.outbox
+    # The relay's task, named after its table; nothing else publishes an outbox.
+    relay_task = f"outbox-relay:{outbox.name}"
+
+    def running_tasks() -> set[str]:
+        return {task.get_name() for task in asyncio.all_tasks()}
+
+    async def kept() -> list[tuple[str, datetime | None]]:
+        async with app.state.database.sessionmaker() as session:
+            rows = (await session.execute(select(outbox.c.event_type, outbox.c.sent_at))).all()
+        return [(row.event_type, row.sent_at) for row in rows]
+
     async with running(app) as client:
         await bus.start()
         try:
             created = await client.post("/v1/meetings", json=MEETING, headers=SECRETARIAT)
             assert created.status_code == 201, created.text
-            await asyncio.sleep(0.3)  # a running relay, woken by the commit, publishes in ms
+            # No relay runs, so nothing publishes the commit, however long one waits.
+            assert relay_task not in running_tasks()
+            assert await kept() == [("meetings.meeting.scheduled.v1", None)]
+            assert not bus.log["meetings.events"]
+
+            # What it kept is whole: the relay, once started, publishes it as it is.
+            runtime.relay.start()
+            assert relay_task in running_tasks()
+            await settle_app(app, bus)
+            assert [e.type for e in bus.log["meetings.events"]] == ["meetings.meeting.scheduled.v1"]
         finally:
             await bus.stop()
-        outbox = app.state.runtime.spec.messaging.outbox
-        async with app.state.database.sessionmaker() as session:
-            kept = (await session.execute(select(outbox.c.event_type, outbox.c.sent_at))).all()
-    assert [(row.event_type, row.sent_at) for row in kept] == [
-        ("meetings.meeting.scheduled.v1", None)
-    ]
-    assert not bus.log["meetings.events"]
