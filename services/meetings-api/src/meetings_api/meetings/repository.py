@@ -15,18 +15,14 @@ from meetings_api.meetings.models import AgendaItem, Delegation, Meeting, Partic
 from meetings_api.meetings.schemas import Attendance, MeetingFilters
 
 
-class MeetingRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class MeetingNotFound(NotFound):
+    code = "meeting_not_found"
 
-    def add(self, meeting: Meeting) -> None:
-        self.session.add(meeting)
 
-    async def get(self, meeting_id: uuid.UUID, *, for_update: bool = False) -> Meeting | None:
-        statement = select(Meeting).where(Meeting.id == meeting_id)
-        if for_update:
-            statement = statement.with_for_update()
-        return (await self.session.scalars(statement)).one_or_none()
+class MeetingRepository(Repository[Meeting]):
+    model = Meeting
+    not_found = MeetingNotFound
+    noun = "meeting"
 
     async def list(
         self,

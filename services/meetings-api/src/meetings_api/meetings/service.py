@@ -57,10 +57,6 @@ from meetings_api.organisations.repository import OrganisationRepository
 from meetings_api.proceedings.repository import DecisionRepository, InterventionRepository
 
 
-class MeetingNotFound(NotFound):
-    code = "meeting_not_found"
-
-
 class MeetingStateConflict(Conflict):
     code = "meeting_state_conflict"
 
@@ -99,15 +95,6 @@ def require_status(meeting: Meeting, allowed: Collection[MeetingStatus], action:
         )
 
 
-async def find_meeting(
-    meetings: MeetingRepository, meeting_id: uuid.UUID, *, for_update: bool = False
-) -> Meeting:
-    meeting = await meetings.get(meeting_id, for_update=for_update)
-    if meeting is None:
-        raise MeetingNotFound(f"No meeting with id {meeting_id}.")
-    return meeting
-
-
 class MeetingService:
     def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
         self.session = session
@@ -128,7 +115,7 @@ class MeetingService:
         return await self._announce(events.MeetingScheduledV1, meeting)
 
     async def get(self, meeting_id: uuid.UUID) -> MeetingOut:
-        return await self._view(await find_meeting(self.meetings, meeting_id))
+        return await self._view(await self.meetings.get_or_raise(meeting_id))
 
     async def list_meetings(
         self, filters: MeetingFilters, order: SortOrder, limit: int, cursor: str | None
@@ -148,7 +135,7 @@ class MeetingService:
     async def update(
         self, meeting_id: uuid.UUID, data: MeetingUpdate, precondition: Precondition
     ) -> MeetingOut:
-        meeting = await find_meeting(self.meetings, meeting_id, for_update=True)
+        meeting = await self.meetings.get_or_raise(meeting_id, for_update=True)
         precondition.check(meeting.revision, "meeting")
         require_status(meeting, [MeetingStatus.PLANNED], "be changed")
         changes = changes_of(meeting, data.model_dump(exclude_unset=True))
@@ -205,7 +192,7 @@ class MeetingService:
         event: type[events.MeetingV1],
         action: str,
     ) -> MeetingOut:
-        meeting = await find_meeting(self.meetings, meeting_id, for_update=True)
+        meeting = await self.meetings.get_or_raise(meeting_id, for_update=True)
         require_status(meeting, [MeetingStatus.PLANNED], action)
         meeting.status = to
         meeting.revision += 1
@@ -232,13 +219,13 @@ class MeetingService:
     async def delegations_of(
         self, meeting_id: uuid.UUID, include_withdrawn: bool = False
     ) -> DelegationsOut:
-        meeting = await find_meeting(self.meetings, meeting_id)
+        meeting = await self.meetings.get_or_raise(meeting_id)
         return await self._delegations_out(meeting.id, include_withdrawn)
 
     async def replace_delegations(
         self, meeting_id: uuid.UUID, items: list[DelegationIn]
     ) -> DelegationsOut:
-        meeting = await find_meeting(self.meetings, meeting_id, for_update=True)
+        meeting = await self.meetings.get_or_raise(meeting_id, for_update=True)
         # The held event reported the attendance: it stays what was reported.
         require_status(meeting, [MeetingStatus.PLANNED], "have its delegations changed")
         types = await self._participant_types([item.participant for item in items])
@@ -351,7 +338,7 @@ class MeetingService:
     # -- agenda -----------------------------------------------------------------------------
 
     async def add_agenda_item(self, meeting_id: uuid.UUID, data: AgendaItemCreate) -> AgendaItem:
-        meeting = await find_meeting(self.meetings, meeting_id, for_update=True)
+        meeting = await self.meetings.get_or_raise(meeting_id, for_update=True)
         # The held event reported the goals the agenda covered.
         require_status(meeting, [MeetingStatus.PLANNED], "have its agenda changed")
         _refuse_day_outside(meeting, data.day)
@@ -374,7 +361,7 @@ class MeetingService:
         cursor: str | None,
         include_withdrawn: bool = False,
     ) -> Page[AgendaItemOut]:
-        meeting = await find_meeting(self.meetings, meeting_id)
+        meeting = await self.meetings.get_or_raise(meeting_id)
         after = read_cursor(cursor, cursor_int, cursor_int, cursor_uuid)
         rows = await self.agenda.list(
             meeting.id, day, limit=limit + 1, after=after, include_withdrawn=include_withdrawn
@@ -397,7 +384,7 @@ class DelegationService:
 
     async def get_or_raise(self, meeting_id: uuid.UUID, participant: str) -> Delegation:
         """The participant's delegation: the one standing, else its latest tombstone."""
-        meeting = await find_meeting(self.meetings, meeting_id)
+        meeting = await self.meetings.get_or_raise(meeting_id)
         code = participant.upper()
         found = await self.delegations.find(meeting.id, code)
         if found is None:
@@ -460,7 +447,7 @@ class DelegationService:
     async def _standing_delegation(
         self, meeting_id: uuid.UUID, participant: str
     ) -> tuple[Meeting, Delegation]:
-        meeting = await find_meeting(self.meetings, meeting_id, for_update=True)
+        meeting = await self.meetings.get_or_raise(meeting_id, for_update=True)
         code = participant.upper()
         delegation = await self.delegations.find(meeting.id, code, for_update=True)
         if delegation is None:
@@ -529,7 +516,7 @@ class AgendaItemService:
         self, item_id: uuid.UUID, precondition: Precondition
     ) -> tuple[Meeting, AgendaItem]:
         item = await self.agenda.get_or_raise(item_id, for_update=True)
-        meeting = await find_meeting(self.meetings, item.meeting_id, for_update=True)
+        meeting = await self.meetings.get_or_raise(item.meeting_id, for_update=True)
         precondition.check(item.revision, "agenda item")
         require_status(meeting, CORRECTABLE, "have its agenda corrected")
         return meeting, item

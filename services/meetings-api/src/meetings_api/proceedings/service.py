@@ -23,7 +23,7 @@ from meetings_api.meetings.repository import (
     DelegationRepository,
     MeetingRepository,
 )
-from meetings_api.meetings.service import changes_of, find_meeting, require_status
+from meetings_api.meetings.service import changes_of, require_status
 from meetings_api.plan_facts.service import PlanFactsService
 from meetings_api.proceedings import events
 from meetings_api.proceedings.models import Decision, DecisionKind, Intervention, InterventionKind
@@ -145,7 +145,7 @@ class ProceedingsService:
         cursor: str | None,
         include_withdrawn: bool = False,
     ) -> Page[InterventionOut]:
-        meeting = await find_meeting(self.meetings, meeting_id)
+        meeting = await self.meetings.get_or_raise(meeting_id)
         after = read_cursor(cursor, cursor_datetime, cursor_uuid)
         rows = await self.interventions.list(
             meeting.id, filters, limit=limit + 1, after=after, include_withdrawn=include_withdrawn
@@ -200,7 +200,7 @@ class ProceedingsService:
         cursor: str | None,
         include_withdrawn: bool = False,
     ) -> Page[DecisionOut]:
-        meeting = await find_meeting(self.meetings, meeting_id)
+        meeting = await self.meetings.get_or_raise(meeting_id)
         after = read_cursor(cursor, cursor_datetime, cursor_uuid)
         rows = await self.decisions.list(
             meeting.id, kind, limit=limit + 1, after=after, include_withdrawn=include_withdrawn
@@ -210,7 +210,7 @@ class ProceedingsService:
     # -- shared -----------------------------------------------------------------------------
 
     async def _recordable(self, meeting_id: uuid.UUID, action: str) -> Meeting:
-        meeting = await find_meeting(self.meetings, meeting_id)
+        meeting = await self.meetings.get_or_raise(meeting_id)
         require_status(meeting, RECORDABLE, action)
         return meeting
 
@@ -407,7 +407,7 @@ async def _correctable(
     ``If-Match`` and its meeting's records may still be corrected (a cancelled meeting's may
     not, as they may not be recorded)."""
     precondition.check(record.revision, what)
-    meeting = await find_meeting(meetings, record.meeting_id)
+    meeting = await meetings.get_or_raise(record.meeting_id)
     require_status(meeting, RECORDABLE, f"have its {what}s corrected")
     return meeting
 

@@ -23,7 +23,6 @@ from meetings_api.meetings.repository import (
     DelegationRepository,
     MeetingRepository,
 )
-from meetings_api.meetings.service import find_meeting
 from meetings_api.organisations.repository import OrganisationRepository
 from meetings_api.proceedings.models import Decision, DecisionKind, Intervention, InterventionKind
 from meetings_api.proceedings.repository import DecisionRepository, InterventionRepository
@@ -134,7 +133,7 @@ class ReportService:
         )
 
     async def results_snapshot(self, meeting_id: uuid.UUID) -> ResultsSnapshotOut:
-        await find_meeting(self.meetings, meeting_id)
+        await self.meetings.get_or_raise(meeting_id)
         snapshot = await self.snapshots.of_meeting(meeting_id)
         if snapshot is None:
             raise ResultsSnapshotNotFound(
@@ -146,7 +145,7 @@ class ReportService:
     # -- the summary --------------------------------------------------------------------------
 
     async def report(self, meeting_id: uuid.UUID, dialogue: str) -> Report:
-        meeting = await find_meeting(self.meetings, meeting_id)
+        meeting = await self.meetings.get_or_raise(meeting_id)
         if meeting.status is MeetingStatus.CANCELLED:
             raise MeetingCancelled("The meeting was cancelled: it has no summary.")
         delegations = await self.delegations.of_meeting(meeting.id)
