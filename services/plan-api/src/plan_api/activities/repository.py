@@ -5,26 +5,23 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, exists, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.errors import NotFound
 from bp_common.pagination import seek
+from bp_common.repository import Repository
 from plan_api.activities.models import Activity, ActivityStatus
 from plan_api.activities.schemas import ActivityFilters
 from plan_api.hosting.models import HostingOffer, OfferStatus
 
 
-class ActivityRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class ActivityNotFound(NotFound):
+    code = "activity_not_found"
 
-    def add(self, activity: Activity) -> None:
-        self.session.add(activity)
 
-    async def get(self, activity_id: uuid.UUID, *, for_update: bool = False) -> Activity | None:
-        statement = select(Activity).where(Activity.id == activity_id)
-        if for_update:
-            statement = statement.with_for_update()
-        return (await self.session.scalars(statement)).one_or_none()
+class ActivityRepository(Repository[Activity]):
+    model = Activity
+    not_found = ActivityNotFound
+    noun = "activity"
 
     async def page(
         self,

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bp_common.errors import Conflict, InvalidInput, NotFound
+from bp_common.errors import Conflict, InvalidInput
 from bp_common.events.outbox import Outbox
 from bp_common.pagination import Page, cursor_int, cursor_uuid, page_of, read_cursor
 from bp_common.revisions import Precondition
@@ -27,13 +27,8 @@ from plan_api.activities.schemas import ActivityCreate, ActivityFilters, Activit
 from plan_api.hosting.repository import OfferRepository
 from plan_api.plans.models import Plan
 from plan_api.plans.repository import PlanRepository
-from plan_api.plans.service import find_plan
 
 logger = logging.getLogger(__name__)
-
-
-class ActivityNotFound(NotFound):
-    code = "activity_not_found"
 
 
 class UnknownGoal(InvalidInput):
@@ -76,28 +71,22 @@ class ActivityService:
 
     # -- reading ---------------------------------------------------------------------------
     async def get(self, activity_id: uuid.UUID) -> Activity:
-        activity = await self.activities.get(activity_id)
-        if activity is None:
-            raise ActivityNotFound(f"No activity with id {activity_id}.")
-        return activity
+        return await self.activities.get_or_raise(activity_id)
 
     async def locked(self, activity_id: uuid.UUID) -> Activity:
-        activity = await self.activities.get(activity_id, for_update=True)
-        if activity is None:
-            raise ActivityNotFound(f"No activity with id {activity_id}.")
-        return activity
+        return await self.activities.get_or_raise(activity_id, for_update=True)
 
     async def page(
         self, plan_id: uuid.UUID, filters: ActivityFilters, limit: int, cursor: str | None
     ) -> Page[ActivityOut]:
-        await find_plan(self.plans, plan_id)
+        await self.plans.get_or_raise(plan_id)
         after = read_cursor(cursor, cursor_int, cursor_uuid)
         rows = await self.activities.page(plan_id, filters, limit=limit + 1, after=after)
         return page_of(rows, limit, lambda a: (a.year, str(a.id)), ActivityOut.model_validate)
 
     # -- the Secretariat's edits -------------------------------------------------------------
     async def create(self, plan_id: uuid.UUID, data: ActivityCreate) -> Activity:
-        plan = await find_plan(self.plans, plan_id)
+        plan = await self.plans.get_or_raise(plan_id)
         await self._ensure_goal(plan.id, data.goal)
         _ensure_in_period(plan, data.year)
         activity = Activity(
@@ -139,7 +128,7 @@ class ActivityService:
                     )
             changes |= derived
         if changes.get("year", activity.year) != activity.year:
-            _ensure_in_period(await find_plan(self.plans, activity.plan_id), changes["year"])
+            _ensure_in_period(await self.plans.get_or_raise(activity.plan_id), changes["year"])
         rescheduled = dated and (
             (starts_on, ends_on) != (activity.starts_on, activity.ends_on)
             or activity.status is not ActivityStatus.SCHEDULED

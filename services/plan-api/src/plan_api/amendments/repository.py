@@ -5,25 +5,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.errors import NotFound
 from bp_common.pagination import seek
+from bp_common.repository import Repository
 from plan_api.amendments.models import Amendment, AmendmentStatus
 from plan_api.amendments.schemas import AmendmentFilters
 
 
-class AmendmentRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class AmendmentNotFound(NotFound):
+    code = "amendment_not_found"
 
-    def add(self, amendment: Amendment) -> None:
-        self.session.add(amendment)
 
-    async def get(self, amendment_id: uuid.UUID, *, for_update: bool = False) -> Amendment | None:
-        statement = select(Amendment).where(Amendment.id == amendment_id)
-        if for_update:
-            statement = statement.with_for_update()
-        return (await self.session.scalars(statement)).one_or_none()
+class AmendmentRepository(Repository[Amendment]):
+    model = Amendment
+    not_found = AmendmentNotFound
+    noun = "amendment"
 
     async def by_intervention(
         self, intervention_id: uuid.UUID, *, for_update: bool = False

@@ -14,7 +14,7 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bp_common.errors import Conflict, InvalidInput, NotFound
+from bp_common.errors import Conflict, InvalidInput
 from bp_common.events.outbox import Outbox
 from bp_common.orm import utcnow
 from bp_common.pagination import Page, cursor_int, page_of, read_cursor
@@ -41,7 +41,6 @@ from plan_api.amendments.schemas import (
 )
 from plan_api.plans.models import ActionPoint, Goal, Plan
 from plan_api.plans.repository import PlanRepository
-from plan_api.plans.service import find_plan
 from plan_api.versions.repository import VersionRepository
 
 if TYPE_CHECKING:
@@ -49,10 +48,6 @@ if TYPE_CHECKING:
 
 
 logger = logging.getLogger(__name__)
-
-
-class AmendmentNotFound(NotFound):
-    code = "amendment_not_found"
 
 
 class UnknownVersion(InvalidInput):
@@ -183,22 +178,19 @@ class AmendmentService:
 
     # -- reading ---------------------------------------------------------------------------
     async def get(self, amendment_id: uuid.UUID) -> Amendment:
-        amendment = await self.amendments.get(amendment_id)
-        if amendment is None:
-            raise AmendmentNotFound(f"No amendment with id {amendment_id}.")
-        return amendment
+        return await self.amendments.get_or_raise(amendment_id)
 
     async def page(
         self, plan_id: uuid.UUID, filters: AmendmentFilters, limit: int, cursor: str | None
     ) -> Page[AmendmentOut]:
-        await find_plan(self.plans, plan_id)
+        await self.plans.get_or_raise(plan_id)
         after = read_cursor(cursor, cursor_int)
         rows = await self.amendments.page(plan_id, filters, limit=limit + 1, after=after)
         return page_of(rows, limit, lambda a: (a.number,), amendment_out)
 
     # -- proposing -------------------------------------------------------------------------
     async def propose(self, plan_id: uuid.UUID, data: AmendmentCreate) -> Amendment:
-        plan = await find_plan(self.plans, plan_id, for_update=True)
+        plan = await self.plans.get_or_raise(plan_id, for_update=True)
         fingerprint = _fingerprint(data.version, data.proposer, data)
         if await self.amendments.by_fingerprint(plan.id, fingerprint) is not None:
             raise DuplicateAmendment(f"{data.proposer} has already proposed this amendment.")
@@ -216,7 +208,7 @@ class AmendmentService:
     ) -> None:
         """An amendment requested at a meeting, against ``version`` or else the latest circulated
         one; a replay (same intervention, or the same proposal already recorded) changes nothing."""
-        plan = await find_plan(self.plans, plan_id, for_update=True)
+        plan = await self.plans.get_or_raise(plan_id, for_update=True)
         if await self.amendments.by_intervention(intervention_id) is not None:
             return
         if version is None:
@@ -395,9 +387,7 @@ class AmendmentService:
         reason: str,
     ) -> Amendment:
         """The proposer (or the Secretariat) takes a pending amendment back."""
-        amendment = await self.amendments.get(amendment_id, for_update=True)
-        if amendment is None:
-            raise AmendmentNotFound(f"No amendment with id {amendment_id}.")
+        amendment = await self.amendments.get_or_raise(amendment_id, for_update=True)
         ensure_is_proposer(identity, amendment.proposer)
         precondition.check(amendment.revision, "amendment")
         await self._withdraw(amendment, by=identity.principal, reason=reason)
@@ -469,9 +459,7 @@ class AmendmentService:
         return amendment
 
     async def _undecided(self, amendment_id: uuid.UUID) -> Amendment:
-        amendment = await self.amendments.get(amendment_id, for_update=True)
-        if amendment is None:
-            raise AmendmentNotFound(f"No amendment with id {amendment_id}.")
+        amendment = await self.amendments.get_or_raise(amendment_id, for_update=True)
         amendment.refuse_if_withdrawn("amendment")
         if amendment.status is not AmendmentStatus.PROPOSED:
             raise AmendmentAlreadyDecided(f"The amendment was already {amendment.status.value}.")
@@ -484,7 +472,7 @@ class AmendmentService:
             if action is AmendmentAction.ADD:
                 await self._add_point(plan_id, None, text)
             else:
-                (await find_plan(self.plans, plan_id, for_update=True)).title = text
+                (await self.plans.get_or_raise(plan_id, for_update=True)).title = text
             await self.session.flush()
             return
         target = await self._target(plan_id, amendment.target_type, amendment.target_ref)
@@ -519,7 +507,7 @@ class AmendmentService:
 
     async def _add_point(self, plan_id: uuid.UUID, goal: int | None, text: str) -> None:
         position = await self.plans.next_position(plan_id, goal)
-        self.plans.add(ActionPoint(plan_id=plan_id, goal=goal, text=text, position=position))
+        self.plans.add_all(ActionPoint(plan_id=plan_id, goal=goal, text=text, position=position))
 
     async def _target(self, plan_id: uuid.UUID, kind: TargetType, ref: str | None) -> Target:
         """The goal, action point or activity ``ref`` names in the working content, if there."""

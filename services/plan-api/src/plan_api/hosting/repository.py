@@ -5,24 +5,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import exists, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.errors import NotFound
 from bp_common.pagination import seek
+from bp_common.repository import Repository
 from plan_api.hosting.models import HostingOffer, OfferStatus
 
 
-class OfferRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class OfferNotFound(NotFound):
+    code = "offer_not_found"
 
-    def add(self, offer: HostingOffer) -> None:
-        self.session.add(offer)
 
-    async def get(self, offer_id: uuid.UUID, *, for_update: bool = False) -> HostingOffer | None:
-        statement = select(HostingOffer).where(HostingOffer.id == offer_id)
-        if for_update:
-            statement = statement.with_for_update()
-        return (await self.session.scalars(statement)).one_or_none()
+class OfferRepository(Repository[HostingOffer]):
+    model = HostingOffer
+    not_found = OfferNotFound
+    noun = "hosting offer"
 
     async def find(self, activity_id: uuid.UUID, country: str, year: int) -> HostingOffer | None:
         """The standing offer of the country for the activity and year."""

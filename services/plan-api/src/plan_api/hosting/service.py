@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bp_common.errors import Conflict, NotFound
+from bp_common.errors import Conflict
 from bp_common.events.outbox import Outbox
 from bp_common.orm import utcnow
 from bp_common.pagination import Page, cursor_int, cursor_text, cursor_uuid, page_of, read_cursor
@@ -28,10 +28,6 @@ from plan_api.hosting.schemas import OfferCreate, OfferOut
 
 if TYPE_CHECKING:
     from plan_api.hosting.handlers import OfferToHostPayload
-
-
-class OfferNotFound(NotFound):
-    code = "offer_not_found"
 
 
 class DuplicateOffer(Conflict):
@@ -57,10 +53,7 @@ class HostingService:
         self.outbox = outbox
 
     async def get(self, offer_id: uuid.UUID) -> HostingOffer:
-        offer = await self.offers.get(offer_id)
-        if offer is None:
-            raise OfferNotFound(f"No hosting offer with id {offer_id}.")
-        return offer
+        return await self.offers.get_or_raise(offer_id)
 
     async def page(
         self,
@@ -269,10 +262,7 @@ class HostingService:
         return offer
 
     async def _locked(self, offer_id: uuid.UUID) -> HostingOffer:
-        offer = await self.offers.get(offer_id, for_update=True)
-        if offer is None:
-            raise OfferNotFound(f"No hosting offer with id {offer_id}.")
-        return offer
+        return await self.offers.get_or_raise(offer_id, for_update=True)
 
     async def _pending(self, offer_id: uuid.UUID) -> HostingOffer:
         offer = await self._locked(offer_id)

@@ -5,24 +5,25 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.errors import NotFound
 from bp_common.pagination import seek
+from bp_common.repository import Repository
 from plan_api.plans.models import ActionPoint, Goal, Plan
 
 
-class PlanRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class PlanNotFound(NotFound):
+    code = "plan_not_found"
 
-    def add(self, *rows: Plan | Goal | ActionPoint) -> None:
+
+class PlanRepository(Repository[Plan]):
+    model = Plan
+    not_found = PlanNotFound
+    noun = "plan"
+
+    def add_all(self, *rows: Plan | Goal | ActionPoint) -> None:
+        """A plan's goals and action points are written through the plan's repository too."""
         self.session.add_all(rows)
-
-    async def get(self, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan | None:
-        statement = select(Plan).where(Plan.id == plan_id)
-        if for_update:
-            statement = statement.with_for_update()
-        return (await self.session.scalars(statement)).one_or_none()
 
     async def page(self, *, limit: int, after: Sequence[Any] | None = None) -> list[Plan]:
         statement = seek(select(Plan), [Plan.period_start, Plan.id], after).limit(limit)

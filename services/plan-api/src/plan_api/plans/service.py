@@ -34,10 +34,6 @@ from plan_api.versions.models import VersionStatus
 from plan_api.versions.repository import VersionRepository
 
 
-class PlanNotFound(NotFound):
-    code = "plan_not_found"
-
-
 class GoalNotFound(NotFound):
     code = "goal_not_found"
 
@@ -48,13 +44,6 @@ class ActionPointNotFound(NotFound):
 
 class PlanEndorsed(Conflict):
     code = "plan_endorsed"
-
-
-async def find_plan(plans: PlanRepository, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
-    plan = await plans.get(plan_id, for_update=for_update)
-    if plan is None:
-        raise PlanNotFound(f"No plan with id {plan_id}.")
-    return plan
 
 
 class PlanService:
@@ -69,10 +58,10 @@ class PlanService:
         self.plans.add(plan)
         await self.session.flush()
         for goal in data.goals:
-            self.plans.add(Goal(plan_id=plan.id, number=goal.number, title=goal.title))
+            self.plans.add_all(Goal(plan_id=plan.id, number=goal.number, title=goal.title))
         await self.session.flush()
         for goal in data.goals:
-            self.plans.add(
+            self.plans.add_all(
                 *(
                     ActionPoint(plan_id=plan.id, goal=goal.number, text=text, position=position)
                     for position, text in enumerate(goal.action_points, start=1)
@@ -92,7 +81,7 @@ class PlanService:
         return (await self._views([plan]))[0]
 
     async def get(self, plan_id: uuid.UUID) -> PlanOut:
-        return (await self._views([await find_plan(self.plans, plan_id)]))[0]
+        return (await self._views([await self.plans.get_or_raise(plan_id)]))[0]
 
     async def page(self, limit: int, cursor: str | None) -> Page[PlanOut]:
         after = read_cursor(cursor, cursor_int, cursor_uuid)
@@ -102,13 +91,13 @@ class PlanService:
 
     # -- corrections before endorsement ----------------------------------------------------------
     async def goal(self, plan_id: uuid.UUID, number: int) -> GoalDetail:
-        await find_plan(self.plans, plan_id)
+        await self.plans.get_or_raise(plan_id)
         return await self._goal_detail(await self._goal(plan_id, number))
 
     async def correct_goal(
         self, plan_id: uuid.UUID, number: int, data: GoalCorrection, precondition: Precondition
     ) -> GoalDetail:
-        plan = await find_plan(self.plans, plan_id, for_update=True)
+        plan = await self.plans.get_or_raise(plan_id, for_update=True)
         goal = await self._goal(plan.id, number, for_update=True)
         precondition.check(goal.revision, "goal")
         await self._ensure_not_endorsed(plan.id)
@@ -129,7 +118,7 @@ class PlanService:
         return await self._goal_detail(goal)
 
     async def action_point(self, plan_id: uuid.UUID, point_id: uuid.UUID) -> ActionPointDetail:
-        await find_plan(self.plans, plan_id)
+        await self.plans.get_or_raise(plan_id)
         return ActionPointDetail.model_validate(await self._point(plan_id, point_id))
 
     async def correct_action_point(
@@ -139,7 +128,7 @@ class PlanService:
         data: ActionPointCorrection,
         precondition: Precondition,
     ) -> ActionPointDetail:
-        plan = await find_plan(self.plans, plan_id, for_update=True)
+        plan = await self.plans.get_or_raise(plan_id, for_update=True)
         point = await self._point(plan.id, point_id, for_update=True)
         precondition.check(point.revision, "action point")
         await self._ensure_not_endorsed(plan.id)

@@ -21,7 +21,6 @@ from plan_api.amendments.repository import AmendmentRepository
 from plan_api.amendments.service import changelog_entry
 from plan_api.plans.models import Plan
 from plan_api.plans.repository import PlanRepository
-from plan_api.plans.service import find_plan
 from plan_api.versions import events
 from plan_api.versions.models import PlanVersion, VersionStatus
 from plan_api.versions.repository import VersionRepository
@@ -83,20 +82,20 @@ class VersionService:
 
     # -- reading ---------------------------------------------------------------------------
     async def get(self, plan_id: uuid.UUID, number: int) -> PlanVersion:
-        await find_plan(self.plans, plan_id)
+        await self.plans.get_or_raise(plan_id)
         return await self._version(plan_id, number)
 
     async def page(
         self, plan_id: uuid.UUID, limit: int, cursor: str | None
     ) -> Page[VersionSummary]:
-        await find_plan(self.plans, plan_id)
+        await self.plans.get_or_raise(plan_id)
         after = read_cursor(cursor, cursor_int)
         rows = await self.versions.page(plan_id, limit=limit + 1, after=after)
         return page_of(rows, limit, lambda v: (v.number,), version_summary)
 
     async def diff(self, plan_id: uuid.UUID, number: int, against: int | None) -> VersionDiff:
         """What changed from version ``against`` (by default the previous one) to ``number``."""
-        await find_plan(self.plans, plan_id)
+        await self.plans.get_or_raise(plan_id)
         base_number = number - 1 if against is None else against
         if base_number < 1:
             raise DiffBaseRequired("Version 1 has no previous version; give against=.")
@@ -109,7 +108,7 @@ class VersionService:
 
     # -- circulating -----------------------------------------------------------------------
     async def circulate(self, plan_id: uuid.UUID) -> PlanVersion:
-        plan = await find_plan(self.plans, plan_id, for_update=True)
+        plan = await self.plans.get_or_raise(plan_id, for_update=True)
         content = await self._working_content(plan)
         accepted = await self.amendments.accepted_not_yet_circulated(plan.id)
         number = await self.versions.last_number(plan.id) + 1
@@ -157,7 +156,7 @@ class VersionService:
         *,
         decision_id: uuid.UUID | None = None,
     ) -> PlanVersion:
-        plan = await find_plan(self.plans, plan_id, for_update=True)
+        plan = await self.plans.get_or_raise(plan_id, for_update=True)
         version = await self._version(plan.id, number, for_update=True)
         if version.status is VersionStatus.ENDORSED:
             raise VersionAlreadyEndorsed(
@@ -215,7 +214,7 @@ class VersionService:
                         endorsed.plan_id,
                     )
                 return
-        plan = await find_plan(self.plans, plan_id)
+        plan = await self.plans.get_or_raise(plan_id)
         version = (
             await self.versions.latest(plan.id)
             if number is None
