@@ -6,21 +6,21 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bp_common.errors import NotFound
 from bp_common.pagination import seek
+from bp_common.repository import Repository
 from gateway.keys.models import ApiKey
 
 
-class ApiKeyRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
 
-    def add(self, key: ApiKey) -> None:
-        self.session.add(key)
 
-    async def get(self, key_uuid: uuid.UUID) -> ApiKey | None:
-        return await self.session.get(ApiKey, key_uuid)
+class ApiKeyRepository(Repository[ApiKey]):
+    model = ApiKey
+    not_found = ApiKeyNotFound
+    noun = "API key"
 
     async def by_key_id(self, key_id: str) -> ApiKey | None:
         return (await self.session.scalars(select(ApiKey).where(ApiKey.key_id == key_id))).first()

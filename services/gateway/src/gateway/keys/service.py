@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bp_common.errors import NotFound, Unauthenticated
+from bp_common.errors import Unauthenticated
 from bp_common.pagination import Page, cursor_datetime, cursor_uuid, page_of, read_cursor
 from bp_common.security import (
     Identity,
@@ -35,10 +35,6 @@ class Caller:
     identity: Identity
     # None: the gateway's default.
     rate_limit_per_minute: int | None = None
-
-
-class ApiKeyNotFound(NotFound):
-    code = "api_key_not_found"
 
 
 def _invalid_key() -> Unauthenticated:
@@ -73,10 +69,7 @@ class ApiKeyService:
         )
 
     async def get(self, key_uuid: uuid.UUID) -> ApiKey:
-        key = await self.keys.get(key_uuid)
-        if key is None:
-            raise ApiKeyNotFound(f"No API key with id {key_uuid}.")
-        return key
+        return await self.keys.get_or_raise(key_uuid)
 
     async def update(self, key_uuid: uuid.UUID, data: ApiKeyUpdate) -> ApiKey:
         key = await self.get(key_uuid)
