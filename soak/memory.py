@@ -16,6 +16,8 @@ INFRASTRUCTURE = ("postgresql", "kafka")
 MAX_GROWTH = 0.10
 
 
+# Resident memory now, not bench.stack's peak_rss_mib/infrastructure_peaks (VmHWM, the
+# high-water mark): a peak never falls, so one burst freed again would read as growth.
 def _rss_mib(processes: list[psutil.Process]) -> float:
     """The largest process of a tree (``uv run`` wraps each service's Python process)."""
     sizes = []
