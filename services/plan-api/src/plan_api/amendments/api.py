@@ -13,7 +13,7 @@ from bp_common.withdrawals import IncludeWithdrawn, WithdrawalRequest
 from plan_api.access import ensure_speaks_for
 from plan_api.amendments.models import Amendment, AmendmentStatus
 from plan_api.amendments.schemas import AmendmentCreate, AmendmentFilters, AmendmentOut
-from plan_api.amendments.service import AmendmentService, amendment_out
+from plan_api.amendments.service import AmendmentService
 from plan_api.fields import Proposer, VersionNumber
 
 router = APIRouter(tags=["amendments"])
@@ -151,4 +151,4 @@ async def withdraw_amendment(
 
 def _answer(amendment: Amendment, response: Response) -> AmendmentOut:
     set_etag(response, amendment.revision)
-    return amendment_out(amendment)
+    return AmendmentOut.model_validate(amendment)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -83,3 +84,12 @@ class Amendment(UUIDPrimaryKey, Timestamps, Revisioned, Withdrawable, Base):
     meeting_id: Mapped[uuid.UUID | None]
     intervention_id: Mapped[uuid.UUID | None]
     fingerprint: Mapped[str] = mapped_column(String(64))
+
+    @property
+    def target(self) -> dict[str, Any]:
+        """What it amends, as answers and events name it: a goal by its number, an item by its
+        id, the plan as a whole by no ref."""
+        ref: int | str | None = self.target_ref
+        if self.target_type is TargetType.GOAL and ref is not None:
+            ref = int(ref)
+        return {"type": self.target_type.value, "ref": ref}

@@ -74,6 +74,8 @@ class AmendmentCreate(AmendmentProposal):
 
 
 class AmendmentOut(WithdrawnFields):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     plan_id: uuid.UUID
     number: int

@@ -37,7 +37,6 @@ from plan_api.amendments.schemas import (
     AmendmentFilters,
     AmendmentOut,
     AmendmentProposal,
-    AmendmentTarget,
 )
 from plan_api.plans.models import ActionPoint, Goal, Plan
 from plan_api.plans.repository import PlanRepository
@@ -86,44 +85,13 @@ class GoalHasActivities(Conflict):
     code = "goal_has_activities"
 
 
-def target_of(amendment: Amendment) -> dict[str, Any]:
-    ref: int | str | None = amendment.target_ref
-    if amendment.target_type is TargetType.GOAL and ref is not None:
-        ref = int(ref)
-    return {"type": amendment.target_type.value, "ref": ref}
-
-
 def changelog_entry(amendment: Amendment) -> events.ChangelogEntryV1:
     return events.ChangelogEntryV1(
         amendment_id=amendment.id,
         proposer=amendment.proposer,
-        target=events.AmendmentTargetV1.model_validate(target_of(amendment)),
+        target=events.AmendmentTargetV1.model_validate(amendment.target),
         action=amendment.action,
         text=amendment.text,
-    )
-
-
-def amendment_out(amendment: Amendment) -> AmendmentOut:
-    return AmendmentOut(
-        id=amendment.id,
-        plan_id=amendment.plan_id,
-        number=amendment.number,
-        version=amendment.version,
-        proposer=amendment.proposer,
-        target=AmendmentTarget.model_validate(target_of(amendment)),
-        action=amendment.action,
-        text=amendment.text,
-        rationale=amendment.rationale,
-        status=amendment.status,
-        decided_at=amendment.decided_at,
-        included_in_version=amendment.included_in_version,
-        meeting_id=amendment.meeting_id,
-        intervention_id=amendment.intervention_id,
-        revision=amendment.revision,
-        withdrawn_at=amendment.withdrawn_at,
-        withdrawn_by=amendment.withdrawn_by,
-        withdrawal_reason=amendment.withdrawal_reason,
-        created_at=amendment.created_at,
     )
 
 
@@ -186,7 +154,7 @@ class AmendmentService:
         await self.plans.get_or_raise(plan_id)
         after = read_cursor(cursor, cursor_int)
         rows = await self.amendments.page(plan_id, filters, limit=limit + 1, after=after)
-        return page_of(rows, limit, lambda a: (a.number,), amendment_out)
+        return page_of(rows, limit, lambda a: (a.number,), AmendmentOut.model_validate)
 
     # -- proposing -------------------------------------------------------------------------
     async def propose(self, plan_id: uuid.UUID, data: AmendmentCreate) -> Amendment:
