@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
+from fastapi import Response
+from pydantic import BaseModel, ConfigDict
 
 from bp_common.revisions import (
     Precondition,
@@ -10,6 +14,7 @@ from bp_common.revisions import (
     PreconditionRequired,
     _optional,
     _required,
+    answer_with_etag,
     etag,
 )
 
@@ -46,3 +51,30 @@ async def test_a_required_header_missing_or_blank_is_428() -> None:
 
 async def test_an_optional_blank_header_counts_as_absent() -> None:
     assert (await _optional("  ")).header is None
+
+
+@dataclass
+class _Row:
+    title: str
+    revision: int
+
+
+class _RowOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    title: str
+    revision: int
+
+
+def test_an_answer_carries_its_revision_as_etag() -> None:
+    response = Response()
+    answer = answer_with_etag(response, _Row("Istanbul", 4), _RowOut)
+    assert answer == _RowOut(title="Istanbul", revision=4)
+    assert response.headers["ETag"] == '"4"'
+
+
+def test_an_answer_already_built_is_answered_as_it_is() -> None:
+    built = _RowOut(title="Istanbul", revision=2)
+    response = Response()
+    assert answer_with_etag(response, built, _RowOut) is built
+    assert response.headers["ETag"] == '"2"'

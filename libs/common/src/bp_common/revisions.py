@@ -9,9 +9,10 @@ their current clients keep working."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, Header, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from bp_common.errors import DomainError
@@ -47,8 +48,19 @@ def etag(revision: int) -> str:
     return f'"{revision}"'
 
 
-def set_etag(response: Response, revision: int) -> None:
-    response.headers["ETag"] = etag(revision)
+class HasRevision(Protocol):
+    @property
+    def revision(self) -> int: ...
+
+
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
+
+
+def answer_with_etag(response: Response, record: HasRevision, answer: type[AnswerT]) -> AnswerT:
+    """``record`` (a row, or its answer already built) as ``answer``, with its revision as the
+    response's ``ETag``: what a correction then names in ``If-Match``."""
+    response.headers["ETag"] = etag(record.revision)
+    return answer.model_validate(record)
 
 
 def _parse(header: str) -> frozenset[str] | None:

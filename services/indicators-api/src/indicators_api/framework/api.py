@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Response, status
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import cross_field, refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, set_etag
+from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, answer_with_etag
 from bp_common.types import GoalNumber
 from indicators_api.framework.models import Level, Source
 from indicators_api.framework.schemas import (
@@ -55,8 +55,7 @@ async def create_indicator(
     fed by events (meetings held, participants, countries represented, activities hosted),
     including those that arrived before it was created."""
     indicator = await service.create(body)
-    set_etag(response, indicator.revision)
-    return IndicatorOut.model_validate(indicator)
+    return answer_with_etag(response, indicator, IndicatorOut)
 
 
 @indicators_router.get("", response_model=Page[IndicatorOut])
@@ -80,8 +79,7 @@ async def get_indicator(
 ) -> IndicatorOut:
     """The indicator, with its revision as `ETag` (what a correction names in `If-Match`)."""
     indicator = await service.get(code)
-    set_etag(response, indicator.revision)
-    return IndicatorOut.model_validate(indicator)
+    return answer_with_etag(response, indicator, IndicatorOut)
 
 
 @indicators_router.patch(
@@ -121,8 +119,7 @@ async def update_indicator(
     framework snapshots keep the indicator as it was. Announced as
     `indicators.indicator.corrected.v1`."""
     indicator = await service.update(code, body, precondition)
-    set_etag(response, indicator.revision)
-    return IndicatorOut.model_validate(indicator)
+    return answer_with_etag(response, indicator, IndicatorOut)
 
 
 @framework_router.get("", response_model=FrameworkOut)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Response, status
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import cross_field, refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, set_etag
+from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, answer_with_etag
 from bp_common.types import Acronym, CountryCode, GoalNumber
 from indicators_api.projects.schemas import (
     ProjectCreate,
@@ -49,8 +49,7 @@ async def create_project(
     """A project under the dialogue's umbrella, with its implementing organisations (whose
     partner keys may then report its results), countries, goals and components."""
     project = await service.create(body)
-    set_etag(response, project.revision)
-    return ProjectOut.model_validate(project)
+    return answer_with_etag(response, project, ProjectOut)
 
 
 @router.get("", response_model=Page[ProjectOut])
@@ -73,8 +72,7 @@ async def get_project(
 ) -> ProjectOut:
     """The project, with its revision as `ETag` (what a correction names in `If-Match`)."""
     project = await service.get(code)
-    set_etag(response, project.revision)
-    return ProjectOut.model_validate(project)
+    return answer_with_etag(response, project, ProjectOut)
 
 
 @router.patch(
@@ -110,5 +108,4 @@ async def update_project(
     Results already reported must stay inside the project; the code never changes.
     Announced as `indicators.project.corrected.v1`."""
     project = await service.update(code, body, precondition)
-    set_etag(response, project.revision)
-    return ProjectOut.model_validate(project)
+    return answer_with_etag(response, project, ProjectOut)

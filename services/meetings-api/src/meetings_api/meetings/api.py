@@ -16,7 +16,12 @@ from bp_common.pagination import (
     SortOrder,
     check_period,
 )
-from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchOptional, IfMatchRequired, set_etag
+from bp_common.revisions import (
+    PRECONDITION_REFUSALS,
+    IfMatchOptional,
+    IfMatchRequired,
+    answer_with_etag,
+)
 from bp_common.types import CountryCode, IsoDate
 from bp_common.withdrawals import IncludeWithdrawn, WithdrawalReason
 from meetings_api.meetings.models import MeetingKind, MeetingStatus
@@ -76,8 +81,7 @@ async def create_meeting(
     body: MeetingCreate, service: ServiceDep, _: SecretariatDep, response: Response
 ) -> MeetingOut:
     meeting = await service.schedule(body)
-    set_etag(response, meeting.revision)
-    return meeting
+    return answer_with_etag(response, meeting, MeetingOut)
 
 
 @router.get(
@@ -107,8 +111,7 @@ async def get_meeting(
     meeting_id: uuid.UUID, service: ServiceDep, _: IdentityDep, response: Response
 ) -> MeetingOut:
     meeting = await service.get(meeting_id)
-    set_etag(response, meeting.revision)
-    return meeting
+    return answer_with_etag(response, meeting, MeetingOut)
 
 
 @router.patch(
@@ -137,8 +140,7 @@ async def update_meeting(
     """Change a planned meeting; new dates reschedule it and keep the previous ones. An
     `If-Match` sent is checked (412 when stale); without one the change is made as before."""
     meeting = await service.update(meeting_id, body, precondition)
-    set_etag(response, meeting.revision)
-    return meeting
+    return answer_with_etag(response, meeting, MeetingOut)
 
 
 @router.post(
@@ -152,8 +154,7 @@ async def hold_meeting(
     meeting_id: uuid.UUID, service: ServiceDep, _: SecretariatDep, response: Response
 ) -> MeetingOut:
     meeting = await service.hold(meeting_id)
-    set_etag(response, meeting.revision)
-    return meeting
+    return answer_with_etag(response, meeting, MeetingOut)
 
 
 @router.post(
@@ -167,8 +168,7 @@ async def cancel_meeting(
     meeting_id: uuid.UUID, service: ServiceDep, _: SecretariatDep, response: Response
 ) -> MeetingOut:
     meeting = await service.cancel(meeting_id)
-    set_etag(response, meeting.revision)
-    return meeting
+    return answer_with_etag(response, meeting, MeetingOut)
 
 
 @router.get("/{meeting_id}/delegations", response_model=DelegationsOut)
@@ -225,8 +225,7 @@ async def get_delegation(
 ) -> DelegationOut:
     """The participant's delegation at the meeting; if withdrawn, its tombstone."""
     delegation = await delegations.get_or_raise(meeting_id, participant)
-    set_etag(response, delegation.revision)
-    return DelegationOut.model_validate(delegation)
+    return answer_with_etag(response, delegation, DelegationOut)
 
 
 @router.patch(
@@ -254,8 +253,7 @@ async def correct_delegation(
     """Correct a delegation's entry, also of a held meeting: the meeting's attendance follows
     and is published again (the indicators fed by it follow)."""
     delegation = await delegations.update(meeting_id, participant, body, precondition)
-    set_etag(response, delegation.revision)
-    return DelegationOut.model_validate(delegation)
+    return answer_with_etag(response, delegation, DelegationOut)
 
 
 @router.delete(
@@ -284,8 +282,7 @@ async def withdraw_delegation(
     """Withdraw a delegation listed by mistake (kept as a tombstone), also of a held meeting:
     the attendance follows and is published again."""
     delegation = await delegations.withdraw(meeting_id, participant, reason, identity, precondition)
-    set_etag(response, delegation.revision)
-    return DelegationOut.model_validate(delegation)
+    return answer_with_etag(response, delegation, DelegationOut)
 
 
 @router.post(
@@ -307,8 +304,7 @@ async def add_agenda_item(
     response: Response,
 ) -> AgendaItemOut:
     item = await service.add_agenda_item(meeting_id, body)
-    set_etag(response, item.revision)
-    return AgendaItemOut.model_validate(item)
+    return answer_with_etag(response, item, AgendaItemOut)
 
 
 @router.get("/{meeting_id}/agenda-items", response_model=Page[AgendaItemOut])
@@ -331,8 +327,7 @@ async def get_agenda_item(
 ) -> AgendaItemOut:
     """An agenda item; if withdrawn, its tombstone."""
     item = await items.get_or_raise(item_id)
-    set_etag(response, item.revision)
-    return AgendaItemOut.model_validate(item)
+    return answer_with_etag(response, item, AgendaItemOut)
 
 
 @agenda_items_router.patch(
@@ -361,8 +356,7 @@ async def correct_agenda_item(
 ) -> AgendaItemOut:
     """Correct an agenda item (a planned or held meeting's)."""
     item = await items.update(item_id, body, precondition)
-    set_etag(response, item.revision)
-    return AgendaItemOut.model_validate(item)
+    return answer_with_etag(response, item, AgendaItemOut)
 
 
 @agenda_items_router.delete(
@@ -389,5 +383,4 @@ async def withdraw_agenda_item(
 ) -> AgendaItemOut:
     """Withdraw an agenda item (kept as a tombstone): it leaves the agenda and the report."""
     item = await items.withdraw(item_id, reason, identity, precondition)
-    set_etag(response, item.revision)
-    return AgendaItemOut.model_validate(item)
+    return answer_with_etag(response, item, AgendaItemOut)

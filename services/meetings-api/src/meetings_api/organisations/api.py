@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, set_etag
+from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, answer_with_etag
 from meetings_api.organisations.models import OrganisationType
 from meetings_api.organisations.schemas import (
     OrganisationCreate,
@@ -64,8 +64,7 @@ async def get_organisation(
     acronym: AcronymPath, service: ServiceDep, _: IdentityDep, response: Response
 ) -> OrganisationOut:
     organisation = await service.get(acronym)
-    set_etag(response, organisation.revision)
-    return OrganisationOut.model_validate(organisation)
+    return answer_with_etag(response, organisation, OrganisationOut)
 
 
 @router.patch(
@@ -90,5 +89,4 @@ async def update_organisation(
     organisation in delegations, keys and results). Published as
     `meetings.organisation.updated.v1`: indicators-api's IATI import and export follow."""
     organisation = await service.update(acronym, body, precondition)
-    set_etag(response, organisation.revision)
-    return OrganisationOut.model_validate(organisation)
+    return answer_with_etag(response, organisation, OrganisationOut)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response, status
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, set_etag
+from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, answer_with_etag
 from bp_common.types import bounded_text
 from bp_common.withdrawals import IncludeWithdrawn
 from meetings_api.meetings.api import WITHDRAWN_REFUSAL, ReasonQuery
@@ -81,8 +81,7 @@ async def record_intervention(
     """Record what a delegation at the meeting said. An `offer_to_host` becomes a hosting offer
     and an `amendment_request` an amendment in plan-api, through the published event."""
     intervention = await service.record_intervention(meeting_id, body)
-    set_etag(response, intervention.revision)
-    return InterventionOut.model_validate(intervention)
+    return answer_with_etag(response, intervention, InterventionOut)
 
 
 @router.get("/interventions", response_model=Page[InterventionOut])
@@ -132,8 +131,7 @@ async def record_decision(
     """Record a decision of the meeting. An `endorsement` endorses the plan version in plan-api,
     through the published event."""
     decision = await service.record_decision(meeting_id, body)
-    set_etag(response, decision.revision)
-    return DecisionOut.model_validate(decision)
+    return answer_with_etag(response, decision, DecisionOut)
 
 
 @router.get("/decisions", response_model=Page[DecisionOut])
@@ -162,8 +160,7 @@ async def get_intervention(
 ) -> InterventionOut:
     """An intervention; if withdrawn, its tombstone (who withdrew it, when, why)."""
     intervention = await interventions.get_or_raise(intervention_id)
-    set_etag(response, intervention.revision)
-    return InterventionOut.model_validate(intervention)
+    return answer_with_etag(response, intervention, InterventionOut)
 
 
 @interventions_router.patch(
@@ -197,8 +194,7 @@ async def correct_intervention(
     """Correct an intervention (the wrong delegation, a typo); it is checked by the rules of
     recording, and published so plan-api revises a pending amendment it asked for."""
     intervention = await interventions.update(intervention_id, body, precondition)
-    set_etag(response, intervention.revision)
-    return InterventionOut.model_validate(intervention)
+    return answer_with_etag(response, intervention, InterventionOut)
 
 
 @interventions_router.delete(
@@ -227,8 +223,7 @@ async def withdraw_intervention(
     """Withdraw an intervention (kept as a tombstone); plan-api withdraws the hosting offer or
     the pending amendment it made."""
     intervention = await interventions.withdraw(intervention_id, reason, identity, precondition)
-    set_etag(response, intervention.revision)
-    return InterventionOut.model_validate(intervention)
+    return answer_with_etag(response, intervention, InterventionOut)
 
 
 # -- one decision ---------------------------------------------------------------------------------
@@ -240,8 +235,7 @@ async def get_decision(
 ) -> DecisionOut:
     """A decision; if withdrawn, its tombstone."""
     decision = await decisions.get_or_raise(decision_id)
-    set_etag(response, decision.revision)
-    return DecisionOut.model_validate(decision)
+    return answer_with_etag(response, decision, DecisionOut)
 
 
 @decisions_router.patch(
@@ -274,8 +268,7 @@ async def correct_decision(
 ) -> DecisionOut:
     """Correct a decision (its text, a reservation list that missed a state)."""
     decision = await decisions.update(decision_id, body, precondition)
-    set_etag(response, decision.revision)
-    return DecisionOut.model_validate(decision)
+    return answer_with_etag(response, decision, DecisionOut)
 
 
 @decisions_router.delete(
@@ -303,5 +296,4 @@ async def withdraw_decision(
 ) -> DecisionOut:
     """Withdraw a decision (kept as a tombstone)."""
     decision = await decisions.withdraw(decision_id, reason, identity, precondition)
-    set_etag(response, decision.revision)
-    return DecisionOut.model_validate(decision)
+    return answer_with_etag(response, decision, DecisionOut)

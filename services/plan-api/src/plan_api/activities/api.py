@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import cross_field, refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from bp_common.revisions import IfMatchOptional, set_etag
+from bp_common.revisions import IfMatchOptional, answer_with_etag
 from bp_common.types import CountryCode, GoalNumber, Year
-from plan_api.activities.models import Activity, ActivityKind, ActivityStatus
+from plan_api.activities.models import ActivityKind, ActivityStatus
 from plan_api.activities.schemas import (
     ActivityCreate,
     ActivityFilters,
@@ -49,7 +49,7 @@ async def create_activity(
     _: SecretariatDep,
     response: Response,
 ) -> ActivityOut:
-    return _answer(await service.create(plan_id, body), response)
+    return answer_with_etag(response, await service.create(plan_id, body), ActivityOut)
 
 
 @router.get("/v1/plans/{plan_id}/activities", response_model=Page[ActivityOut])
@@ -73,7 +73,7 @@ async def list_activities(
 async def get_activity(
     activity_id: uuid.UUID, service: ServiceDep, _: IdentityDep, response: Response
 ) -> ActivityOut:
-    return _answer(await service.get(activity_id), response)
+    return answer_with_etag(response, await service.get(activity_id), ActivityOut)
 
 
 @router.patch(
@@ -101,7 +101,8 @@ async def update_activity(
     response: Response,
 ) -> ActivityOut:
     """Checks `If-Match` when sent (older clients send none); answers the new `ETag`."""
-    return _answer(await service.update(activity_id, body, precondition), response)
+    activity = await service.update(activity_id, body, precondition)
+    return answer_with_etag(response, activity, ActivityOut)
 
 
 @router.post(
@@ -114,9 +115,4 @@ async def update_activity(
 async def cancel_activity(
     activity_id: uuid.UUID, service: ServiceDep, _: SecretariatDep, response: Response
 ) -> ActivityOut:
-    return _answer(await service.cancel(activity_id), response)
-
-
-def _answer(activity: Activity, response: Response) -> ActivityOut:
-    set_etag(response, activity.revision)
-    return ActivityOut.model_validate(activity)
+    return answer_with_etag(response, await service.cancel(activity_id), ActivityOut)

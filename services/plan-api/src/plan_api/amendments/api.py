@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep, WriterDep
 from bp_common.errors import refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, set_etag
+from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, answer_with_etag
 from bp_common.withdrawals import IncludeWithdrawn, WithdrawalRequest
 from plan_api.access import ensure_speaks_for
-from plan_api.amendments.models import Amendment, AmendmentStatus
+from plan_api.amendments.models import AmendmentStatus
 from plan_api.amendments.schemas import AmendmentCreate, AmendmentFilters, AmendmentOut
 from plan_api.amendments.service import AmendmentService
 from plan_api.fields import Proposer, VersionNumber
@@ -53,7 +53,7 @@ async def propose_amendment(
     response: Response,
 ) -> AmendmentOut:
     ensure_speaks_for(identity, body.proposer)
-    return _answer(await service.propose(plan_id, body), response)
+    return answer_with_etag(response, await service.propose(plan_id, body), AmendmentOut)
 
 
 @router.get("/v1/plans/{plan_id}/amendments", response_model=Page[AmendmentOut])
@@ -79,7 +79,7 @@ async def get_amendment(
     amendment_id: uuid.UUID, service: ServiceDep, _: IdentityDep, response: Response
 ) -> AmendmentOut:
     """A withdrawn amendment is still read here, with who withdrew it, when and why."""
-    return _answer(await service.get(amendment_id), response)
+    return answer_with_etag(response, await service.get(amendment_id), AmendmentOut)
 
 
 @router.post(
@@ -99,7 +99,7 @@ async def get_amendment(
 async def accept_amendment(
     amendment_id: uuid.UUID, service: ServiceDep, _: SecretariatDep, response: Response
 ) -> AmendmentOut:
-    return _answer(await service.accept(amendment_id), response)
+    return answer_with_etag(response, await service.accept(amendment_id), AmendmentOut)
 
 
 @router.post(
@@ -117,7 +117,7 @@ async def accept_amendment(
 async def reject_amendment(
     amendment_id: uuid.UUID, service: ServiceDep, _: SecretariatDep, response: Response
 ) -> AmendmentOut:
-    return _answer(await service.reject(amendment_id), response)
+    return answer_with_etag(response, await service.reject(amendment_id), AmendmentOut)
 
 
 @router.post(
@@ -146,9 +146,4 @@ async def withdraw_amendment(
     organisation) or the Secretariat takes back an amendment not yet decided; it stays readable
     as a tombstone and is never decided. Emits `plan.amendment.withdrawn.v1`."""
     amendment = await service.withdraw(amendment_id, precondition, identity, body.reason)
-    return _answer(amendment, response)
-
-
-def _answer(amendment: Amendment, response: Response) -> AmendmentOut:
-    set_etag(response, amendment.revision)
-    return AmendmentOut.model_validate(amendment)
+    return answer_with_etag(response, amendment, AmendmentOut)

@@ -8,10 +8,9 @@ from fastapi import APIRouter, Depends, Response, status
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep, WriterDep
 from bp_common.errors import refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, set_etag
+from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, answer_with_etag
 from bp_common.withdrawals import IncludeWithdrawn, WithdrawalRequest
 from plan_api.access import ensure_speaks_for
-from plan_api.hosting.models import HostingOffer
 from plan_api.hosting.schemas import OfferCreate, OfferOut
 from plan_api.hosting.service import HostingService
 
@@ -46,7 +45,7 @@ async def offer_to_host(
     response: Response,
 ) -> OfferOut:
     ensure_speaks_for(identity, body.country)
-    return _answer(await service.offer(activity_id, body), response)
+    return answer_with_etag(response, await service.offer(activity_id, body), OfferOut)
 
 
 @router.get("/v1/activities/{activity_id}/hosting-offers", response_model=Page[OfferOut])
@@ -66,7 +65,7 @@ async def get_offer(
     offer_id: uuid.UUID, service: ServiceDep, _: IdentityDep, response: Response
 ) -> OfferOut:
     """A withdrawn offer is still read here, with who withdrew it, when and why."""
-    return _answer(await service.get(offer_id), response)
+    return answer_with_etag(response, await service.get(offer_id), OfferOut)
 
 
 @router.post(
@@ -84,7 +83,7 @@ async def get_offer(
 async def accept_offer(
     offer_id: uuid.UUID, service: ServiceDep, _: SecretariatDep, response: Response
 ) -> OfferOut:
-    return _answer(await service.accept(offer_id), response)
+    return answer_with_etag(response, await service.accept(offer_id), OfferOut)
 
 
 @router.post(
@@ -102,7 +101,7 @@ async def accept_offer(
 async def decline_offer(
     offer_id: uuid.UUID, service: ServiceDep, _: SecretariatDep, response: Response
 ) -> OfferOut:
-    return _answer(await service.decline(offer_id), response)
+    return answer_with_etag(response, await service.decline(offer_id), OfferOut)
 
 
 @router.post(
@@ -129,9 +128,4 @@ async def withdraw_offer(
     """The offering state (a member key of that country) or the Secretariat takes an offer back
     before it is accepted; it stays readable as a tombstone. Emits `plan.hosting.withdrawn.v1`."""
     offer = await service.withdraw(offer_id, precondition, identity, body.reason)
-    return _answer(offer, response)
-
-
-def _answer(offer: HostingOffer, response: Response) -> OfferOut:
-    set_etag(response, offer.revision)
-    return OfferOut.model_validate(offer)
+    return answer_with_etag(response, offer, OfferOut)

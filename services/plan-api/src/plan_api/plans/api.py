@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response, status
 from bp_common.app import IdentityDep, OutboxDep, SecretariatDep, SessionDep
 from bp_common.errors import cross_field, refusals
 from bp_common.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, set_etag
+from bp_common.revisions import PRECONDITION_REFUSALS, IfMatchRequired, answer_with_etag
 from bp_common.types import GoalNumber
 from plan_api.plans.schemas import (
     ActionPointCorrection,
@@ -70,8 +70,7 @@ async def get_goal(
     plan_id: uuid.UUID, number: GoalNumber, service: ServiceDep, _: IdentityDep, response: Response
 ) -> GoalDetail:
     goal = await service.goal(plan_id, number)
-    set_etag(response, goal.revision)
-    return goal
+    return answer_with_etag(response, goal, GoalDetail)
 
 
 @router.patch(
@@ -89,8 +88,7 @@ async def correct_goal(
     """Corrects a goal's title while no version of the plan is endorsed (then amendments are the
     way). Emits `plan.goal.corrected.v1`."""
     goal = await service.correct_goal(plan_id, number, body, precondition)
-    set_etag(response, goal.revision)
-    return goal
+    return answer_with_etag(response, goal, GoalDetail)
 
 
 @router.get("/{plan_id}/action-points/{point_id}", response_model=ActionPointDetail)
@@ -102,8 +100,7 @@ async def get_action_point(
     response: Response,
 ) -> ActionPointDetail:
     point = await service.action_point(plan_id, point_id)
-    set_etag(response, point.revision)
-    return point
+    return answer_with_etag(response, point, ActionPointDetail)
 
 
 @router.patch(
@@ -123,5 +120,4 @@ async def correct_action_point(
     """Corrects an action point's text while no version of the plan is endorsed (then
     amendments are the way). Emits `plan.action_point.corrected.v1`."""
     point = await service.correct_action_point(plan_id, point_id, body, precondition)
-    set_etag(response, point.revision)
-    return point
+    return answer_with_etag(response, point, ActionPointDetail)
