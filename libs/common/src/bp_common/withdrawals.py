@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,3 +69,16 @@ class WithdrawnFields(BaseModel):
     withdrawn_at: datetime | None = None
     withdrawn_by: str | None = None
     withdrawal_reason: str | None = None
+
+
+def withdrawal_of(record: Withdrawable, event: type[BaseModel]) -> dict[str, Any]:
+    """The withdrawal as ``event`` tells it, from the tombstone: the reason, who withdrew the
+    record and when, each where the event has a field for it."""
+    if record.withdrawn_at is None:
+        raise ValueError("the record is not withdrawn")
+    told = {
+        "reason": record.withdrawal_reason,
+        "withdrawn_by": record.withdrawn_by,
+        "withdrawn_at": record.withdrawn_at,
+    }
+    return {name: value for name, value in told.items() if name in event.model_fields}

@@ -11,7 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bp_common.events.contract import Event, Examples
 from bp_common.types import CountryCode
+from bp_common.withdrawals import withdrawal_of
 from meetings_api.meetings.models import (
+    AgendaItem,
+    Delegation,
     Meeting,
     MeetingKind,
     MeetingStatus,
@@ -187,6 +190,19 @@ class DelegationV1(Event):
         "meeting's): a consumer ignores older news.",
     )
 
+    @classmethod
+    def of(cls, delegation: Delegation, revision: int, **extra: Any) -> Self:
+        """``revision``: the meeting's."""
+        return cls(
+            meeting_id=delegation.meeting_id,
+            participant=delegation.participant,
+            participant_type=delegation.participant_type,
+            headcount=delegation.headcount,
+            head_of_delegation=delegation.head_of_delegation,
+            revision=revision,
+            **extra,
+        )
+
 
 class DelegationCorrectedV1(DelegationV1):
     """A delegation's entry was corrected (headcount, head of delegation), also of a held
@@ -208,6 +224,10 @@ class DelegationWithdrawnV1(DelegationV1):
     )
 
     reason: str
+
+    @classmethod
+    def of(cls, delegation: Delegation, revision: int, **extra: Any) -> Self:
+        return super().of(delegation, revision, **withdrawal_of(delegation, cls), **extra)
 
 
 # -- an agenda item --------------------------------------------------------------------------
@@ -248,6 +268,23 @@ class AgendaItemCorrectedV1(Event):
     revision: int = Field(ge=1, description="The item's revision: a consumer ignores older news.")
     changed: list[str] = Field(description="The fields changed, sorted.")
 
+    @classmethod
+    def of(cls, item: AgendaItem, changed: list[str]) -> Self:
+        return cls(
+            agenda_item_id=item.id,
+            meeting_id=item.meeting_id,
+            day=item.day,
+            position=item.position,
+            title=item.title,
+            presenter=item.presenter,
+            duration_minutes=item.duration_minutes,
+            project_code=item.project_code,
+            plan_item=item.plan_item,
+            goal=item.goal,
+            revision=item.revision,
+            changed=changed,
+        )
+
 
 class AgendaItemWithdrawnV1(Event):
     """An agenda item was withdrawn (kept as a tombstone): it is no longer on the agenda."""
@@ -268,6 +305,15 @@ class AgendaItemWithdrawnV1(Event):
     meeting_id: uuid.UUID
     reason: str
     revision: int = Field(ge=1)
+
+    @classmethod
+    def of(cls, item: AgendaItem) -> Self:
+        return cls(
+            agenda_item_id=item.id,
+            meeting_id=item.meeting_id,
+            revision=item.revision,
+            **withdrawal_of(item, cls),
+        )
 
 
 EVENTS: tuple[type[Event], ...] = (

@@ -408,8 +408,8 @@ class DelegationService:
         for name, value in changes.items():
             setattr(delegation, name, value)
         await self.meeting_service.republish_attendance(meeting)
-        corrected = events.DelegationCorrectedV1(
-            **_delegation_fields(delegation), revision=meeting.revision, changed=sorted(changes)
+        corrected = events.DelegationCorrectedV1.of(
+            delegation, meeting.revision, changed=sorted(changes)
         )
         await self.outbox.emit(self.session, corrected)
         return delegation
@@ -432,9 +432,7 @@ class DelegationService:
             )
         delegation.withdraw(by=identity.principal, reason=reason, what="delegation")
         await self.meeting_service.republish_attendance(meeting)
-        withdrawn = events.DelegationWithdrawnV1(
-            **_delegation_fields(delegation), revision=meeting.revision, reason=reason
-        )
+        withdrawn = events.DelegationWithdrawnV1.of(delegation, meeting.revision)
         await self.outbox.emit(self.session, withdrawn)
         return delegation
 
@@ -492,7 +490,7 @@ class AgendaItemService:
         except IntegrityError as exc:  # the place taken concurrently
             raise _position_taken(day, position) from exc
         await self._refuse_goals_changed_if_held(meeting, goals_before)
-        await self.outbox.emit(self.session, _agenda_item_corrected(item, sorted(changes)))
+        await self.outbox.emit(self.session, events.AgendaItemCorrectedV1.of(item, sorted(changes)))
         return item
 
     async def withdraw(
@@ -503,13 +501,7 @@ class AgendaItemService:
         item.withdraw(by=identity.principal, reason=reason, what="agenda item")
         await self.session.flush()
         await self._refuse_goals_changed_if_held(meeting, goals_before)
-        withdrawn = events.AgendaItemWithdrawnV1(
-            agenda_item_id=item.id,
-            meeting_id=item.meeting_id,
-            reason=reason,
-            revision=item.revision,
-        )
-        await self.outbox.emit(self.session, withdrawn)
+        await self.outbox.emit(self.session, events.AgendaItemWithdrawnV1.of(item))
         return item
 
     async def _correctable(
@@ -551,33 +543,6 @@ def _refuse_day_outside(meeting: Meeting, day: int) -> None:
 
 def _position_taken(day: int, position: int) -> AgendaPositionTaken:
     return AgendaPositionTaken(f"Day {day} already has an item at position {position}.")
-
-
-def _agenda_item_corrected(item: AgendaItem, changed: list[str]) -> events.AgendaItemCorrectedV1:
-    return events.AgendaItemCorrectedV1(
-        agenda_item_id=item.id,
-        meeting_id=item.meeting_id,
-        day=item.day,
-        position=item.position,
-        title=item.title,
-        presenter=item.presenter,
-        duration_minutes=item.duration_minutes,
-        project_code=item.project_code,
-        plan_item=item.plan_item,
-        goal=item.goal,
-        revision=item.revision,
-        changed=changed,
-    )
-
-
-def _delegation_fields(delegation: Delegation) -> dict[str, Any]:
-    return {
-        "meeting_id": delegation.meeting_id,
-        "participant": delegation.participant,
-        "participant_type": delegation.participant_type,
-        "headcount": delegation.headcount,
-        "head_of_delegation": delegation.head_of_delegation,
-    }
 
 
 def _meeting_out(meeting: Meeting, attendance: Attendance, goals: list[int]) -> MeetingOut:

@@ -5,14 +5,15 @@ in order."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bp_common.events.contract import Event, Examples
 from bp_common.types import CountryCode
+from bp_common.withdrawals import withdrawal_of
 from meetings_api.meetings.models import ParticipantType
-from meetings_api.proceedings.models import DecisionKind, InterventionKind
+from meetings_api.proceedings.models import Decision, DecisionKind, Intervention, InterventionKind
 from meetings_api.proceedings.schemas import AmendmentAction, AmendmentTargetType
 
 MEETING_ID = "7e6d5c4b-3a29-4817-a6f5-e4d3c2b1a098"
@@ -82,6 +83,20 @@ INTERVENTION_EXAMPLES: tuple[dict[str, Any], ...] = (
 )
 
 
+def _intervention_fields(intervention: Intervention) -> dict[str, Any]:
+    """What every event about one intervention (recorded, corrected, withdrawn) says of it."""
+    return {
+        "intervention_id": intervention.id,
+        "meeting_id": intervention.meeting_id,
+        "delegation": intervention.delegation,
+        "kind": intervention.kind,
+        "plan_id": intervention.plan_id,
+        "plan_version": intervention.plan_version,
+        "activity_id": intervention.activity_id,
+        "year": intervention.year,
+    }
+
+
 class InterventionV1(Event):
     """An intervention as its events carry it."""
 
@@ -100,6 +115,21 @@ class InterventionV1(Event):
     activity_id: uuid.UUID | None
     year: int | None
     amendment: RequestedAmendmentV1 | None = Field(description="Only for an amendment_request.")
+
+    @classmethod
+    def of(cls, intervention: Intervention, **extra: Any) -> Self:
+        return cls(
+            **_intervention_fields(intervention),
+            delegation_type=intervention.delegation_type,
+            text=intervention.text,
+            agenda_item_id=intervention.agenda_item_id,
+            amendment=(
+                None
+                if intervention.amendment is None
+                else RequestedAmendmentV1.model_validate(intervention.amendment)
+            ),
+            **extra,
+        )
 
 
 class InterventionRecordedV1(InterventionV1):
@@ -131,6 +161,10 @@ class InterventionCorrectedV1(InterventionV1):
         ge=1, description="Grows with every change: a consumer ignores older news."
     )
     changed: list[str] = Field(description="The fields changed, sorted.")
+
+    @classmethod
+    def of(cls, intervention: Intervention, **extra: Any) -> Self:
+        return super().of(intervention, revision=intervention.revision, **extra)
 
 
 class InterventionWithdrawnV1(Event):
@@ -167,6 +201,14 @@ class InterventionWithdrawnV1(Event):
     reason: str
     revision: int = Field(ge=1)
 
+    @classmethod
+    def of(cls, intervention: Intervention) -> Self:
+        return cls(
+            **_intervention_fields(intervention),
+            revision=intervention.revision,
+            **withdrawal_of(intervention, cls),
+        )
+
 
 DECISION_EXAMPLES: tuple[dict[str, Any], ...] = (
     {
@@ -190,6 +232,17 @@ DECISION_EXAMPLES: tuple[dict[str, Any], ...] = (
 )
 
 
+def _decision_fields(decision: Decision) -> dict[str, Any]:
+    """What every event about one decision (recorded, corrected, withdrawn) says of it."""
+    return {
+        "decision_id": decision.id,
+        "meeting_id": decision.meeting_id,
+        "kind": decision.kind,
+        "plan_id": decision.plan_id,
+        "plan_version": decision.plan_version,
+    }
+
+
 class DecisionV1(Event):
     """A decision as its events carry it."""
 
@@ -203,6 +256,15 @@ class DecisionV1(Event):
     plan_id: uuid.UUID | None
     plan_version: int | None = Field(ge=1)
     reservations: list[CountryCode] = Field(description="States that did not join it.")
+
+    @classmethod
+    def of(cls, decision: Decision, **extra: Any) -> Self:
+        return cls(
+            **_decision_fields(decision),
+            text=decision.text,
+            reservations=decision.reservations,
+            **extra,
+        )
 
 
 class DecisionRecordedV1(DecisionV1):
@@ -233,6 +295,10 @@ class DecisionCorrectedV1(DecisionV1):
     )
     changed: list[str] = Field(description="The fields changed, sorted.")
 
+    @classmethod
+    def of(cls, decision: Decision, **extra: Any) -> Self:
+        return super().of(decision, revision=decision.revision, **extra)
+
 
 class DecisionWithdrawnV1(Event):
     """A recorded decision was withdrawn (kept as a tombstone). plan-api leaves a version not
@@ -261,6 +327,12 @@ class DecisionWithdrawnV1(Event):
     plan_version: int | None = Field(ge=1)
     reason: str
     revision: int = Field(ge=1)
+
+    @classmethod
+    def of(cls, decision: Decision) -> Self:
+        return cls(
+            **_decision_fields(decision), revision=decision.revision, **withdrawal_of(decision, cls)
+        )
 
 
 EVENTS = (

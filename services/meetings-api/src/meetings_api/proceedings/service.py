@@ -83,9 +83,7 @@ class ProceedingsService:
         ):
             raise AlreadyRecorded("This intervention is recorded already; nothing was added.")
         await self._insert(intervention)
-        await self.outbox.emit(
-            self.session, events.InterventionRecordedV1(**_intervention_fields(intervention))
-        )
+        await self.outbox.emit(self.session, events.InterventionRecordedV1.of(intervention))
         return intervention
 
     async def checked_intervention(
@@ -162,9 +160,7 @@ class ProceedingsService:
         if await self.decisions.with_fingerprint(meeting.id, decision.fingerprint) is not None:
             raise AlreadyRecorded("This decision is recorded already; nothing was added.")
         await self._insert(decision)
-        await self.outbox.emit(
-            self.session, events.DecisionRecordedV1(**_decision_fields(decision))
-        )
+        await self.outbox.emit(self.session, events.DecisionRecordedV1.of(decision))
         return decision
 
     async def checked_decision(
@@ -265,11 +261,7 @@ class InterventionService:
         await _flush(self.session)
         await self.outbox.emit(
             self.session,
-            events.InterventionCorrectedV1(
-                **_intervention_fields(intervention),
-                revision=intervention.revision,
-                changed=sorted(changes),
-            ),
+            events.InterventionCorrectedV1.of(intervention, changed=sorted(changes)),
         )
         return intervention
 
@@ -288,18 +280,7 @@ class InterventionService:
         await _flush(self.session)
         await self.outbox.emit(
             self.session,
-            events.InterventionWithdrawnV1(
-                intervention_id=intervention.id,
-                meeting_id=intervention.meeting_id,
-                delegation=intervention.delegation,
-                kind=intervention.kind,
-                plan_id=intervention.plan_id,
-                plan_version=intervention.plan_version,
-                activity_id=intervention.activity_id,
-                year=intervention.year,
-                reason=reason,
-                revision=intervention.revision,
-            ),
+            events.InterventionWithdrawnV1.of(intervention),
         )
         return intervention
 
@@ -364,9 +345,7 @@ class DecisionService:
         await _flush(self.session)
         await self.outbox.emit(
             self.session,
-            events.DecisionCorrectedV1(
-                **_decision_fields(decision), revision=decision.revision, changed=sorted(changes)
-            ),
+            events.DecisionCorrectedV1.of(decision, changed=sorted(changes)),
         )
         return decision
 
@@ -384,15 +363,7 @@ class DecisionService:
         await _flush(self.session)
         await self.outbox.emit(
             self.session,
-            events.DecisionWithdrawnV1(
-                decision_id=decision.id,
-                meeting_id=decision.meeting_id,
-                kind=decision.kind,
-                plan_id=decision.plan_id,
-                plan_version=decision.plan_version,
-                reason=reason,
-                revision=decision.revision,
-            ),
+            events.DecisionWithdrawnV1.of(decision),
         )
         return decision
 
@@ -434,27 +405,6 @@ def _intervention_content(intervention: Intervention) -> dict[str, Any]:
     }
 
 
-def _intervention_fields(intervention: Intervention) -> dict[str, Any]:
-    return {
-        "intervention_id": intervention.id,
-        "meeting_id": intervention.meeting_id,
-        "delegation": intervention.delegation,
-        "delegation_type": intervention.delegation_type,
-        "kind": intervention.kind,
-        "text": intervention.text,
-        "agenda_item_id": intervention.agenda_item_id,
-        "plan_id": intervention.plan_id,
-        "plan_version": intervention.plan_version,
-        "activity_id": intervention.activity_id,
-        "year": intervention.year,
-        "amendment": (
-            None
-            if intervention.amendment is None
-            else events.RequestedAmendmentV1.model_validate(intervention.amendment)
-        ),
-    }
-
-
 def _decision_content(decision: Decision) -> dict[str, Any]:
     return {
         "kind": decision.kind,
@@ -463,9 +413,3 @@ def _decision_content(decision: Decision) -> dict[str, Any]:
         "plan_version": decision.plan_version,
         "reservations": decision.reservations,
     }
-
-
-def _decision_fields(decision: Decision) -> dict[str, Any]:
-    return {"decision_id": decision.id, "meeting_id": decision.meeting_id} | _decision_content(
-        decision
-    )
