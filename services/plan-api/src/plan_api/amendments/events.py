@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bp_common.events.contract import Event, Examples
-from plan_api.amendments.models import AmendmentAction, AmendmentStatus, TargetType
+from bp_common.withdrawals import withdrawal_of
+from plan_api.amendments.models import Amendment, AmendmentAction, AmendmentStatus, TargetType
 
 
 class AmendmentTargetV1(BaseModel):
@@ -68,6 +69,19 @@ PLAN_ID = "0c9f4e0a-58f4-4b7f-a7a1-5c0f6b7e3d20"
 INTERVENTION_ID = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 
 
+def _amendment_fields(amendment: Amendment) -> dict[str, Any]:
+    """What every event about one amendment (revised, withdrawn) says of it."""
+    return {
+        "amendment_id": amendment.id,
+        "plan_id": amendment.plan_id,
+        "number": amendment.number,
+        "version": amendment.version,
+        "proposer": amendment.proposer,
+        "intervention_id": amendment.intervention_id,
+        "revision": amendment.revision,
+    }
+
+
 class AmendmentRevisedV1(Event):
     """A pending amendment was revised because the meeting's ``amendment_request`` that made it
     was corrected: it carries the amendment as it now stands. A decided amendment is never
@@ -106,6 +120,17 @@ class AmendmentRevisedV1(Event):
     revision: int
     changed: list[str] = Field(description="The fields that changed, sorted.")
 
+    @classmethod
+    def of(cls, amendment: Amendment, changed: list[str]) -> Self:
+        return cls(
+            **_amendment_fields(amendment),
+            target=AmendmentTargetV1.model_validate(amendment.target),
+            action=amendment.action,
+            text=amendment.text,
+            rationale=amendment.rationale,
+            changed=changed,
+        )
+
 
 class AmendmentWithdrawnV1(Event):
     """A pending amendment was withdrawn (by its proposer or the Secretariat, or because the
@@ -138,6 +163,10 @@ class AmendmentWithdrawnV1(Event):
     withdrawn_by: str
     intervention_id: uuid.UUID | None = None
     revision: int
+
+    @classmethod
+    def of(cls, amendment: Amendment) -> Self:
+        return cls(**_amendment_fields(amendment), **withdrawal_of(amendment, cls))
 
 
 EVENTS = (AmendmentDecidedV1, AmendmentRevisedV1, AmendmentWithdrawnV1)

@@ -296,22 +296,10 @@ class AmendmentService:
             setattr(amendment, name, wanted[name])
         amendment.fingerprint = fingerprint
         await self.session.flush()
-        entry = changelog_entry(amendment)
         await self.outbox.emit(
             self.session,
-            events.AmendmentRevisedV1(
-                amendment_id=amendment.id,
-                plan_id=amendment.plan_id,
-                number=amendment.number,
-                version=amendment.version,
-                proposer=amendment.proposer,
-                target=entry.target,
-                action=amendment.action,
-                text=amendment.text,
-                rationale=amendment.rationale,
-                intervention_id=amendment.intervention_id,
-                revision=amendment.revision,
-                changed=sorted({_PUBLIC_NAMES.get(name, name) for name in changed}),
+            events.AmendmentRevisedV1.of(
+                amendment, changed=sorted({_PUBLIC_NAMES.get(name, name) for name in changed})
             ),
         )
 
@@ -389,17 +377,7 @@ class AmendmentService:
         await self.session.flush()
         await self.outbox.emit(
             self.session,
-            events.AmendmentWithdrawnV1(
-                amendment_id=amendment.id,
-                plan_id=amendment.plan_id,
-                number=amendment.number,
-                version=amendment.version,
-                proposer=amendment.proposer,
-                reason=reason,
-                withdrawn_by=by,
-                intervention_id=amendment.intervention_id,
-                revision=amendment.revision,
-            ),
+            events.AmendmentWithdrawnV1.of(amendment),
         )
 
     # -- deciding --------------------------------------------------------------------------

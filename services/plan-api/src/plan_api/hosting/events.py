@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from pydantic import Field
 
 from bp_common.events.contract import Event, Examples
 from bp_common.types import CountryCode
-from plan_api.hosting.models import OfferStatus
+from bp_common.withdrawals import withdrawal_of
+from plan_api.hosting.models import HostingOffer, OfferStatus
 
 INTERVENTION_ID = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 MEETING_ID = "7e6d5c4b-3a29-4817-a6f5-e4d3c2b1a098"
@@ -93,6 +94,21 @@ class HostingWithdrawnV1(Event):
     intervention_id: uuid.UUID | None = None
     meeting_id: uuid.UUID | None = None
     revision: int
+
+    @classmethod
+    def of(cls, offer: HostingOffer, plan_id: uuid.UUID) -> Self:
+        """``plan_id``: its activity's."""
+        return cls(
+            offer_id=offer.id,
+            activity_id=offer.activity_id,
+            plan_id=plan_id,
+            country=offer.country,
+            year=offer.year,
+            intervention_id=offer.intervention_id,
+            meeting_id=offer.meeting_id,
+            revision=offer.revision,
+            **withdrawal_of(offer, cls),
+        )
 
 
 EVENTS = (HostingOfferedV1, HostingWithdrawnV1)

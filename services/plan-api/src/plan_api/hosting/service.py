@@ -205,18 +205,7 @@ class HostingService:
         await self.activities.offers_withdrawn(activity, pending=pending)
         await self.outbox.emit(
             self.session,
-            events.HostingWithdrawnV1(
-                offer_id=offer.id,
-                activity_id=offer.activity_id,
-                plan_id=activity.plan_id,
-                country=offer.country,
-                year=offer.year,
-                reason=reason,
-                withdrawn_by=by,
-                intervention_id=offer.intervention_id,
-                meeting_id=offer.meeting_id,
-                revision=offer.revision,
-            ),
+            events.HostingWithdrawnV1.of(offer, activity.plan_id),
         )
 
     async def _record(

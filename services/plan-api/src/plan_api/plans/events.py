@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from pydantic import Field
 
 from bp_common.events.contract import Event, Examples
+from plan_api.plans.models import ActionPoint, Goal
 from plan_api.versions.events import GoalV1
 
 TOPIC = "plan.events"
@@ -63,6 +64,17 @@ class GoalCorrectedV1(Event):
     revision: int = Field(description="The goal's revision (its ETag).")
     changed: list[str] = Field(description="The fields that changed, sorted.")
 
+    @classmethod
+    def of(cls, goal: Goal, changed: list[str]) -> Self:
+        return cls(
+            goal_id=goal.id,
+            plan_id=goal.plan_id,
+            number=goal.number,
+            title=goal.title,
+            revision=goal.revision,
+            changed=changed,
+        )
+
 
 class ActionPointCorrectedV1(Event):
     """The Secretariat corrected an action point's text before any version of the plan was
@@ -88,6 +100,17 @@ class ActionPointCorrectedV1(Event):
     text: str
     revision: int = Field(description="The point's revision (its ETag).")
     changed: list[str] = Field(description="The fields that changed, sorted.")
+
+    @classmethod
+    def of(cls, point: ActionPoint, changed: list[str]) -> Self:
+        return cls(
+            action_point_id=point.id,
+            plan_id=point.plan_id,
+            goal=point.goal,
+            text=point.text,
+            revision=point.revision,
+            changed=changed,
+        )
 
 
 EVENTS = (PlanCreatedV1, GoalCorrectedV1, ActionPointCorrectedV1)

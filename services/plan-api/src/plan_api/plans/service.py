@@ -106,14 +106,7 @@ class PlanService:
             await self.session.flush()
             await self.outbox.emit(
                 self.session,
-                GoalCorrectedV1(
-                    goal_id=goal.id,
-                    plan_id=plan.id,
-                    number=goal.number,
-                    title=goal.title,
-                    revision=goal.revision,
-                    changed=["title"],
-                ),
+                GoalCorrectedV1.of(goal, changed=["title"]),
             )
         return await self._goal_detail(goal)
 
@@ -137,14 +130,7 @@ class PlanService:
             await self.session.flush()
             await self.outbox.emit(
                 self.session,
-                ActionPointCorrectedV1(
-                    action_point_id=point.id,
-                    plan_id=plan.id,
-                    goal=point.goal,
-                    text=point.text,
-                    revision=point.revision,
-                    changed=["text"],
-                ),
+                ActionPointCorrectedV1.of(point, changed=["text"]),
             )
         return ActionPointDetail.model_validate(point)
 
