@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bp_common.events.contract import Event, Examples
+from indicators_api.framework.models import Indicator
 
 
 class YearValueV1(BaseModel):
@@ -59,6 +60,25 @@ class IndicatorCorrectedV1(Event):
     disaggregations: list[str]
     revision: int = Field(ge=1, description="The indicator's revision after the correction.")
     changed: list[str] = Field(description="The fields changed, sorted.")
+
+    @classmethod
+    def of(cls, indicator: Indicator, changed: list[str]) -> Self:
+        return cls(
+            indicator=indicator.code,
+            title=indicator.title,
+            level=indicator.level,
+            goal=indicator.goal,
+            measure=indicator.measure,
+            ascending=indicator.ascending,
+            aggregation=indicator.aggregation,
+            cumulative=indicator.cumulative,
+            source=indicator.source,
+            baseline=indicator.baseline,
+            targets=indicator.targets,
+            disaggregations=indicator.disaggregations,
+            revision=indicator.revision,
+            changed=changed,
+        )
 
 
 EVENTS = (IndicatorCorrectedV1,)

@@ -153,22 +153,7 @@ class FrameworkService:
         await self.session.flush()
         await self.outbox.emit(
             self.session,
-            events.IndicatorCorrectedV1(
-                indicator=indicator.code,
-                title=indicator.title,
-                level=indicator.level,
-                goal=indicator.goal,
-                measure=indicator.measure,
-                ascending=indicator.ascending,
-                aggregation=indicator.aggregation,
-                cumulative=indicator.cumulative,
-                source=indicator.source,
-                baseline=indicator.baseline,
-                targets=indicator.targets,
-                disaggregations=indicator.disaggregations,
-                revision=indicator.revision,
-                changed=sorted(changes),
-            ),
+            events.IndicatorCorrectedV1.of(indicator, changed=sorted(changes)),
         )
         if changes.keys() & _MOVES_ROLLUPS:
             rollups = RollupService(self.session, self.outbox)

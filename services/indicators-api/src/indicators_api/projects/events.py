@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from pydantic import Field
 
 from bp_common.events.contract import Event, Examples
+from indicators_api.projects.models import Project
 
 
 class ProjectCorrectedV1(Event):
@@ -44,6 +45,22 @@ class ProjectCorrectedV1(Event):
     ends_on: date
     revision: int = Field(ge=1, description="The project's revision after the correction.")
     changed: list[str] = Field(description="The fields changed, sorted.")
+
+    @classmethod
+    def of(cls, project: Project, changed: list[str]) -> Self:
+        """``project`` with its links loaded."""
+        return cls(
+            code=project.code,
+            iati_identifier=project.iati_identifier,
+            title=project.title,
+            implementing_organisations=project.implementing_organisations,
+            countries=project.countries,
+            goals=project.goals,
+            starts_on=project.starts_on,
+            ends_on=project.ends_on,
+            revision=project.revision,
+            changed=changed,
+        )
 
 
 EVENTS = (ProjectCorrectedV1,)

@@ -164,18 +164,7 @@ class ProjectService:
         await self.session.flush()
         await self.outbox.emit(
             self.session,
-            events.ProjectCorrectedV1(
-                code=project.code,
-                iati_identifier=project.iati_identifier,
-                title=project.title,
-                implementing_organisations=project.implementing_organisations,
-                countries=project.countries,
-                goals=project.goals,
-                starts_on=project.starts_on,
-                ends_on=project.ends_on,
-                revision=project.revision,
-                changed=sorted(changes),
-            ),
+            events.ProjectCorrectedV1.of(project, changed=sorted(changes)),
         )
         return project
 
