@@ -390,10 +390,12 @@ class OffsetCommitter:
         try:
             async with asyncio.timeout(self._timeout_s):
                 await self._consumer.commit(offsets)
-        except (KafkaError, TimeoutError, OSError) as exc:
+        except Exception as exc:  # whatever it is, the committer must outlive it
             # Retried with the next commit, for the partitions this member still holds; the
             # others' new owner reads from the last committed offset (redelivery, deduplicated).
-            held = self._consumer.assignment()
+            held: set[TopicPartition] = set()
+            with contextlib.suppress(Exception):
+                held = set(self._consumer.assignment())
             for tp, offset in offsets.items():
                 if tp in held:
                     self._pending.setdefault(tp, offset)
