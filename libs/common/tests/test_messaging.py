@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -127,19 +128,28 @@ async def caught_up(relay: OutboxRelay) -> bool:
     return relay.caught_up
 
 
-async def test_a_committed_event_is_published_without_reading_it_back(database: Database) -> None:
-    bus = InMemoryBus()
-    relay = OutboxRelay(database, tables.outbox, bus, poll_interval_s=3600)
+@asynccontextmanager
+async def caught_up_relay(
+    database: Database, bus: InMemoryBus, **options: float
+) -> AsyncIterator[OutboxRelay]:
+    """A running relay past its first poll: from here on, commits take its fast path."""
+    relay = OutboxRelay(database, tables.outbox, bus, **options)
     relay.start()
     try:
         await eventually(lambda: caught_up(relay))
+        yield relay
+    finally:
+        await relay.stop()
+
+
+async def test_a_committed_event_is_published_without_reading_it_back(database: Database) -> None:
+    bus = InMemoryBus()
+    async with caught_up_relay(database, bus, poll_interval_s=3600):
         log = StatementLog(database)
         async with database.transaction() as session:
             await Outbox(tables.outbox, "/test").add(session, event("a"))
         await eventually(lambda: _published(bus, 1))
         await eventually(lambda: _unsent_is(database, 0))
-    finally:
-        await relay.stop()
     assert log.reads_of_envelopes() == []
     assert [e.subject for e in bus.log["meetings.events"]] == ["a"]
 
@@ -154,11 +164,8 @@ async def test_events_of_a_rolled_back_transaction_never_reach_the_relay(
     """A session that wrote events, rolled back, then committed other work: only what committed
     is published."""
     bus = InMemoryBus()
-    relay = OutboxRelay(database, tables.outbox, bus, poll_interval_s=3600)
     outbox = Outbox(tables.outbox, "/test")
-    relay.start()
-    try:
-        await eventually(lambda: caught_up(relay))
+    async with caught_up_relay(database, bus, poll_interval_s=3600):
         async with database.sessionmaker() as session:
             await outbox.add(session, event("rolled back"))
             await session.rollback()
@@ -169,8 +176,6 @@ async def test_events_of_a_rolled_back_transaction_never_reach_the_relay(
         async with database.transaction() as session:
             await outbox.add(session, event("next"))
         await eventually(lambda: _published(bus, 2))
-    finally:
-        await relay.stop()
     assert [e.subject for e in bus.log["meetings.events"]] == ["committed", "next"]
 
 
@@ -180,10 +185,7 @@ async def test_the_poll_publishes_rows_no_fast_path_holds_once_past_the_grace(
     """Rows another replica or a crash left behind: written straight into the table, so this
     relay's fast path never saw them. A relay with no grace publishes them at its next poll."""
     bus = InMemoryBus()
-    relay = OutboxRelay(database, tables.outbox, bus, poll_interval_s=0.01, fast_path_grace_s=0)
-    relay.start()
-    try:
-        await eventually(lambda: caught_up(relay))
+    async with caught_up_relay(database, bus, poll_interval_s=0.01, fast_path_grace_s=0):
         left = event("left by another replica")
         async with database.sessionmaker() as session:
             await session.execute(
@@ -196,8 +198,6 @@ async def test_the_poll_publishes_rows_no_fast_path_holds_once_past_the_grace(
             )
             await session.commit()
         await eventually(lambda: _published(bus, 1))
-    finally:
-        await relay.stop()
     assert await unsent(database) == 0
 
 
@@ -205,19 +205,14 @@ async def test_after_a_failed_publish_older_events_go_out_before_newer_ones(
     database: Database,
 ) -> None:
     bus = FlakyBus(failures=1)
-    relay = OutboxRelay(database, tables.outbox, bus, poll_interval_s=3600, max_backoff_s=0.1)
     outbox = Outbox(tables.outbox, "/test")
-    relay.start()
-    try:
-        await eventually(lambda: caught_up(relay))
+    async with caught_up_relay(database, bus, poll_interval_s=3600, max_backoff_s=0.1):
         async with database.transaction() as session:
             await outbox.add(session, event("first"))
         await eventually(lambda: _failed_once(bus))
         async with database.transaction() as session:
             await outbox.add(session, event("second"))
         await eventually(lambda: _published(bus, 2))
-    finally:
-        await relay.stop()
     assert [e.subject for e in bus.log["meetings.events"]] == ["first", "second"]
     assert await unsent(database) == 0
 
