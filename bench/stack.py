@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import psutil
 
-from bp_common.testing import delete_namespace
+from bp_common.testing import delete_namespace, drop_database
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("BP_BENCH_PG_URL", "postgresql://budapest:budapest@127.0.0.1:5432")
@@ -133,7 +133,7 @@ async def running_stack(
         )
         try:
             for database in databases.values():
-                await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                await drop_database(admin, database)
             await admin.close()
         finally:
             # After the stop: a consumer still running would create its topics again.

@@ -24,7 +24,7 @@ import psutil
 
 from bp_common.security import IDENTITY_HEADER, Identity, Role, sign_identity
 from bp_common.settings import DEV_IDENTITY_SECRET
-from bp_common.testing import EVERY_SERVICE, delete_namespace
+from bp_common.testing import EVERY_SERVICE, delete_namespace, drop_database
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("BP_CHAOS_PG_URL", "postgresql://budapest:budapest@127.0.0.1:5432")
@@ -220,7 +220,7 @@ async def create_databases(names: list[str]) -> None:
 async def drop_databases(names: list[str]) -> None:
     async with pg_connection("postgres") as admin:
         for name in names:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await drop_database(admin, name)
 
 
 def sqlalchemy_url(database: str) -> str:

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from bp_common.settings import BusKind, Environment, ServiceSettings
-from bp_common.testing import delete_namespace, running
+from bp_common.testing import delete_namespace, drop_database, running
 from indicators_api.app import create_app as create_indicators_app
 from indicators_api.settings import IndicatorsSettings
 from meetings_api.app import create_app as create_meetings_app
@@ -60,7 +60,7 @@ async def fresh_database() -> AsyncIterator[Callable[[str], Awaitable[str]]]:
 
     yield create
     for database in created:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await drop_database(admin, database)
     await admin.close()
 
 

@@ -23,7 +23,7 @@ import pytest
 from bp_common.events.envelope import CloudEvent
 from bp_common.events.memory_bus import InMemoryBus
 from bp_common.security import Role
-from bp_common.testing import deliver, identity_headers, running, settle
+from bp_common.testing import deliver, drop_database, identity_headers, running, settle
 from indicators_api.app import create_app
 from indicators_api.settings import IndicatorsSettings
 
@@ -139,7 +139,7 @@ async def database_url(tmp_path: Path) -> AsyncIterator[str]:
     try:
         yield f"{POSTGRES.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database(admin, name)
         await admin.close()
 
 

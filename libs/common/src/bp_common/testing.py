@@ -1,6 +1,6 @@
 """Helpers for the services' tests: a running app with a client, gateway-signed identities,
 the If-Match of a correction, waiting for events to travel through the in-process bus, and
-removing a Kafka namespace."""
+removing a Kafka namespace or a database."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from collections.abc import (
     Sequence,
 )
 
+import asyncpg
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupIdNotFound, UnknownTopicOrPartitionError
@@ -158,6 +159,21 @@ async def settle(app: FastAPI, bus: InMemoryBus) -> None:
 
     await eventually(outbox_empty)
     await bus.wait_idle()
+
+
+async def drop_database(admin: asyncpg.Connection, name: str, *, within_s: float = 30.0) -> None:
+    """``DROP DATABASE ... WITH (FORCE)``: the connections still open on it are ended. PostgreSQL
+    15 refuses to end an autovacuum worker it finds there ("must be a member of the role whose
+    process is being terminated"); the worker is done in moments, so the drop is tried again."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while True:
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except asyncpg.InsufficientPrivilegeError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
 
 
 async def delete_namespace(
