@@ -131,9 +131,6 @@ class OutboxRelay:
         """True while the fast path publishes this process's commits (nothing older waits)."""
         return self._caught_up
 
-    def wake(self) -> None:
-        self._wakeup.set()
-
     def _on_commit(self, events: list[CloudEvent]) -> None:
         if self._task is not None:  # a stopped relay's poll finds them at its next start
             self._committed.extend(events)
